@@ -1,0 +1,60 @@
+# pilot — one make interface. Everything that touches the network needs root.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the project runs against for real (tests, demo, bench).
+APT_PACKAGES := etcd-server etcd-client iptables iproute2 conntrack dnsutils iperf3 \
+	busybox-static openssl docker.io iputils-ping curl procps psmisc netcat-openbsd \
+	haproxy knot dnsperf
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.PHONY: help setup system-deps build test test-unit test-e2e bench demo clean clean-netns
+
+help:
+	@echo "make demo   - build a 3-host network-namespace cluster and show it working (root)"
+	@echo "make test   - install what is needed, then unit + e2e tests (root)"
+	@echo "make bench  - benchmarks, each beside its anchor measured in the same run (root)"
+	@echo "make setup  - only install dependencies and build"
+
+setup: system-deps node_modules/.pilot-installed build
+
+# Installs only what is missing, so a second run is quick and offline-safe.
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; }
+	@modprobe br_netfilter 2>/dev/null || true
+	@test -e /proc/sys/net/bridge/bridge-nf-call-iptables || { echo "setup: br_netfilter is not available in this kernel"; exit 1; }
+
+node_modules/.pilot-installed: package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
+build: node_modules/.pilot-installed
+	npx tsc -b
+
+test: setup
+	$(JEST) --selectProjects unit
+	$(JEST) --selectProjects e2e --runInBand
+
+test-unit: node_modules/.pilot-installed
+	$(JEST) --selectProjects unit
+
+test-e2e: setup
+	$(JEST) --selectProjects e2e --runInBand
+
+bench: setup
+	@for b in bench/*/main.ts; do [ -e "$$b" ] || continue; echo "== $$b"; node_modules/.bin/tsx "$$b" || exit 1; done
+
+demo: setup
+	node_modules/.bin/tsx demo/walkthrough.ts
+
+# Removes leftovers of crashed test runs (only runs whose lock is free).
+clean-netns: build
+	node_modules/.bin/tsx test/netns/src/cli.ts cleanup
+
+clean:
+	npx tsc -b --clean

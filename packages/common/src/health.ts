@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface HealthStatus {
+  ok: boolean;
+  /** Why it is not healthy, or a short state summary. */
+  message?: string;
+}
+
+export interface HealthServerOptions {
+  port: number;
+  host?: string;
+  registry: Registry;
+  healthz: () => HealthStatus;
+  /** Extra readiness check for /readyz; defaults to healthz. */
+  readyz?: () => HealthStatus;
+}
+
+/** Every daemon's metrics registry, with Node's process metrics in it. */
+export function createRegistry(prefix = ''): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix });
+  return registry;
+}
+
+/**
+ * The one HTTP port a daemon serves: /healthz, /readyz and Prometheus
+ * /metrics. Resolves once listening; the returned server's address has the port.
+ */
+export async function startHealthServer(opts: HealthServerOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const reply = (status: HealthStatus) => {
+      res.writeHead(status.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${status.ok ? 'ok' : 'unhealthy'}${status.message ? `: ${status.message}` : ''}\n`);
+    };
+    if (path === '/healthz' || path === '/livez') return reply(opts.healthz());
+    if (path === '/readyz') return reply((opts.readyz ?? opts.healthz)());
+    if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics: ${err.message}\n`);
+        },
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

@@ -1,0 +1,355 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Cidr, run, waitFor, type RunResult } from '@pilot/common';
+import { acquireSlot, releaseSlot } from './lock.js';
+import { removeLeftovers, removeRun } from './cleanup.js';
+import { prefixOf, stateDirOf, underlayOf } from './paths.js';
+import { Daemon } from './daemon.js';
+import { Etcd } from './etcd.js';
+
+/**
+ * A cluster of hosts built from network namespaces, none of it in the root
+ * namespace except one veth:
+ *
+ *   root ns ──veth── [switch ns: bridge br0] ──veth── master ns (etcd, control plane)
+ *                                  │└──────veth── host ns h1 (eth0) ── cbr0 ── pod namespaces
+ *                                  └───────veth── host ns h2 ...
+ *
+ * Every name starts with the run's prefix (`plt<slot>`), which a lock file
+ * owns while the run lives; teardown removes all of it, also on failure.
+ */
+
+export interface ClusterOptions {
+  hosts: number;
+  /** Start a real etcd in the master namespace. */
+  etcd?: boolean;
+  /** Underlay MTU (default 1500). */
+  mtu?: number;
+  /** Keep the state directory (logs) after teardown. Also PILOT_KEEP_LOGS=1. */
+  keepState?: boolean;
+}
+
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface DnsConfig {
+  nameserver: string;
+  search?: readonly string[];
+  ndots?: number;
+}
+
+const live = new Set<Cluster>();
+let handlersInstalled = false;
+
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  // Teardown is synchronous, so it also runs from 'exit' and from signals
+  // (Ctrl-C, a CI timeout) where nothing asynchronous would complete.
+  process.on('exit', () => {
+    for (const c of live) c.teardownSync();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const c of live) c.teardownSync();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+export class Cluster {
+  readonly prefix: string;
+  readonly stateDir: string;
+  readonly underlay: Cidr;
+  readonly mtu: number;
+  readonly switchNs: string;
+  /** The root namespace's own address on the underlay. */
+  readonly rootIp: string;
+  readonly master: Host;
+  readonly hosts: Host[] = [];
+  etcd: Etcd | undefined;
+  readonly daemons: Daemon[] = [];
+  private readonly pids = new Set<number>();
+  private tornDown = false;
+
+  private constructor(
+    readonly slot: number,
+    private readonly opts: ClusterOptions,
+  ) {
+    this.prefix = prefixOf(slot);
+    this.stateDir = stateDirOf(this.prefix);
+    this.underlay = Cidr.parse(underlayOf(slot));
+    this.mtu = opts.mtu ?? 1500;
+    this.switchNs = `${this.prefix}-sw`;
+    this.rootIp = this.underlay.nth(254);
+    this.master = new Host(this, 'master', `${this.prefix}-master`, this.underlay.nth(2));
+  }
+
+  /** Builds the switch, master and hosts (and etcd when asked). Tears down on any failure. */
+  static async create(opts: ClusterOptions): Promise<Cluster> {
+    installExitHandlers();
+    removeLeftovers();
+    const slot = acquireSlot((s) => removeRun(prefixOf(s)));
+    const c = new Cluster(slot, opts);
+    live.add(c);
+    try {
+      await c.build();
+      return c;
+    } catch (err) {
+      await c.teardown();
+      throw err;
+    }
+  }
+
+  private async build(): Promise<void> {
+    mkdirSync(`${this.stateDir}/logs`, { recursive: true });
+    const sw = this.switchNs;
+    await run(['ip', 'netns', 'add', sw]);
+    await run(['ip', '-n', sw, 'link', 'set', 'lo', 'up']);
+    await run(['ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
+    await run(['ip', '-n', sw, 'link', 'set', 'br0', 'mtu', String(this.mtu), 'up']);
+    // The switch only bridges; its frames must not meet any iptables chain.
+    await run(['ip', 'netns', 'exec', sw, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0'], { check: false });
+
+    // Root namespace's port on the switch, so test code reaches every host directly.
+    const rootIf = `${this.prefix}r`;
+    await run(['ip', 'link', 'add', rootIf, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'root', 'netns', sw]);
+    await run(['ip', '-n', sw, 'link', 'set', 'root', 'master', 'br0', 'up']);
+    await run(['ip', 'addr', 'add', `${this.rootIp}/${this.underlay.prefix}`, 'dev', rootIf]);
+    await run(['ip', 'link', 'set', rootIf, 'up']);
+
+    await this.attach(this.master, 'p-master');
+    for (let i = 1; i <= this.opts.hosts; i++) {
+      const h = new Host(this, `h${i}`, `${this.prefix}-h${i}`, this.underlay.nth(10 + i));
+      await this.attach(h, `p-h${i}`);
+      this.hosts.push(h);
+    }
+    if (this.opts.etcd) {
+      this.etcd = new Etcd(this.master);
+      await this.etcd.start();
+    }
+  }
+
+  private async attach(h: Host, port: string): Promise<void> {
+    if (h.ip === this.rootIp || !this.underlay.contains(h.ip)) throw new Error(`too many hosts for ${this.underlay.toString()}`);
+    const sw = this.switchNs;
+    await run(['ip', 'netns', 'add', h.ns]);
+    await run(['ip', '-n', sw, 'link', 'add', port, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns]);
+    await run(['ip', '-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
+    await run(['ip', '-n', h.ns, 'link', 'set', 'lo', 'up']);
+    await run(['ip', '-n', h.ns, 'addr', 'add', `${h.ip}/${this.underlay.prefix}`, 'dev', 'eth0']);
+    await run(['ip', '-n', h.ns, 'link', 'set', 'eth0', 'up']);
+    mkdirSync(h.stateDir, { recursive: true });
+    if (h !== this.master) {
+      // Like a real host: a default route via the underlay (the master does
+      // not forward, so nothing leaves the run), forwarding on, bridged
+      // traffic through iptables.
+      await run(['ip', '-n', h.ns, 'route', 'add', 'default', 'via', this.master.ip, 'dev', 'eth0']);
+      await h.sysctl({ 'net.ipv4.ip_forward': '1', 'net.bridge.bridge-nf-call-iptables': '1' });
+    }
+  }
+
+  /** Every host, master first. */
+  get nodes(): Host[] {
+    return [this.master, ...this.hosts];
+  }
+
+  /** Registers a daemon started by this run (teardown stops it). */
+  track(d: Daemon): Daemon {
+    this.daemons.push(d);
+    return d;
+  }
+
+  rememberPid(pid: number): void {
+    this.pids.add(pid);
+    try {
+      writeFileSync(`${this.stateDir}/pids`, [...this.pids].join('\n') + '\n');
+    } catch {
+      /* state dir gone during teardown */
+    }
+  }
+
+  /** The tail of every daemon's log, for a failing test. */
+  logs(tailLines = 60): string {
+    return this.daemons
+      .map((d) => {
+        const lines = d.log().trimEnd().split('\n');
+        return `==== ${d.spec.logPath} (${d.running ? `running, pid ${d.pid}` : `exited ${JSON.stringify(d.exit)}`})\n${lines.slice(-tailLines).join('\n')}`;
+      })
+      .join('\n');
+  }
+
+  /** Stops daemons gracefully, then removes everything the run created. */
+  async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    await Promise.all(this.daemons.map((d) => d.stop(5_000).catch(() => undefined)));
+    this.teardownSync();
+  }
+
+  teardownSync(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    const keepState = this.opts.keepState || process.env.PILOT_KEEP_LOGS === '1';
+    removeRun(this.prefix, { keepState, extraPids: [...this.pids] });
+    releaseSlot(this.slot);
+    live.delete(this);
+  }
+}
+
+/** A host (or the master): one network namespace on the underlay. */
+export class Host {
+  readonly stateDir: string;
+  readonly pods: Pod[] = [];
+  private bridge: { gateway: string; subnet: Cidr; mtu: number } | undefined;
+  private nextPodIndex = 0;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly name: string,
+    readonly ns: string,
+    readonly ip: string,
+  ) {
+    this.stateDir = `${cluster.stateDir}/${name}`;
+  }
+
+  /** Runs a command in the host's network namespace; never throws on exit code. */
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return run(['nsenter', `--net=/run/netns/${this.ns}`, '--', ...argv], { ...opts, check: false });
+  }
+
+  /** Like exec, but a non-zero exit is an error naming the host. */
+  async execOk(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    const r = await this.exec(argv, opts);
+    if (r.exitCode !== 0) throw new Error(`[${this.name}] ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);
+    return r;
+  }
+
+  async sysctl(values: Record<string, string>): Promise<void> {
+    for (const [k, v] of Object.entries(values)) await this.execOk(['sysctl', '-qw', `${k}=${v}`]);
+  }
+
+  /** Starts a long-running program in this host; its log lives in the run's log dir. */
+  spawn(name: string, argv: readonly string[], opts: { env?: Record<string, string> } = {}): Daemon {
+    const d = new Daemon(
+      { name: `${this.name}/${name}`, netns: this.ns, argv, env: opts.env, logPath: `${this.cluster.stateDir}/logs/${this.name}-${name}.log` },
+      (pid) => this.cluster.rememberPid(pid),
+    );
+    this.cluster.track(d);
+    return d.start();
+  }
+
+  /** A TCP/UDP port nothing listens on in this namespace. */
+  async freePort(): Promise<number> {
+    const r = await this.execOk(['ss', '-Htuanl']);
+    const used = new Set([...r.stdout.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])));
+    for (let i = 0; i < 1000; i++) {
+      const p = 20000 + Math.floor(Math.random() * 20000);
+      if (!used.has(p)) return p;
+    }
+    throw new Error(`[${this.name}] no free port found`);
+  }
+
+  /**
+   * Gives the pod bridge (cbr0) its address and MTU, as dockerd --bip/--mtu
+   * would from subnet.env. May be called again when the subnet changes.
+   */
+  async configureBridge(gatewayCidr: string, mtu = this.cluster.mtu): Promise<void> {
+    const { ip: gateway, cidr } = Cidr.parseInterface(gatewayCidr);
+    const exists = (await this.exec(['ip', 'link', 'show', 'cbr0'])).exitCode === 0;
+    if (!exists) await this.execOk(['ip', 'link', 'add', 'cbr0', 'type', 'bridge']);
+    await this.execOk(['ip', 'addr', 'flush', 'dev', 'cbr0']);
+    await this.execOk(['ip', 'addr', 'add', gatewayCidr, 'dev', 'cbr0']);
+    await this.execOk(['ip', 'link', 'set', 'cbr0', 'mtu', String(mtu), 'up']);
+    this.bridge = { gateway, subnet: cidr, mtu };
+  }
+
+  /** Reads FLANNEL_SUBNET and FLANNEL_MTU from a subnet.env file and configures cbr0. */
+  async configureBridgeFromSubnetEnv(path: string): Promise<{ subnet: string; mtu: number }> {
+    const env = parseEnvFile(readFileSync(path, 'utf8'));
+    const subnet = env.FLANNEL_SUBNET;
+    const mtu = Number(env.FLANNEL_MTU);
+    if (!subnet || !Number.isInteger(mtu)) throw new Error(`[${this.name}] ${path} lacks FLANNEL_SUBNET/FLANNEL_MTU`);
+    await this.configureBridge(subnet, mtu);
+    return { subnet, mtu };
+  }
+
+  /** A pod: its own namespace with a veth on cbr0 (hairpin on), an address from the bridge subnet. */
+  async addPod(opts: { ip?: string; dns?: DnsConfig } = {}): Promise<Pod> {
+    if (!this.bridge) throw new Error(`[${this.name}] configure the pod bridge before adding pods`);
+    const idx = ++this.nextPodIndex;
+    // Pod addresses count up from .2 of the bridge subnet (the gateway is usually .1).
+    let ip = opts.ip;
+    for (let i = idx + 1; !ip; i++) if (this.bridge.subnet.nth(i) !== this.bridge.gateway && !this.pods.some((p) => p.ip === this.bridge!.subnet.nth(i))) ip = this.bridge.subnet.nth(i);
+    const ns = `${this.ns}-p${idx}`;
+    const veth = `vp${idx}`;
+    await run(['ip', 'netns', 'add', ns]);
+    await this.execOk(['ip', 'link', 'add', veth, 'mtu', String(this.bridge.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await this.execOk(['ip', 'link', 'set', veth, 'master', 'cbr0', 'up']);
+    await this.execOk(['ip', 'link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    await run(['ip', '-n', ns, 'addr', 'add', `${ip}/${this.bridge.subnet.prefix}`, 'dev', 'eth0']);
+    await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    await run(['ip', '-n', ns, 'route', 'add', 'default', 'via', this.bridge.gateway]);
+    if (opts.dns) {
+      const lines = [`nameserver ${opts.dns.nameserver}`];
+      if (opts.dns.search?.length) lines.push(`search ${opts.dns.search.join(' ')}`);
+      if (opts.dns.ndots !== undefined) lines.push(`options ndots:${opts.dns.ndots}`);
+      mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+      writeFileSync(`/etc/netns/${ns}/resolv.conf`, lines.join('\n') + '\n');
+    }
+    const pod = new Pod(this, ns, ip);
+    this.pods.push(pod);
+    return pod;
+  }
+}
+
+/** A pod: a namespace on a host's bridge. Commands run with `ip netns exec`, which also binds its resolv.conf. */
+export class Pod {
+  constructor(
+    readonly host: Host,
+    readonly ns: string,
+    readonly ip: string,
+  ) {}
+
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return run(['ip', 'netns', 'exec', this.ns, ...argv], { ...opts, check: false });
+  }
+
+  async execOk(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    const r = await this.exec(argv, opts);
+    if (r.exitCode !== 0) throw new Error(`[${this.ns}] ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);
+    return r;
+  }
+
+  /** A long-running program inside the pod (a server for tests). */
+  spawn(name: string, argv: readonly string[]): Daemon {
+    const c = this.host.cluster;
+    const d = new Daemon(
+      { name: `${this.ns}/${name}`, netns: this.ns, argv, logPath: `${c.stateDir}/logs/${this.ns}-${name}.log` },
+      (pid) => c.rememberPid(pid),
+    );
+    c.track(d);
+    return d.start();
+  }
+}
+
+/** KEY=VALUE lines (subnet.env and the like). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.trim().replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
+/** Polls a TCP connect from a host or pod until it succeeds. */
+export async function waitForPort(target: Host | Pod, ip: string, port: number, timeoutMs = 30_000): Promise<void> {
+  const probe = new URL('../tools/tcp-connect.mjs', import.meta.url).pathname;
+  await waitFor(async () => (await target.exec([process.execPath, probe, ip, String(port)], { timeoutMs: 5_000 })).exitCode === 0, {
+    timeoutMs,
+    what: `${ip}:${port} to accept connections`,
+  });
+}

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { waitFor } from '@pilot/common';
+import type { Host } from './cluster.js';
+import type { Daemon } from './daemon.js';
+
+/**
+ * A real etcd server in the master namespace, listening on the master's
+ * underlay address (reachable from every host and from the root namespace)
+ * and on the master's loopback. Stop and start keep the data directory.
+ */
+export class Etcd {
+  readonly dataDir: string;
+  clientPort = 0;
+  private peerPort = 0;
+  private daemon: Daemon | undefined;
+
+  constructor(readonly host: Host) {
+    this.dataDir = `${host.stateDir}/etcd`;
+  }
+
+  /** Client URL on the underlay, e.g. http://172.30.3.2:23456. */
+  get endpoint(): string {
+    return `http://${this.host.ip}:${this.clientPort}`;
+  }
+
+  get running(): boolean {
+    return this.daemon?.running ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.daemon) {
+      this.daemon.start();
+    } else {
+      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+      this.clientPort = await this.host.freePort();
+      do this.peerPort = await this.host.freePort();
+      while (this.peerPort === this.clientPort);
+      const peer = `http://127.0.0.1:${this.peerPort}`;
+      this.daemon = this.host.spawn('etcd', [
+        'etcd',
+        '--name', 'master',
+        '--data-dir', this.dataDir,
+        '--listen-client-urls', `${this.endpoint},http://127.0.0.1:${this.clientPort}`,
+        '--advertise-client-urls', this.endpoint,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `master=${peer}`,
+        '--initial-cluster-state', 'new',
+        '--log-level', 'warn',
+        '--logger', 'zap',
+      ]);
+    }
+    await this.waitHealthy();
+  }
+
+  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.daemon?.running) throw new Error(`etcd exited: ${JSON.stringify(this.daemon?.exit)}`);
+        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(2_000) });
+        const body = (await res.json()) as { health?: string };
+        return body.health === 'true';
+      },
+      { timeoutMs, what: `etcd at ${this.endpoint} to be healthy` },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon?.stop();
+  }
+
+  async kill(): Promise<void> {
+    await this.daemon?.kill('SIGKILL');
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Runs etcdctl (v3 API) against this server from the master namespace. */
+  etcdctl(args: readonly string[]) {
+    return this.host.exec(['etcdctl', `--endpoints=${this.endpoint}`, ...args], { env: { ETCDCTL_API: '3' } });
+  }
+}
