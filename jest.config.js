@@ -10,7 +10,7 @@ const moduleNameMapper = {
 };
 
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: '<rootDir>/tsconfig.base.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.base.json' }],
 };
 
 const common = {
@@ -23,13 +23,14 @@ const common = {
 };
 
 export default {
+  // e2e suites build clusters in beforeAll; unit tests finish far below this.
+  testTimeout: 180_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/netns/**/*.e2e.test.ts'],
-      testTimeout: 180_000,
     },
   ],
 };

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Cidr, run, waitFor, type RunResult } from '@pilot/common';
+import { Cidr, run, waitFor, type RunResult, type Runner } from '@pilot/common';
 import { acquireSlot, releaseSlot } from './lock.js';
 import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
@@ -115,7 +115,7 @@ export class Cluster {
 
     // Root namespace's port on the switch, so test code reaches every host directly.
     const rootIf = `${this.prefix}r`;
-    await run(['ip', 'link', 'add', rootIf, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'root', 'netns', sw]);
+    await run(['ip', 'link', 'add', rootIf, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'root', 'mtu', String(this.mtu), 'netns', sw]);
     await run(['ip', '-n', sw, 'link', 'set', 'root', 'master', 'br0', 'up']);
     await run(['ip', 'addr', 'add', `${this.rootIp}/${this.underlay.prefix}`, 'dev', rootIf]);
     await run(['ip', 'link', 'set', rootIf, 'up']);
@@ -136,7 +136,8 @@ export class Cluster {
     if (h.ip === this.rootIp || !this.underlay.contains(h.ip)) throw new Error(`too many hosts for ${this.underlay.toString()}`);
     const sw = this.switchNs;
     await run(['ip', 'netns', 'add', h.ns]);
-    await run(['ip', '-n', sw, 'link', 'add', port, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns]);
+    const mtu = String(this.mtu);
+    await run(['ip', '-n', sw, 'link', 'add', port, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', mtu, 'netns', h.ns]);
     await run(['ip', '-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
     await run(['ip', '-n', h.ns, 'link', 'set', 'lo', 'up']);
     await run(['ip', '-n', h.ns, 'addr', 'add', `${h.ip}/${this.underlay.prefix}`, 'dev', 'eth0']);
@@ -219,6 +220,11 @@ export class Host {
     return run(['nsenter', `--net=/run/netns/${this.ns}`, '--', ...argv], { ...opts, check: false });
   }
 
+  /** A common `Runner` that runs commands in this host (for detectBackend, restore, ...). */
+  get runner(): Runner {
+    return (argv, opts) => run(['nsenter', `--net=/run/netns/${this.ns}`, '--', ...argv], { input: opts?.input, check: opts?.check ?? true });
+  }
+
   /** Like exec, but a non-zero exit is an error naming the host. */
   async execOk(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
     const r = await this.exec(argv, opts);
@@ -285,7 +291,8 @@ export class Host {
     const ns = `${this.ns}-p${idx}`;
     const veth = `vp${idx}`;
     await run(['ip', 'netns', 'add', ns]);
-    await this.execOk(['ip', 'link', 'add', veth, 'mtu', String(this.bridge.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    const mtu = String(this.bridge.mtu);
+    await this.execOk(['ip', 'link', 'add', veth, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', mtu, 'netns', ns]);
     await this.execOk(['ip', 'link', 'set', veth, 'master', 'cbr0', 'up']);
     await this.execOk(['ip', 'link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);

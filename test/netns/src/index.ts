@@ -5,5 +5,6 @@ export type { DaemonSpec, Exit } from './daemon.js';
 export { Etcd } from './etcd.js';
 export { removeLeftovers, removeRun, namespacesOf } from './cleanup.js';
 export { lockHeld } from './lock.js';
+export { isAlive } from './sys.js';
 export { STATE_ROOT, prefixOf } from './paths.js';
 export { withLogsOnFailure } from './jest.js';
