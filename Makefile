@@ -36,9 +36,13 @@ node_modules/.pilot-installed: package-lock.json
 build: node_modules/.pilot-installed
 	npx tsc -b
 
+RESULTS := .test-results
+
 test: setup
-	$(JEST) --selectProjects unit
-	$(JEST) --selectProjects e2e --runInBand
+	@mkdir -p $(RESULTS)
+	$(JEST) --selectProjects unit --json --outputFile=$(RESULTS)/unit.json
+	$(JEST) --selectProjects e2e --runInBand --json --outputFile=$(RESULTS)/e2e.json
+	@node test/summary.mjs $(RESULTS)/unit.json $(RESULTS)/e2e.json
 
 test-unit: node_modules/.pilot-installed
 	$(JEST) --selectProjects unit
