@@ -1,0 +1,3 @@
+export * from './duration.js';
+export * from './printers.js';
+export * from './table.js';
