@@ -1,0 +1,316 @@
+/**
+ * dnsd beside knotd, same machine, same run, same records.
+ *
+ *   1. dnsperf queries/s and p50/p99 latency for 1,000 cluster names
+ *      (dnsd from a records file; knotd serving the same A records).
+ *   2. The same for 1,000 upstream names: dnsd forwarding to knotd with its
+ *      TTL cache warm, beside knotd answering them itself.
+ *   3. Service create → name resolving through dnsd (median/p99), beside the
+ *      apiserver's own write → watch-event latency, on a real etcd.
+ *
+ * Run (root not needed): node_modules/.bin/tsx bench/dnsd/main.ts
+ * Everything listens on 127.0.0.1 with kernel-chosen free ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ApiClient, type Service } from '@pilot/api';
+import { createLogger, run, waitFor } from '@pilot/common';
+import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
+import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
+
+const DNSD = fileURLToPath(new URL('../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
+const N = 1000;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CLIENTS = 4;
+const CREATES = Number(process.env.BENCH_CREATES ?? 40);
+
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'pilot-bench-dnsd-'));
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  // A port free for TCP and UDP on 127.0.0.1 (the kernel picks; UDP checked too).
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+}
+
+function start(name: string, argv: string[]): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (b: Buffer) => {
+    tail = (tail + b.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`${name} exited (${code ?? signal}):\n${tail}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await done;
+}
+
+const svcIp = (i: number) => `10.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`;
+const upIp = (i: number) => `192.0.2.${(i % 250) + 1}`;
+
+interface PerfResult {
+  qps: number;
+  p50: number;
+  p99: number;
+  lost: number;
+  rcodes: string;
+}
+
+/**
+ * One dnsperf run. With `verbose`, dnsperf prints one line per query with its
+ * latency (percentiles come from those) — that printing slows dnsperf itself,
+ * so queries/s are taken from a separate quiet run.
+ */
+async function dnsperf(port: number, file: string, seconds: number, verbose: boolean): Promise<PerfResult> {
+  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), '-c', String(CLIENTS), '-q', '200'];
+  const child = spawn('dnsperf', verbose ? [...args, '-v'] : args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lat: number[] = [];
+  let qps = 0;
+  let lost = 0;
+  let rcodes = '';
+  const rl = createInterface({ input: child.stdout! });
+  rl.on('line', (line) => {
+    if (line.startsWith('> ')) {
+      const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (Number.isFinite(v)) lat.push(v);
+      return;
+    }
+    let m = /Queries per second:\s+([\d.]+)/.exec(line);
+    if (m) qps = Number(m[1]);
+    m = /Queries lost:\s+(\d+)/.exec(line);
+    if (m) lost = Number(m[1]);
+    m = /Response codes:\s+(.*)$/.exec(line);
+    if (m) rcodes = m[1]!;
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! * 1000 : NaN);
+  return { qps, p50: pct(50), p99: pct(99), lost, rcodes };
+}
+
+/** One UDP question; resolves to the rcode and answer count (or undefined on timeout). */
+function ask(port: number, name: string, timeoutMs = 500): Promise<{ rcode: number; answers: number } | undefined> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const id = Math.floor(Math.random() * 65536);
+    const timer = setTimeout(() => {
+      s.close();
+      resolve(undefined);
+    }, timeoutMs);
+    s.on('message', (msg) => {
+      if (msg.readUInt16BE(0) !== id) return;
+      clearTimeout(timer);
+      s.close();
+      resolve({ rcode: msg[3]! & 0xf, answers: msg.readUInt16BE(6) });
+    });
+    s.send(encodeQuery(id, name, Type.A), port, '127.0.0.1');
+  });
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
+
+async function throughput(): Promise<void> {
+  // Records: N ClusterIP services for dnsd, the same A records for knot.
+  const items: object[] = [{ kind: 'Namespace', metadata: { name: 'default' } }];
+  let clusterZone = `$TTL 5\n@ IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5\n@ IN NS ns.dns\nns.dns IN A 10.0.0.10\n`;
+  let upstreamZone = `$TTL 3600\n@ IN SOA ns.example.test. hostmaster.example.test. 1 7200 1800 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n`;
+  const clusterQueries: string[] = [];
+  const upstreamQueries: string[] = [];
+  for (let i = 0; i < N; i++) {
+    items.push({ kind: 'Service', metadata: { name: `svc-${i}`, namespace: 'default' }, spec: { clusterIP: svcIp(i), ports: [{ name: 'http', port: 80 }] } });
+    clusterZone += `svc-${i}.default.svc IN A ${svcIp(i)}\n`;
+    upstreamZone += `host-${i} IN A ${upIp(i)}\n`;
+    clusterQueries.push(`svc-${i}.default.svc.cluster.local A`);
+    upstreamQueries.push(`host-${i}.example.test A`);
+  }
+  writeFileSync(join(dir, 'records.json'), JSON.stringify({ kind: 'List', items }));
+  writeFileSync(join(dir, 'cluster.local.zone'), clusterZone);
+  writeFileSync(join(dir, 'example.test.zone'), upstreamZone);
+  writeFileSync(join(dir, 'cluster.txt'), clusterQueries.join('\n') + '\n');
+  writeFileSync(join(dir, 'upstream.txt'), upstreamQueries.join('\n') + '\n');
+
+  const knotPort = await freePort();
+  mkdirSync(join(dir, 'knot-db'));
+  writeFileSync(
+    join(dir, 'knot.conf'),
+    `server:\n  listen: 127.0.0.1@${knotPort}\n  rundir: ${dir}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n` +
+      `database:\n  storage: ${dir}/knot-db\n` +
+      `zone:\n  - domain: cluster.local\n    storage: ${dir}\n    file: cluster.local.zone\n  - domain: example.test\n    storage: ${dir}\n    file: example.test.zone\n` +
+      `log:\n  - target: stderr\n    any: warning\n`,
+  );
+  const knot = start('knotd', ['knotd', '-c', join(dir, 'knot.conf')]);
+
+  const dnsdPort = await freePort();
+  const healthz = await freePort();
+  const dnsd = start('dnsd', [
+    process.execPath,
+    DNSD,
+    '--records',
+    join(dir, 'records.json'),
+    '--listen',
+    `127.0.0.1:${dnsdPort}`,
+    '--advertise-address',
+    '127.0.0.1',
+    '--upstream',
+    `127.0.0.1:${knotPort}`,
+    '--allow-recursion',
+    '127.0.0.0/8',
+    '--healthz-port',
+    String(healthz),
+  ]);
+  await waitFor(async () => (await ask(knotPort, 'svc-1.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 20_000, what: 'knotd answering' });
+  await waitFor(async () => (await ask(dnsdPort, 'svc-1.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 20_000, what: 'dnsd answering' });
+  // Warm dnsd's forward cache with every upstream name (TTL 3600: stays warm for the run).
+  await run(['dnsperf', '-s', '127.0.0.1', '-p', String(dnsdPort), '-d', join(dir, 'upstream.txt'), '-n', '1', '-c', '1'], { timeoutMs: 60_000 });
+
+  const measure = async (port: number, file: string): Promise<PerfResult> => {
+    const quiet = await dnsperf(port, join(dir, file), SECONDS, false);
+    const verbose = await dnsperf(port, join(dir, file), Math.max(2, SECONDS / 2), true);
+    return { ...quiet, p50: verbose.p50, p99: verbose.p99 };
+  };
+  const rows: [string, PerfResult, PerfResult][] = [];
+  const kc = await measure(knotPort, 'cluster.txt');
+  const dc = await measure(dnsdPort, 'cluster.txt');
+  rows.push(['cluster names (1,000 A)', dc, kc]);
+  const ku = await measure(knotPort, 'upstream.txt');
+  const du = await measure(dnsdPort, 'upstream.txt');
+  rows.push(['upstream names, cached (1,000 A)', du, ku]);
+
+  console.log(`\ndnsperf, ${CLIENTS} clients, UDP on loopback; q/s from a quiet ${SECONDS} s run, p50/p99 from a ${Math.max(2, SECONDS / 2)} s run with per-query latencies (-v);`);
+  console.log('knotd with 1 UDP worker (dnsd is one Node thread); knotd answers the upstream names itself (authoritative), dnsd from its forward cache\n');
+  console.log('| names | dnsd q/s | dnsd p50 ms | dnsd p99 ms | knotd q/s | knotd p50 ms | knotd p99 ms | q/s ratio dnsd/knotd |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [what, d, k] of rows) {
+    console.log(`| ${what} | ${fmt(d.qps)} | ${fmt(d.p50, 3)} | ${fmt(d.p99, 3)} | ${fmt(k.qps)} | ${fmt(k.p50, 3)} | ${fmt(k.p99, 3)} | ${fmt(d.qps / k.qps, 2)} |`);
+  }
+  for (const [what, d, k] of rows) {
+    if (d.lost || k.lost) console.log(`  (${what}: lost dnsd ${d.lost}, knotd ${k.lost})`);
+    console.log(`  ${what}: dnsd rcodes ${d.rcodes}; knotd rcodes ${k.rcodes}`);
+  }
+  await stop(dnsd);
+  await stop(knot);
+}
+
+async function programmingLatency(): Promise<void> {
+  const etcdClient = await freePort();
+  const etcdPeer = await freePort();
+  const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+  start('etcd', [
+    'etcd',
+    '--name', 'bench',
+    '--data-dir', join(dir, 'etcd'),
+    '--listen-client-urls', etcdUrl,
+    '--advertise-client-urls', etcdUrl,
+    '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+    '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+    '--initial-cluster', `bench=http://127.0.0.1:${etcdPeer}`,
+    '--log-level', 'warn',
+    '--logger', 'zap',
+  ]);
+  await waitFor(async () => (await run(['curl', '-sf', `${etcdUrl}/health`], { check: false })).exitCode === 0, { timeoutMs: 30_000, what: 'etcd healthy' });
+  const apiPort = await freePort();
+  const server = await startApiserver(
+    resolveConfig({ etcdServers: etcdUrl, insecurePort: String(apiPort), etcdCompactionInterval: '0', serviceClusterIpRange: '10.0.0.0/16' }),
+    { log: createLogger('apiserver', { level: 'warn' }) },
+  );
+  const url = server.insecureUrl!;
+  const client = new ApiClient({ server: url });
+
+  const dnsdPort = await freePort();
+  const dnsd = start('dnsd', [
+    process.execPath, DNSD, '--master', url, '--listen', `127.0.0.1:${dnsdPort}`, '--advertise-address', '127.0.0.1',
+    '--upstream', '127.0.0.1:9', '--healthz-port', String(await freePort()),
+  ]);
+  await waitFor(async () => (await ask(dnsdPort, 'kubernetes.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 30_000, what: 'dnsd synced' });
+
+  // Our own watch: the apiserver's write → watch-event latency, the anchor.
+  const abort = new AbortController();
+  const seen = new Map<string, number>();
+  const watching = (async () => {
+    try {
+      for await (const ev of client.watch<Service>('services', { namespace: 'default', signal: abort.signal })) {
+        if (ev.type === 'ADDED') seen.set(ev.object.metadata.name ?? '', performance.now());
+      }
+    } catch {
+      /* aborted */
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 300)); // let the watch open before the first write
+
+  const toResolve: number[] = [];
+  const toEvent: number[] = [];
+  for (let i = 0; i < CREATES; i++) {
+    const name = `lat-${i}`;
+    const t0 = performance.now();
+    await client.create<Service>('services', { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+    const qname = `${name}.default.svc.cluster.local`;
+    for (;;) {
+      const r = await ask(dnsdPort, qname, 200);
+      if (r?.answers) break;
+      if (performance.now() - t0 > 10_000) throw new Error(`${qname} did not resolve within 10 s`);
+    }
+    toResolve.push(performance.now() - t0);
+    await waitFor(() => seen.has(name), { timeoutMs: 10_000, intervalMs: 1, what: `watch event for ${name}` });
+    toEvent.push(seen.get(name)! - t0);
+  }
+  abort.abort();
+  await watching;
+  console.log(`\nService create → name resolving through dnsd (${CREATES} creates, polled with UDP queries back to back), beside the apiserver's write → watch event\n`);
+  console.log('| path | median ms | p99 ms |');
+  console.log('| --- | --- | --- |');
+  console.log(`| create → dnsd answers the name | ${fmt(quantile(toResolve, 0.5), 1)} | ${fmt(quantile(toResolve, 0.99), 1)} |`);
+  console.log(`| create → watch event (anchor) | ${fmt(quantile(toEvent, 0.5), 1)} | ${fmt(quantile(toEvent, 0.99), 1)} |`);
+  console.log(`| ratio | ${fmt(quantile(toResolve, 0.5) / quantile(toEvent, 0.5), 2)} | ${fmt(quantile(toResolve, 0.99) / quantile(toEvent, 0.99), 2)} |`);
+  await stop(dnsd);
+  client.close();
+  await server.close();
+}
+
+await throughput();
+await programmingLatency();
+cleanup();
+process.exit(0);

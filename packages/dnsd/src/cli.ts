@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { FatalError, createLogger, createRegistry, startHealthServer } from '@pilot/common';
+import { ApiClient } from '@pilot/api';
+import { ApiSource } from './api-source.js';
+import { resolveFlags, type RawFlags } from './config.js';
+import { Dnsd } from './dnsd.js';
+import { formatUpstream } from './forward.js';
+import { Registrar } from './register.js';
+import { FileSource, type RecordSource } from './source.js';
+
+const formatError = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The dnsd command line (also `pilot dnsd`): flags → running daemon until SIGTERM/SIGINT. */
+export async function runDnsd(argv: string[]): Promise<number> {
+  const program = new Command('dnsd')
+    .description('Cluster DNS by the Kubernetes DNS specification; forwards every other name upstream')
+    .option('--master <url>', 'apiserver URL (e.g. http://127.0.0.1:8080)')
+    .option('--kubeconfig <path>', 'kubeconfig with the apiserver address, token and CA')
+    .option('--records <file>', 'serve the objects of a JSON List file instead of the API (re-read on change)')
+    .option('--domain <zone>', 'cluster domain', 'cluster.local')
+    .option('--listen <[addr]:port>', 'TCP listen address; UDP binds per concrete address on the same port', '0.0.0.0:53')
+    .option('--advertise-address <ip>', 'this instance\'s address (UDP bound here; published in kube-dns Endpoints); default: first non-loopback IPv4')
+    .option('--udp-address <ip>', 'extra concrete address to answer UDP on (repeatable)', collect, [])
+    .option('--udp-all-local', 'also answer UDP on every address of this host, tracked as addresses come and go')
+    .option('--upstream <ip[:port]>', 'upstream resolver (repeatable); default: /etc/resolv.conf nameservers', collect, [])
+    .option('--ttl <seconds>', 'TTL of cluster records (0..3600)', '5')
+    .option('--pods <mode>', 'pod A records a-b-c-d.<ns>.pod.<zone>: disabled | insecure', 'insecure')
+    .option('--cluster-ip <ip>', 'the cluster DNS service IP (never used as an upstream)', '10.0.0.10')
+    .option('--cluster-cidr <cidr>', 'pod network (allowed to recurse by default)', '10.1.0.0/16')
+    .option('--service-cidr <cidr>', 'service network (never used as an upstream)', '10.0.0.0/24')
+    .option('--allow-recursion <cidrs>', 'comma-separated networks allowed to use forwarding; default: cluster CIDR, own interface subnets, loopback')
+    .option('--register-service', 'maintain kube-system/kube-dns and its Endpoints (needs the API)')
+    .option('--lease-seconds <s>', 'duration of this instance\'s kube-system/dnsd-<identity> Lease', '15')
+    .option('--identity <name>', 'Lease name suffix, unique per instance (default: the advertise address, dashed)')
+    .option('--forward-timeout <ms>', 'per-upstream timeout', '2000')
+    .option('--healthz-port <port>', '/healthz and /metrics port', '9153');
+
+  program.parse(argv, { from: 'user' });
+  const raw = program.opts<RawFlags>();
+  const flags = resolveFlags(raw, () => readFileSync('/etc/resolv.conf', 'utf8'));
+  const log = createLogger('dnsd');
+
+  let source: RecordSource;
+  let client: ApiClient | undefined;
+  if (raw.records) {
+    if (raw.master || raw.kubeconfig) throw new FatalError('--records and --master/--kubeconfig are two record sources; give one');
+    const file = new FileSource(raw.records, log);
+    try {
+      file.load();
+    } catch (err) {
+      throw new FatalError(`--records: ${formatError(err)}`);
+    }
+    source = file;
+  } else {
+    try {
+      client = ApiClient.fromFlags({ master: raw.master, kubeconfig: raw.kubeconfig, userAgent: 'dnsd' });
+    } catch (err) {
+      throw new FatalError(formatError(err));
+    }
+    source = new ApiSource(client, log);
+  }
+  let registrar: Registrar | undefined;
+  // The registrar publishes this instance only once records are synced.
+  let synced: () => boolean = () => false;
+  if (raw.registerService) {
+    if (!client) throw new FatalError('--register-service needs the API (--master or --kubeconfig)');
+    if (!flags.advertiseAddress) throw new FatalError('--register-service needs --advertise-address (no non-loopback address found)');
+    try {
+      registrar = new Registrar(client, {
+        advertiseAddress: flags.advertiseAddress,
+        port: flags.port,
+        clusterIp: flags.clusterIp,
+        identity: flags.identity ?? 'dnsd',
+        leaseSeconds: flags.leaseSeconds,
+        log,
+        ready: () => synced(),
+      });
+    } catch (err) {
+      throw new FatalError(formatError(err));
+    }
+  }
+
+  for (const d of flags.droppedUpstreams) log.warn({ upstream: formatUpstream(d.upstream), why: d.why }, 'upstream ignored: it would loop back to dnsd');
+  if (flags.upstreams.length === 0) log.warn('no usable upstream: names outside the cluster zone get SERVFAIL');
+
+  const registry = createRegistry();
+  const dnsd = new Dnsd({
+    zone: flags.zone,
+    ttl: flags.ttl,
+    pods: flags.pods,
+    tcpHost: flags.tcpHost,
+    port: flags.port,
+    udpAddresses: flags.udpAddresses,
+    udpAllLocal: flags.udpAllLocal,
+    nameservers: [flags.clusterIp],
+    upstreams: flags.upstreams,
+    forwardTimeoutMs: flags.forwardTimeoutMs,
+    recursionNetworks: flags.recursionNetworks,
+    source,
+    log,
+    registry,
+  });
+  synced = () => dnsd.index.synced;
+  try {
+    await dnsd.start();
+  } catch (err) {
+    throw new FatalError(formatError(err));
+  }
+  const health = await startHealthServer({
+    port: flags.healthzPort,
+    registry,
+    healthz: () => (dnsd.index.synced ? { ok: true, message: `synced, serial ${dnsd.index.serial}` } : { ok: false, message: 'records not synced yet' }),
+  });
+
+  const stopRegistering = new AbortController();
+  const registering = registrar?.run(stopRegistering.signal);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log.info('shutting down');
+  // Withdraw from kube-dns first, so no new queries are sent our way.
+  stopRegistering.abort();
+  await registering;
+  health.close();
+  await dnsd.stop();
+  client?.close();
+  return 0;
+}

@@ -1,0 +1,145 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import type { Logger } from '@pilot/common';
+import type { QueryHandler } from './handler.js';
+
+/**
+ * dnsd's sockets. TCP listens on one address (all by default). UDP is bound
+ * per concrete address, never 0.0.0.0: a reply to a query that was DNAT'd
+ * from 10.0.0.10 must leave from the address the query reached, or conntrack
+ * cannot translate it back and the client drops it.
+ */
+
+export interface ServerOptions {
+  handler: QueryHandler;
+  /** TCP listen host ("0.0.0.0", "::" or a concrete address). */
+  tcpHost: string;
+  /** Port for TCP and every UDP socket; 0 picks a free one (TCP first). */
+  port: number;
+  /** Concrete addresses to bind UDP on. */
+  udpAddresses: string[];
+  log?: Logger;
+  /** Idle TCP connections are closed after this long (ms). */
+  tcpIdleMs?: number;
+  maxTcpConnections?: number;
+}
+
+export class DnsServer {
+  private tcp: Server | undefined;
+  private readonly udp = new Map<string, Socket>();
+  private readonly conns = new Set<TcpSocket>();
+  port = 0;
+
+  constructor(private readonly opts: ServerOptions) {}
+
+  async start(): Promise<void> {
+    const tcp = createServer((sock) => this.onTcp(sock));
+    tcp.maxConnections = this.opts.maxTcpConnections ?? 1000;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', (err) => reject(new Error(`TCP listen on ${this.opts.tcpHost}:${this.opts.port}: ${err.message}`)));
+      tcp.listen({ host: this.opts.tcpHost, port: this.opts.port, ipv6Only: false }, () => resolve());
+    });
+    this.tcp = tcp;
+    const addr = tcp.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    try {
+      await this.setUdpAddresses(this.opts.udpAddresses);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** The addresses UDP currently answers on. */
+  get udpAddresses(): string[] {
+    return [...this.udp.keys()];
+  }
+
+  /**
+   * Makes the UDP socket set equal to `addresses` (binds new ones, closes
+   * gone ones), for callers that track local addresses as they come and go.
+   */
+  async setUdpAddresses(addresses: string[]): Promise<void> {
+    const want = new Set(addresses);
+    for (const [a, s] of this.udp) {
+      if (!want.has(a)) {
+        s.close();
+        this.udp.delete(a);
+      }
+    }
+    for (const a of want) {
+      if (this.udp.has(a)) continue;
+      if (a === '0.0.0.0' || a === '::') throw new Error(`refusing to bind UDP to the wildcard ${a}: replies must leave from the address the query reached`);
+      this.udp.set(a, await this.bindUdp(a));
+    }
+  }
+
+  private bindUdp(address: string): Promise<Socket> {
+    const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false });
+    return new Promise((resolve, reject) => {
+      sock.once('error', (err) => reject(new Error(`UDP bind ${address}:${this.port}: ${err.message}`)));
+      sock.bind({ address, port: this.port, exclusive: true }, () => {
+        sock.removeAllListeners('error');
+        sock.on('error', (err) => this.opts.log?.warn({ address, err: err.message }, 'UDP socket error'));
+        sock.on('message', (msg, rinfo) => this.onUdp(sock, msg, rinfo.address, rinfo.port));
+        resolve(sock);
+      });
+    });
+  }
+
+  private onUdp(sock: Socket, msg: Buffer, address: string, port: number): void {
+    const res = this.opts.handler.handle(msg, { transport: 'udp', remote: address });
+    if (res === undefined) return;
+    if (res instanceof Promise) {
+      res.then(
+        (r) => r && sock.send(r, port, address),
+        () => undefined,
+      );
+      return;
+    }
+    sock.send(res, port, address);
+  }
+
+  private onTcp(sock: TcpSocket): void {
+    this.conns.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(this.opts.tcpIdleMs ?? 10_000, () => sock.destroy());
+    const remote = sock.remoteAddress ?? '';
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        const res = this.opts.handler.handle(Buffer.from(msg), { transport: 'tcp', remote });
+        if (res instanceof Promise) res.then((r) => r && writeFramed(sock, r), () => undefined);
+        else if (res) writeFramed(sock, res);
+        else {
+          // Unparseable junk on a stream: the framing can no longer be trusted.
+          sock.destroy();
+          return;
+        }
+      }
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.conns.delete(sock));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.udp.values()) s.close();
+    this.udp.clear();
+    for (const c of this.conns) c.destroy();
+    const tcp = this.tcp;
+    this.tcp = undefined;
+    if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  }
+}
+
+function writeFramed(sock: TcpSocket, msg: Buffer): void {
+  if (sock.destroyed) return;
+  const len = Buffer.allocUnsafe(2);
+  len.writeUInt16BE(msg.length, 0);
+  sock.write(Buffer.concat([len, msg]));
+}

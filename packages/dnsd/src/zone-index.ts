@@ -1,0 +1,199 @@
+import type { EndpointAddressRecord, EndpointSetRecord, EndpointsRecord, ServiceRecord } from './records.js';
+
+/** A PTR target: the service (or endpoint) name an IP belongs to, relative to the zone. */
+export interface ReverseEntry {
+  /** e.g. "frontend.default.svc" or "web-0.nginx.default.svc" (zone appended by the answerer). */
+  relName: string;
+}
+
+export type IndexListener = () => void;
+
+/**
+ * The records dnsd answers from: slim services, endpoints and namespaces,
+ * plus a reverse (IP → names) map rebuilt lazily. Every change bumps
+ * `version` (the answer cache's invalidation signal) and the SOA `serial`
+ * (Unix time of the last change, as CoreDNS does).
+ */
+export class ZoneIndex {
+  private readonly services = new Map<string, ServiceRecord>();
+  /** "ns/svc" → source ("endpoints" | "slice/<name>") → record. */
+  private readonly endpoints = new Map<string, Map<string, EndpointsRecord>>();
+  private readonly namespaces = new Set<string>();
+  private readonly nsServiceCount = new Map<string, number>();
+  private reverseMap: Map<string, ReverseEntry[]> | undefined;
+  private readonly listeners = new Set<IndexListener>();
+  private syncedFlag = false;
+  version = 0;
+  serial: number;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.serial = Math.floor(this.now() / 1000);
+  }
+
+  get synced(): boolean {
+    return this.syncedFlag;
+  }
+
+  /** The source has delivered its initial state; negatives are authoritative from now on. */
+  markSynced(): void {
+    if (this.syncedFlag) return;
+    this.syncedFlag = true;
+    this.changed();
+  }
+
+  onChange(fn: IndexListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    this.version++;
+    this.serial = Math.max(this.serial, Math.floor(this.now() / 1000));
+    this.reverseMap = undefined;
+    for (const fn of this.listeners) fn();
+  }
+
+  upsertService(s: ServiceRecord): void {
+    const key = `${s.namespace}/${s.name}`;
+    if (!this.services.has(key)) this.nsServiceCount.set(s.namespace, (this.nsServiceCount.get(s.namespace) ?? 0) + 1);
+    this.services.set(key, s);
+    this.changed();
+  }
+
+  deleteService(namespace: string, name: string): void {
+    const key = `${namespace.toLowerCase()}/${name.toLowerCase()}`;
+    const s = this.services.get(key);
+    if (!s) return;
+    this.services.delete(key);
+    const n = (this.nsServiceCount.get(s.namespace) ?? 1) - 1;
+    if (n <= 0) this.nsServiceCount.delete(s.namespace);
+    else this.nsServiceCount.set(s.namespace, n);
+    this.changed();
+  }
+
+  upsertEndpoints(e: EndpointsRecord): void {
+    const key = `${e.namespace}/${e.service}`;
+    let bySource = this.endpoints.get(key);
+    if (!bySource) this.endpoints.set(key, (bySource = new Map()));
+    bySource.set(e.source, e);
+    this.changed();
+  }
+
+  deleteEndpoints(namespace: string, service: string, source: string): void {
+    const key = `${namespace.toLowerCase()}/${service.toLowerCase()}`;
+    const bySource = this.endpoints.get(key);
+    if (!bySource?.delete(source)) return;
+    if (bySource.size === 0) this.endpoints.delete(key);
+    this.changed();
+  }
+
+  upsertNamespace(name: string): void {
+    const n = name.toLowerCase();
+    if (this.namespaces.has(n)) return;
+    this.namespaces.add(n);
+    this.changed();
+  }
+
+  deleteNamespace(name: string): void {
+    if (this.namespaces.delete(name.toLowerCase())) this.changed();
+  }
+
+  /** Replaces everything at once (a relist or a static file reload): one change. */
+  replaceAll(state: { services: ServiceRecord[]; endpoints: EndpointsRecord[]; namespaces: string[] }): void {
+    this.services.clear();
+    this.endpoints.clear();
+    this.namespaces.clear();
+    this.nsServiceCount.clear();
+    for (const s of state.services) {
+      const key = `${s.namespace}/${s.name}`;
+      if (!this.services.has(key)) this.nsServiceCount.set(s.namespace, (this.nsServiceCount.get(s.namespace) ?? 0) + 1);
+      this.services.set(key, s);
+    }
+    for (const e of state.endpoints) {
+      const key = `${e.namespace}/${e.service}`;
+      let bySource = this.endpoints.get(key);
+      if (!bySource) this.endpoints.set(key, (bySource = new Map()));
+      bySource.set(e.source, e);
+    }
+    for (const n of state.namespaces) this.namespaces.add(n.toLowerCase());
+    this.changed();
+  }
+
+  service(namespace: string, name: string): ServiceRecord | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * A namespace exists when the source reported it, or — for sources that do
+   * not watch namespaces — when a service lives in it.
+   */
+  hasNamespace(namespace: string): boolean {
+    return this.namespaces.has(namespace) || this.nsServiceCount.has(namespace);
+  }
+
+  /**
+   * The endpoint sets of a service. EndpointSlices win over the Endpoints
+   * object when both exist, so an address is never counted twice.
+   */
+  endpointSets(namespace: string, service: string): EndpointSetRecord[] {
+    const bySource = this.endpoints.get(`${namespace}/${service}`);
+    if (!bySource) return [];
+    const slices = [...bySource.values()].filter((e) => e.source !== 'endpoints');
+    const chosen = slices.length > 0 ? slices : [...bySource.values()];
+    return chosen.flatMap((e) => e.sets);
+  }
+
+  /** Addresses DNS publishes for a service: ready ones, or all with publishNotReadyAddresses. */
+  publishedAddresses(svc: ServiceRecord): { address: EndpointAddressRecord; set: EndpointSetRecord }[] {
+    const out: { address: EndpointAddressRecord; set: EndpointSetRecord }[] = [];
+    for (const set of this.endpointSets(svc.namespace, svc.name)) {
+      for (const address of set.addresses) if (address.ready || svc.publishNotReady) out.push({ address, set });
+    }
+    return out;
+  }
+
+  /** PTR targets of an IP: cluster IPs first, then endpoint IPs of headless services. */
+  reverse(ip: string): ReverseEntry[] {
+    if (!this.reverseMap) this.reverseMap = this.buildReverse();
+    return this.reverseMap.get(ip) ?? [];
+  }
+
+  private buildReverse(): Map<string, ReverseEntry[]> {
+    const m = new Map<string, ReverseEntry[]>();
+    const add = (ip: string, relName: string) => {
+      const key = canonicalIp(ip);
+      const list = m.get(key) ?? [];
+      if (!list.some((e) => e.relName === relName)) list.push({ relName });
+      m.set(key, list);
+    };
+    for (const s of this.services.values()) for (const ip of s.clusterIPs) add(ip, `${s.name}.${s.namespace}.svc`);
+    for (const s of this.services.values()) {
+      if (!s.headless) continue;
+      for (const { address } of this.publishedAddresses(s)) add(address.ip, `${address.hostname}.${s.name}.${s.namespace}.svc`);
+    }
+    return m;
+  }
+
+  counts(): { services: number; endpoints: number; namespaces: number } {
+    let endpoints = 0;
+    for (const bySource of this.endpoints.values()) endpoints += bySource.size;
+    return { services: this.services.size, endpoints, namespaces: this.namespaces.size };
+  }
+}
+
+/** One spelling per address so reverse lookups match however the API wrote it. */
+export function canonicalIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  return expandIPv6(ip)
+    .map((g) => g.toString(16))
+    .join(':');
+}
+
+/** The 8 groups of an IPv6 address (no embedded IPv4 support: not used for services). */
+export function expandIPv6(ip: string): number[] {
+  const [head = '', tail] = ip.toLowerCase().split('::') as [string, string | undefined];
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return groups.slice(0, 8).map((g) => parseInt(g, 16) || 0);
+}
