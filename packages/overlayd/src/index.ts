@@ -1,0 +1,16 @@
+export * from './config.js';
+export * from './lease.js';
+export * from './subnetfile.js';
+export * from './reconcile.js';
+export * from './ipmasq.js';
+export * from './flags.js';
+export * from './underlay.js';
+export { Registry } from './registry.js';
+export type { LeaseEvent, LeaseListing, WatchHandle } from './registry.js';
+export { Kernel, KernelError, OVERLAYD_RT_PROTO } from './netlink.js';
+export type { LinkInfo, AddressInfo, VxlanSpec } from './netlink.js';
+export { createBackend } from './backend/index.js';
+export type { Backend, BackendSetup, DesiredState, Underlay, SkippedLease } from './backend/index.js';
+export { vxlanDesired, vxlanDeviceName, VXLAN_OVERHEAD } from './backend/vxlan.js';
+export { hostGwDesired } from './backend/hostgw.js';
+export { Overlayd, EXIT_SUBNET_CHANGED } from './daemon.js';

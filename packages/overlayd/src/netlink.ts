@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import { createRtNetlink, AttrStream, ifla, FlagsNew, parseAttributes, type RtNetlinkSocket } from 'netlink';
+import { Cidr, intToIp, ipToInt } from '@pilot/common';
+import type { FdbEntry, KernelEntries, NeighEntry, RouteEntry } from './reconcile.js';
+
+/**
+ * The kernel edge: links, addresses, routes, neighbours and FDB entries over
+ * rtnetlink (the `netlink` package). Never /sys: inside a host namespace
+ * entered with nsenter, /sys still shows the root namespace.
+ */
+
+/** Routing protocol number on every route overlayd installs (`ip route show proto 79`). */
+export const OVERLAYD_RT_PROTO = 79;
+
+const AF_INET = 2;
+const AF_BRIDGE = 7;
+const RT_TABLE_MAIN = 254;
+const RTNH_F_ONLINK = 4;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  kind: string | undefined;
+  vxlan: VxlanInfo | undefined;
+}
+
+export interface VxlanInfo {
+  vni: number;
+  local: string | undefined;
+  link: number | undefined;
+  port: number;
+  learning: boolean;
+}
+
+export interface AddressInfo {
+  ifindex: number;
+  ip: string;
+  prefix: number;
+}
+
+export interface VxlanSpec {
+  name: string;
+  vni: number;
+  port: number;
+  local: string;
+  link: number;
+  mtu: number;
+}
+
+/** A kernel request that failed, naming the object. */
+export class KernelError extends Error {
+  constructor(
+    readonly what: string,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'KernelError';
+  }
+}
+
+const ipBuf = (ip: string) => {
+  const n = ipToInt(ip);
+  return Buffer.from([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+};
+const bufIp = (b: Buffer | undefined) => (b && b.length === 4 ? intToIp(b.readUInt32BE(0)) : undefined);
+export const formatMac = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+export const parseMac = (s: string) => Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
+
+function errCode(err: unknown): string | undefined {
+  const m = /Request rejected: (\w+)/.exec(err instanceof Error ? err.message : '');
+  return m?.[1];
+}
+
+/** Parses IFLA_LINKINFO: the kind and, for vxlan, its settings. */
+function parseLinkInfo(buf: Buffer | undefined): { kind: string | undefined; vxlan: VxlanInfo | undefined } {
+  if (!buf) return { kind: undefined, vxlan: undefined };
+  let kind: string | undefined;
+  let data: Buffer | undefined;
+  parseAttributes(buf, (a) => {
+    if (a.type === IFLA_INFO_KIND) kind = a.data.toString('utf8').replace(/\0+$/, '');
+    if (a.type === IFLA_INFO_DATA) data = a.data;
+  });
+  if (kind !== 'vxlan' || !data) return { kind, vxlan: undefined };
+  const v = ifla.parseVxlan(data);
+  return {
+    kind,
+    vxlan: { vni: v.id ?? 0, local: bufIp(v.local), link: v.link, port: v.port ? v.port.readUInt16BE(0) : 0, learning: !!v.learning },
+  };
+}
+
+export class Kernel {
+  private readonly sock: RtNetlinkSocket;
+
+  constructor() {
+    this.sock = createRtNetlink();
+  }
+
+  close(): void {
+    this.sock.socket.close();
+  }
+
+  /** One request in flight at a time: the kernel runs one dump per socket, and replies must not interleave. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw new KernelError(what, errCode(err), err);
+      }
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    const msgs = await this.call('list links', () => this.sock.getLinks());
+    return msgs.map((m) => {
+      const { kind, vxlan } = parseLinkInfo(m.attrs.linkinfo);
+      return {
+        index: m.data.index ?? 0,
+        name: m.attrs.ifname ?? '',
+        mtu: m.attrs.mtu ?? 0,
+        mac: m.attrs.address ? formatMac(m.attrs.address) : '',
+        up: !!m.data.flags?.up,
+        kind,
+        vxlan,
+      };
+    });
+  }
+
+  async link(name: string): Promise<LinkInfo | undefined> {
+    return (await this.links()).find((l) => l.name === name);
+  }
+
+  async addresses(): Promise<AddressInfo[]> {
+    const msgs = await this.call('list addresses', () => this.sock.getAddresses({ family: AF_INET }));
+    const out: AddressInfo[] = [];
+    for (const m of msgs) {
+      const ip = bufIp(m.attrs.local ?? m.attrs.address);
+      if (ip && m.data.index !== undefined) out.push({ ifindex: m.data.index, ip, prefix: m.data.prefixlen ?? 32 });
+    }
+    return out;
+  }
+
+  /** The interface of the main table's default route, if any. */
+  async defaultRouteIfindex(): Promise<number | undefined> {
+    const routes = await this.call('list routes', () => this.sock.getRoutes({ family: AF_INET }));
+    const def = routes.find((r) => r.data.dstLen === 0 && (r.attrs.table ?? r.data.table) === RT_TABLE_MAIN && r.attrs.oif !== undefined);
+    return def?.attrs.oif;
+  }
+
+  /**
+   * Makes sure a vxlan device with exactly these settings exists and is up;
+   * one with other settings is deleted and recreated (as flannel does). The
+   * MAC is kept across restarts because the device is reused.
+   */
+  async ensureVxlan(spec: VxlanSpec): Promise<LinkInfo> {
+    let link = await this.link(spec.name);
+    const port = spec.port || 8472;
+    if (link) {
+      const v = link.vxlan;
+      const matches = link.kind === 'vxlan' && v && v.vni === spec.vni && v.local === spec.local && v.link === spec.link && v.port === port && !v.learning;
+      if (!matches) {
+        await this.deleteLink(link.index, spec.name);
+        link = undefined;
+      }
+    }
+    if (!link) {
+      const info = new AttrStream();
+      info.push(IFLA_INFO_KIND, Buffer.from('vxlan\0'));
+      const port16 = Buffer.alloc(2);
+      port16.writeUInt16BE(port, 0);
+      info.push(IFLA_INFO_DATA, ifla.formatVxlan({ id: spec.vni, local: ipBuf(spec.local), link: spec.link, port: port16, learning: 0 }));
+      // Locally administered unicast MAC, random like flannel's.
+      const mac = randomBytes(6);
+      mac[0] = (mac[0]! & 0xfe) | 0x02;
+      await this.call(`create vxlan device ${spec.name}`, () =>
+        this.sock.newLink({}, { ifname: spec.name, mtu: spec.mtu, address: mac, linkinfo: Buffer.concat(info.bufs) }, { flags: FlagsNew.CREATE | FlagsNew.EXCL }),
+      );
+      link = await this.link(spec.name);
+      if (!link) throw new KernelError(`create vxlan device ${spec.name}`, undefined, 'device missing after creation');
+    }
+    const l = link;
+    if (l.mtu !== spec.mtu) await this.call(`set mtu ${spec.mtu} on ${spec.name}`, () => this.sock.setLink({ index: l.index }, { mtu: spec.mtu }));
+    if (!l.up) await this.call(`set ${spec.name} up`, () => this.sock.setLink({ index: l.index, change: { up: true }, flags: { up: true } }));
+    return (await this.link(spec.name)) ?? l;
+  }
+
+  async deleteLink(index: number, name: string): Promise<void> {
+    await this.call(`delete link ${name}`, () => this.sock.delLink({ index }));
+  }
+
+  /**
+   * Gives a device exactly one address inside `network`: `ip/32`. Other
+   * addresses inside the network (an old subnet) are removed; addresses
+   * outside it are not ours and stay.
+   */
+  async setOnlyAddress(ifindex: number, ip: string, network: Cidr): Promise<void> {
+    const addrs = (await this.addresses()).filter((a) => a.ifindex === ifindex);
+    for (const a of addrs) {
+      if (network.contains(a.ip) && !(a.ip === ip && a.prefix === 32)) {
+        await this.call(`remove address ${a.ip}/${a.prefix}`, () =>
+          this.sock.delAddress({ family: AF_INET, prefixlen: a.prefix, index: ifindex }, { local: ipBuf(a.ip), address: ipBuf(a.ip) }),
+        );
+      }
+    }
+    if (!addrs.some((a) => a.ip === ip && a.prefix === 32)) {
+      await this.call(`add address ${ip}/32`, () =>
+        this.sock.newAddress({ family: AF_INET, prefixlen: 32, index: ifindex }, { local: ipBuf(ip), address: ipBuf(ip) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
+      );
+    }
+  }
+
+  /** overlayd's entries as the kernel has them: its routes, and permanent entries on its device. */
+  async ownedEntries(vxlanIfindex: number | undefined): Promise<KernelEntries> {
+    const routes: RouteEntry[] = [];
+    for (const r of await this.call('list routes', () => this.sock.getRoutes({ family: AF_INET }))) {
+      if ((r.data.protocol as number) !== OVERLAYD_RT_PROTO || (r.attrs.table ?? r.data.table) !== RT_TABLE_MAIN) continue;
+      const dst = bufIp(r.attrs.dst) ?? '0.0.0.0';
+      routes.push({
+        dst: `${dst}/${r.data.dstLen ?? 0}`,
+        gateway: bufIp(r.attrs.gateway) ?? '',
+        ifindex: r.attrs.oif ?? 0,
+        onlink: ((r.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
+      });
+    }
+    const neighs: NeighEntry[] = [];
+    const fdb: FdbEntry[] = [];
+    if (vxlanIfindex !== undefined) {
+      for (const n of await this.call('list neighbours', () => this.sock.getNeighbors({ family: AF_INET, ifindex: vxlanIfindex }))) {
+        if (n.data.ifindex !== vxlanIfindex || !n.data.state?.permanent) continue;
+        const ip = bufIp(n.attrs.dst);
+        if (ip && n.attrs.lladdr) neighs.push({ ip, mac: formatMac(n.attrs.lladdr), ifindex: vxlanIfindex });
+      }
+      for (const n of await this.call('list fdb', () => this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: vxlanIfindex }))) {
+        if (n.data.ifindex !== vxlanIfindex || !n.data.state?.permanent) continue;
+        const dst = bufIp(n.attrs.dst);
+        if (dst && n.attrs.lladdr) fdb.push({ mac: formatMac(n.attrs.lladdr), dst, ifindex: vxlanIfindex });
+      }
+    }
+    return { routes, neighs, fdb };
+  }
+
+  private routeMsg(r: RouteEntry) {
+    const dst = Cidr.parse(r.dst);
+    return {
+      data: {
+        family: AF_INET,
+        dstLen: dst.prefix,
+        table: RT_TABLE_MAIN,
+        protocol: OVERLAYD_RT_PROTO,
+        scope: 'UNIVERSE' as const,
+        type: 'UNICAST' as const,
+        flags: r.onlink ? { __unknown: RTNH_F_ONLINK } : {},
+      },
+      attrs: { dst: ipBuf(dst.network), gateway: ipBuf(r.gateway), oif: r.ifindex },
+    };
+  }
+
+  /**
+   * Adds a route without replacing anything: if another route to the same
+   * destination exists (an operator's), the kernel refuses with EEXIST and
+   * the caller reports the conflict instead of overwriting it.
+   */
+  async addRoute(r: RouteEntry): Promise<void> {
+    const m = this.routeMsg(r);
+    await this.call(`add route ${r.dst} via ${r.gateway}`, () => this.sock.newRoute(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
+  }
+
+  async delRoute(r: RouteEntry): Promise<void> {
+    const m = this.routeMsg(r);
+    await this.call(`delete route ${r.dst} via ${r.gateway}`, () => this.sock.delRoute(m.data, m.attrs));
+  }
+
+  async setNeigh(n: NeighEntry): Promise<void> {
+    await this.call(`set neighbour ${n.ip} lladdr ${n.mac}`, () =>
+      this.sock.newNeighbor({ family: AF_INET, ifindex: n.ifindex, state: { permanent: true } }, { dst: ipBuf(n.ip), lladdr: parseMac(n.mac) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
+    );
+  }
+
+  async delNeigh(n: NeighEntry): Promise<void> {
+    await this.call(`delete neighbour ${n.ip}`, () => this.sock.delNeighbor({ family: AF_INET, ifindex: n.ifindex }, { dst: ipBuf(n.ip) }));
+  }
+
+  async addFdb(f: FdbEntry): Promise<void> {
+    await this.call(`add fdb ${f.mac} dst ${f.dst}`, () =>
+      this.sock.newNeighbor(
+        { family: AF_BRIDGE, ifindex: f.ifindex, state: { permanent: true }, flags: { self: true } },
+        { lladdr: parseMac(f.mac), dst: ipBuf(f.dst) },
+        { flags: FlagsNew.CREATE | FlagsNew.APPEND },
+      ),
+    );
+  }
+
+  async delFdb(f: FdbEntry): Promise<void> {
+    await this.call(`delete fdb ${f.mac} dst ${f.dst}`, () =>
+      this.sock.delNeighbor({ family: AF_BRIDGE, ifindex: f.ifindex, flags: { self: true } }, { lladdr: parseMac(f.mac), dst: ipBuf(f.dst) }),
+    );
+  }
+}
