@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { run, waitFor } from '@pilot/common';
 import { Cluster, isAlive, lockHeld, namespacesOf, removeLeftovers, withLogsOnFailure } from '@pilot/netns';
 
 const fixture = new URL('./fixtures/run-and-fail.ts', import.meta.url).pathname;
+const holdSlot = new URL('./fixtures/hold-slot.ts', import.meta.url).pathname;
 const tsx = new URL('../../../node_modules/.bin/tsx', import.meta.url).pathname;
 
 interface ChildRun {
@@ -132,5 +133,29 @@ describe('test/netns harness', () => {
     expect(leftoversOf(info)).toEqual([]);
     expect(namespacesOf(c.prefix).sort()).toEqual(mine);
     expect(c.etcd!.running).toBe(true);
+  });
+
+  it('gives runs started at the same moment distinct slots', async () => {
+    const dir = mkdtempSync('/tmp/pilot-slots-');
+    try {
+      const runs = Array.from({ length: 4 }, () => run([tsx, holdSlot, dir], { check: false, timeoutMs: 120_000 }));
+      const prefixes = await waitFor(
+        () => {
+          const files = readdirSync(dir).filter((f) => f.endsWith('.prefix'));
+          return files.length === 4 ? files.map((f) => readFileSync(`${dir}/${f}`, 'utf8')) : false;
+        },
+        { timeoutMs: 60_000, what: 'four runs to hold a slot' },
+      );
+      expect(new Set(prefixes).size).toBe(4);
+      expect(prefixes).not.toContain(c.prefix);
+      for (const p of prefixes) expect(namespacesOf(p).length).toBe(3);
+      writeFileSync(`${dir}/go`, '');
+      const results = await Promise.all(runs);
+      expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
+      for (const p of prefixes) expect(namespacesOf(p)).toEqual([]);
+    } finally {
+      writeFileSync(`${dir}/go`, '');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { killPidsSync, runSync } from './sys.js';
 import { PREFIX_RE, STATE_ROOT, prefixOf, stateDirOf } from './paths.js';
-import { lockHeld } from './lock.js';
+import { cleanIfFree } from './lock.js';
 
 /** Named network namespaces whose names start with `<prefix>-`. */
 export function namespacesOf(prefix: string): string[] {
@@ -63,9 +63,7 @@ export function removeLeftovers(): string[] {
   }
   const removed: string[] = [];
   for (const slot of slots) {
-    if (lockHeld(slot)) continue;
-    removeRun(prefixOf(slot));
-    removed.push(prefixOf(slot));
+    if (cleanIfFree(slot, (s) => removeRun(prefixOf(s)))) removed.push(prefixOf(slot));
   }
   return removed;
 }

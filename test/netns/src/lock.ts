@@ -1,11 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { LOCK_DIR, MAX_SLOTS } from './paths.js';
 import { isAlive, processStartTime } from './sys.js';
 
 /**
  * A run owns a slot (and so a name prefix and an underlay /24) through a lock
  * file holding its PID and that PID's start time. A lock whose process is gone
- * is free: its run crashed and its leftovers may be removed.
+ * is stale: its run crashed and its leftovers may be removed — but only by a
+ * process that first makes the slot its own, so a cleaner and a new run can
+ * never work on one slot at the same time.
  */
 
 interface LockContent {
@@ -32,59 +34,114 @@ export function lockHeld(slot: number): boolean {
   return isAlive(c.pid) && processStartTime(c.pid) === c.start;
 }
 
-function tryCreate(slot: number): boolean {
+function ownedByMe(slot: number): boolean {
+  return readLock(slot)?.pid === process.pid;
+}
+
+/**
+ * Writes our lock with its content in place from the first instant: a temp
+ * file linked (create-only) or renamed (replace) onto the lock path.
+ */
+function writeLock(slot: number, how: 'create' | 'replace'): boolean {
+  mkdirSync(LOCK_DIR, { recursive: true });
+  const tmp = `${lockPath(slot)}.${process.pid}.tmp`;
+  const content: LockContent = { pid: process.pid, start: processStartTime(process.pid) ?? '' };
+  writeFileSync(tmp, JSON.stringify(content));
   try {
-    const fd = openSync(lockPath(slot), 'wx');
-    const content: LockContent = { pid: process.pid, start: processStartTime(process.pid) ?? '' };
-    writeSync(fd, JSON.stringify(content));
-    closeSync(fd);
+    if (how === 'create') linkSync(tmp, lockPath(slot));
+    else renameSync(tmp, lockPath(slot));
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
+/** A takeover marker older than this belongs to a cleaner that crashed. */
+const TAKEOVER_MAX_AGE_MS = 120_000;
+
 /**
- * Takes the first free slot. `cleanStale(slot)` is called for a slot whose
- * owner died, before the slot is reused.
+ * Runs fn while holding the slot's takeover marker (created exclusively), so
+ * only one process at a time may turn a stale lock into its own.
  */
-export function acquireSlot(cleanStale: (slot: number) => void): number {
-  mkdirSync(LOCK_DIR, { recursive: true });
-  for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    if (tryCreate(slot)) {
-      cleanStale(slot); // leftovers of a crash that also lost its lock file
-      return slot;
-    }
-    const before = readFileSync(lockPath(slot), 'utf8');
-    if (lockHeld(slot)) continue;
-    cleanStale(slot);
-    // Re-check right before taking over, so two runs do not both claim it.
-    let now = '';
+function withTakeover<T>(slot: number, fn: () => T): T | undefined {
+  const marker = `${lockPath(slot)}.takeover`;
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      now = readFileSync(lockPath(slot), 'utf8');
-    } catch {
-      /* gone */
-    }
-    if (now === before) {
+      writeFileSync(marker, String(process.pid), { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let age = 0;
       try {
-        unlinkSync(lockPath(slot));
+        age = Date.now() - statSync(marker).mtimeMs;
       } catch {
-        /* someone else took it over */
+        continue; // released meanwhile: try again
       }
+      if (age > TAKEOVER_MAX_AGE_MS) {
+        rmSync(marker, { force: true });
+        continue;
+      }
+      return undefined; // someone else is taking it over
     }
-    if (tryCreate(slot)) return slot;
+    try {
+      return fn();
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Makes a free slot ours: either no lock exists (create it) or the lock is
+ * stale (replace it, under the takeover marker). Returns false when the slot
+ * is held or being taken over by someone else.
+ */
+function claim(slot: number): boolean {
+  if (writeLock(slot, 'create')) return true;
+  if (lockHeld(slot)) return false;
+  return (
+    withTakeover(slot, () => {
+      if (lockHeld(slot)) return false; // taken over between the checks
+      return writeLock(slot, 'replace');
+    }) ?? false
+  );
+}
+
+/**
+ * Takes the first free slot. `clean(slot)` removes whatever a crashed run on
+ * that slot left behind; it runs while we already own the slot.
+ */
+export function acquireSlot(clean: (slot: number) => void): number {
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    if (!claim(slot)) continue;
+    clean(slot);
+    return slot;
   }
   throw new Error(`no free netns harness slot in ${LOCK_DIR} (${MAX_SLOTS} in use)`);
 }
 
+/**
+ * Cleans a slot whose lock is free, owning it meanwhile, then lets it go.
+ * Returns false (and does nothing) when the slot is live or being claimed.
+ */
+export function cleanIfFree(slot: number, clean: (slot: number) => void): boolean {
+  if (lockHeld(slot) || !claim(slot)) return false;
+  try {
+    clean(slot);
+  } finally {
+    releaseSlot(slot);
+  }
+  return true;
+}
+
 export function releaseSlot(slot: number): void {
-  const c = readLock(slot);
-  if (c && c.pid === process.pid) {
-    try {
-      unlinkSync(lockPath(slot));
-    } catch {
-      /* already removed */
-    }
+  if (!ownedByMe(slot)) return;
+  try {
+    unlinkSync(lockPath(slot));
+  } catch {
+    /* already removed */
   }
 }
