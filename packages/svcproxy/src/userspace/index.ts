@@ -1,0 +1,28 @@
+export { UserspaceProxier, DEFAULT_UDP_IDLE_TIMEOUT_MS } from './proxier.js';
+export type { UserspaceProxierOptions, UserspaceSyncResult } from './proxier.js';
+export { RoundRobinBalancer } from './roundrobin.js';
+export type { AffinityPolicy, BalancerOptions } from './roundrobin.js';
+export { SessionTable } from './udp-sessions.js';
+export { dialWithRetry, DialError, DIAL_TIMEOUTS_MS, isDescriptorExhaustion } from './dial.js';
+export type { DialFailure, DialOptions } from './dial.js';
+export {
+  buildPortalRules,
+  renderPortalRestore,
+  renderUserspaceRemoval,
+  removalFor,
+  portalJumpFixLines,
+  USERSPACE_CHAIN,
+  USERSPACE_CHAINS,
+  USERSPACE_JUMPS,
+  IPTABLES_MODE_CHAINS,
+} from './rules.js';
+export type { Portal, PortalConfig, PortalRules, OwnedChains, PortalJumpSpec } from './rules.js';
+export { IptablesPortalSink, NoPortalRules } from './apply.js';
+export type { PortalRuleSink } from './apply.js';
+export { createUserspaceMetrics } from './metrics.js';
+export type { ServiceTraffic, UserspaceMetrics } from './metrics.js';
+export { TcpPortal, dialTcp, splice } from './tcp.js';
+export { UdpPortal } from './udp.js';
+export { UserspaceProvider } from './provider.js';
+export type { UserspaceProviderOptions } from './provider.js';
+export { detectListenIP, prefsrcFromRouteGet, ListenIPError } from './listen-ip.js';
