@@ -1,0 +1,145 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiClient, Informer, type Endpoints, type Service } from '@pilot/api';
+import {
+  backendFor,
+  checkKernelPrerequisites,
+  createLogger,
+  createRegistry,
+  describeMissing,
+  detectBackend,
+  startHealthServer,
+  type HealthStatus,
+  run,
+  type Logger,
+  type Runner,
+} from '@pilot/common';
+import type { SvcproxyOptions } from './flags.js';
+import { IptablesApplier } from './iptables/apply.js';
+import { Conntrack } from './iptables/conntrack.js';
+import { createProxierMetrics } from './metrics.js';
+import { IptablesProxier } from './proxier.js';
+import { SyncRunner } from './sync-runner.js';
+import { syncHealth } from './health.js';
+
+/**
+ * The svcproxy daemon: Services + Endpoints informers → proxier → kernel,
+ * driven by the bounded-frequency runner; /healthz goes stale when syncs stop.
+ */
+export interface SvcproxyDeps {
+  log?: Logger;
+  /**
+   * Runs iptables / conntrack / sysctl reads. Default: this process's own
+   * namespace; tests point it into a host namespace (`netnsRunner`).
+   */
+  runner?: Runner;
+  /** Called once the health server listens (with its port). */
+  onListening?: (port: number) => void;
+}
+
+export class Svcproxy {
+  private readonly log: Logger;
+  private readonly runner: Runner;
+  /** Set once caches are synced and the proxier exists (for tests and introspection). */
+  proxier: IptablesProxier | undefined;
+
+  constructor(
+    private readonly opts: SvcproxyOptions,
+    private readonly deps: SvcproxyDeps = {},
+  ) {
+    this.log = deps.log ?? createLogger('svcproxy');
+    this.runner = deps.runner ?? run;
+  }
+
+  /** `--cleanup`: removes svcproxy's rules from both iptables backends. */
+  async cleanup(): Promise<void> {
+    for (const mode of ['nft', 'legacy'] as const) {
+      try {
+        const r = await new IptablesApplier({ backend: backendFor(mode), runner: this.runner }).cleanup();
+        this.log.info({ backend: mode, chains: r.chains }, 'cleaned up');
+      } catch (err) {
+        this.log.warn({ backend: mode, err: (err as Error).message }, 'cleanup of this backend failed');
+      }
+    }
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { opts, log } = this;
+    const readSysctl = async (path: string) => (await this.runner(['cat', path])).stdout;
+    const missing = await checkKernelPrerequisites(['bridge-nf-call-iptables'], readSysctl);
+    if (missing.length) log.warn(describeMissing(missing));
+    const backend = await detectBackend(this.runner);
+    log.info({ backend: backend.mode, hostname: opts.hostname, clusterCIDR: opts.clusterCIDR }, 'starting');
+    const registry = createRegistry();
+    const metrics = createProxierMetrics(registry);
+    const started = Date.now();
+    let runner: SyncRunner | undefined;
+    const proxier = new IptablesProxier({
+      applier: new IptablesApplier({ backend, runner: this.runner, chunkServices: opts.restoreChunk }),
+      conntrack: new Conntrack(this.runner, log),
+      node: { clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll, nodePortAddresses: opts.nodePortAddresses },
+      hostname: opts.hostname,
+      log,
+      metrics,
+      onChange: () => runner?.run(),
+    });
+    this.proxier = proxier;
+    // Stale when no sync has succeeded for two sync periods (syncs run at least once per period).
+    const staleAfterMs = 2 * opts.syncPeriodMs + 10_000;
+    const healthz = (): HealthStatus => syncHealth({ now: Date.now(), started, lastSuccess: proxier.lastSuccess, staleAfterMs });
+    let server: Server | undefined;
+    if (opts.healthzPort) {
+      server = await startHealthServer({
+        port: opts.healthzPort,
+        host: opts.healthzBindAddress,
+        registry,
+        healthz,
+        readyz: () => (proxier.lastSuccess ? healthz() : { ok: false, message: 'no sync yet' }),
+      });
+      this.deps.onListening?.((server.address() as AddressInfo).port);
+    }
+    const client = ApiClient.fromFlags({
+      ...(opts.master ? { master: opts.master } : {}),
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      userAgent: 'svcproxy',
+    });
+    const services = new Informer<Service>(client, 'services', { logger: log });
+    const endpoints = new Informer<Endpoints>(client, 'endpoints', { logger: log });
+    services.addHandler({
+      onAdd: (s) => proxier.onService(s),
+      onUpdate: (_old, s) => proxier.onService(s),
+      onDelete: (s) => proxier.onServiceDelete(s),
+    });
+    endpoints.addHandler({
+      onAdd: (e) => proxier.onEndpoints(e),
+      onUpdate: (_old, e) => proxier.onEndpoints(e),
+      onDelete: (e) => proxier.onEndpointsDelete(e),
+    });
+    const informers = [services.start(signal), endpoints.start(signal)];
+    try {
+      // First sync only when both caches are complete: a partial view would
+      // REJECT services whose endpoints have not been listed yet.
+      await Promise.all([services.waitForSync(signal), endpoints.waitForSync(signal)]);
+      log.info('caches synced');
+      runner = new SyncRunner(
+        async () => {
+          await proxier.sync();
+        },
+        {
+          minIntervalMs: opts.minSyncPeriodMs,
+          maxIntervalMs: opts.syncPeriodMs,
+          signal,
+          onError: () => runner?.retryAfter(Math.min(opts.syncPeriodMs, 5_000)),
+        },
+      );
+      await runner.loop();
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      await Promise.allSettled(informers);
+      client.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      log.info('stopped');
+    }
+  }
+}

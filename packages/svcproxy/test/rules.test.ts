@@ -1,0 +1,149 @@
+import { parseSave } from '@pilot/common';
+import { buildServiceRules, jumpFixLines, JUMPS, probability, renderFull, type NodeConfig } from '../src/iptables/rules.js';
+import type { EndpointInfo, ServicePortInfo } from '../src/model.js';
+
+const cfg: NodeConfig = { clusterCIDR: '10.1.0.0/16', masqueradeAll: false, nodePortAddresses: [] };
+
+function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
+  return {
+    namespace: 'ns1',
+    name: 'svc1',
+    portName: 'p80',
+    protocol: 'TCP',
+    clusterIP: '10.0.0.41',
+    port: 80,
+    externalIPs: [],
+    loadBalancerIPs: [],
+    sessionAffinity: 'None',
+    stickySeconds: 10800,
+    ...over,
+  };
+}
+const ep = (ip: string, port = 80): EndpointInfo => ({ ip, port, ready: true });
+const eps3 = [ep('10.180.0.1'), ep('10.180.0.2'), ep('10.180.0.3')];
+
+/** Renders and re-parses, so assertions read like iptables-save. */
+function tables(text: string) {
+  const t = parseSave(text);
+  const lines = (table: string, chain: string) =>
+    (t.get(table)?.rules ?? []).filter((r) => r.chain === chain).map((r) => r.args.map((w) => (/\s/.test(w) ? `"${w}"` : w)).join(' '));
+  return { t, lines };
+}
+
+describe('iptables rules of one service port', () => {
+  it('spread over endpoints with kube-proxy probabilities and chain names', () => {
+    const { lines } = tables(renderFull([buildServiceRules(sp(), eps3, cfg)], cfg));
+    expect(lines('nat', 'KUBE-SERVICES')).toEqual([
+      '-d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O',
+      '! -d 127.0.0.0/8 -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+    ]);
+    const svc = lines('nat', 'KUBE-SVC-XPGD46QRK7WJZT7O');
+    expect(svc[0]).toBe('! -s 10.1.0.0/16 -d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ');
+    expect(svc[1]).toBe('-m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-SXIVWICOYRO3J4NJ');
+    expect(svc[2]).toMatch(/--probability 0\.5000000000 -j KUBE-SEP-/);
+    expect(svc[3]).toMatch(/^-m comment --comment "ns1\/svc1:p80 -> 10.180.0.3:80" -j KUBE-SEP-[A-Z2-7]{16}$/);
+    expect(lines('nat', 'KUBE-SEP-SXIVWICOYRO3J4NJ')).toEqual([
+      '-s 10.180.0.1/32 -m comment --comment ns1/svc1:p80 -j KUBE-MARK-MASQ',
+      '-p tcp -m comment --comment ns1/svc1:p80 -m tcp -j DNAT --to-destination 10.180.0.1:80',
+    ]);
+  });
+
+  it('formats probabilities %0.10f', () => {
+    expect(probability(3)).toBe('0.3333333333');
+    expect(probability(7)).toBe('0.1428571429');
+    expect(probability(2)).toBe('0.5000000000');
+  });
+
+  it('masquerades everything with masquerade-all, nothing extra without a cluster CIDR', () => {
+    const all = buildServiceRules(sp(), eps3, { ...cfg, masqueradeAll: true }).natChains[0]!.rules[0]!;
+    expect(all.join(' ')).toMatch(/^-d 10.0.0.41\/32 .* -j KUBE-MARK-MASQ$/);
+    const none = buildServiceRules(sp(), eps3, { masqueradeAll: false, nodePortAddresses: [] }).natChains[0]!.rules;
+    expect(none.every((r) => !r.includes('KUBE-MARK-MASQ'))).toBe(true);
+  });
+
+  it('rejects in filter when a port has no endpoints, and writes no nat chain', () => {
+    const r = buildServiceRules(sp({ nodePort: 30080, externalIPs: ['192.0.2.10'] }), [{ ...ep('10.180.0.9'), ready: false }], cfg);
+    expect(r.natChains).toEqual([]);
+    expect(r.natServices).toEqual([]);
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('filter', 'KUBE-SERVICES')).toEqual([
+      '-d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+    expect(lines('filter', 'KUBE-EXTERNAL-SERVICES')).toEqual([
+      '-d 192.0.2.10/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+      '-p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+  });
+
+  it('routes NodePort, external and load-balancer IPs through KUBE-EXT with masquerade', () => {
+    const r = buildServiceRules(sp({ nodePort: 30080, externalIPs: ['192.0.2.10'], loadBalancerIPs: ['192.0.2.20'] }), eps3, cfg);
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('nat', 'KUBE-SERVICES').slice(1, 3)).toEqual([
+      '-d 192.0.2.10/32 -p tcp -m comment --comment "ns1/svc1:p80 external IP" -m tcp --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+      '-d 192.0.2.20/32 -p tcp -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O',
+    ]);
+    expect(lines('nat', 'KUBE-NODEPORTS')).toEqual(['-p tcp -m comment --comment ns1/svc1:p80 -m tcp --dport 30080 -j KUBE-EXT-XPGD46QRK7WJZT7O']);
+    expect(lines('nat', 'KUBE-EXT-XPGD46QRK7WJZT7O')).toEqual([
+      '-m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j KUBE-MARK-MASQ',
+      '-j KUBE-SVC-XPGD46QRK7WJZT7O',
+    ]);
+  });
+
+  it('keeps ClientIP affinity with recent, checked before the random spread', () => {
+    const r = buildServiceRules(sp({ sessionAffinity: 'ClientIP', stickySeconds: 600 }), eps3.slice(0, 2), cfg);
+    const { lines } = tables(renderFull([r], cfg));
+    const svc = lines('nat', 'KUBE-SVC-XPGD46QRK7WJZT7O');
+    expect(svc[1]).toBe(
+      '-m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m recent --rcheck --seconds 600 --reap --name KUBE-SEP-SXIVWICOYRO3J4NJ --mask 255.255.255.255 --rsource -j KUBE-SEP-SXIVWICOYRO3J4NJ',
+    );
+    expect(svc[3]).toMatch(/--probability 0.5000000000/);
+    expect(lines('nat', 'KUBE-SEP-SXIVWICOYRO3J4NJ')[1]).toBe(
+      '-p tcp -m comment --comment ns1/svc1:p80 -m recent --set --name KUBE-SEP-SXIVWICOYRO3J4NJ --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.180.0.1:80',
+    );
+  });
+
+  it('writes the masquerade plumbing and canaries', () => {
+    const { lines } = tables(renderFull([], cfg));
+    expect(lines('nat', 'KUBE-MARK-MASQ')).toEqual(['-j MARK --or-mark 0x4000']);
+    expect(lines('nat', 'KUBE-POSTROUTING')).toEqual([
+      '-m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-j MARK --xor-mark 0x4000',
+      '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+    ]);
+    expect(lines('nat', 'KUBE-PROXY-CANARY')).toHaveLength(1);
+    expect(lines('filter', 'KUBE-PROXY-CANARY')).toHaveLength(1);
+  });
+
+  it('limits the nodeports jump to --nodeport-addresses, still last', () => {
+    const c = { ...cfg, nodePortAddresses: ['192.168.7.0/24', '10.9.9.9/32'] };
+    const { lines } = tables(renderFull([buildServiceRules(sp(), eps3, c)], c));
+    const s = lines('nat', 'KUBE-SERVICES');
+    expect(s.slice(-2).map((l) => l.split(' -m ')[0])).toEqual(['-d 192.168.7.0/24', '-d 10.9.9.9/32']);
+  });
+
+  it('uses the udp match for UDP ports', () => {
+    const r = buildServiceRules(sp({ protocol: 'UDP', portName: 'dns', port: 53 }), [ep('10.180.0.1', 5353)], cfg);
+    expect(r.natServices[0]!.join(' ')).toContain('-p udp -m comment --comment ns1/svc1:dns cluster IP -m udp --dport 53');
+  });
+});
+
+describe('jump fixing', () => {
+  const forward = JUMPS.find((j) => j.chain === 'FORWARD')!;
+  it('does nothing when our jumps are first', () => {
+    expect(jumpFixLines(forward, [...forward.rules, ['-i', 'cbr0', '-j', 'ACCEPT']])).toEqual([]);
+  });
+
+  it('moves jumps pushed down by another ACCEPT back to position 1', () => {
+    const lines = jumpFixLines(forward, [['-i', 'cbr0', '-j', 'ACCEPT'], ...forward.rules]);
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(0, 2).every((l) => l.startsWith('-D FORWARD '))).toBe(true);
+    expect(lines[2]).toMatch(/^-I FORWARD 1 .*KUBE-EXTERNAL-SERVICES$/);
+    expect(lines[3]).toMatch(/^-I FORWARD 1 .*-j KUBE-SERVICES$/);
+  });
+
+  it('inserts missing jumps and removes duplicates', () => {
+    expect(jumpFixLines(forward, [])).toHaveLength(2);
+    const dup = jumpFixLines(forward, [...forward.rules, forward.rules[0]!]);
+    expect(dup.filter((l) => l.startsWith('-D'))).toHaveLength(3);
+  });
+});
