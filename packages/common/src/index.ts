@@ -7,3 +7,4 @@ export * from './cidr.js';
 export * from './iptables.js';
 export * from './prereq.js';
 export * from './health.js';
+export * from './flags.js';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { isIPv4 } from '@pilot/common';
+import { durationFlag, FlagError, ipv4Flag, listFlag, portFlag } from '@pilot/common';
 
 /**
  * Command-line options, validated into plain data. Each bad value becomes
@@ -39,12 +39,7 @@ export interface RawFlags {
   reconcileInterval?: string;
 }
 
-export class FlagError extends Error {
-  constructor(flag: string, message: string) {
-    super(`--${flag}: ${message}`);
-    this.name = 'FlagError';
-  }
-}
+export { FlagError };
 
 export const DEFAULTS = {
   etcdEndpoints: 'http://127.0.0.1:2379',
@@ -57,33 +52,8 @@ export const DEFAULTS = {
   reconcileInterval: '10s',
 } as const;
 
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** `90`, `90s`, `15m`, `24h`, `1h30m` → seconds. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== t) throw new Error(`not a duration: "${text}" (want e.g. 30s, 15m, 24h)`);
-  return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
-}
-
-function duration(flag: string, text: string, minSeconds: number, maxSeconds: number): number {
-  let s: number;
-  try {
-    s = parseDuration(text);
-  } catch (err) {
-    throw new FlagError(flag, (err as Error).message);
-  }
-  if (s < minSeconds || s > maxSeconds) throw new FlagError(flag, `${text} is outside ${minSeconds}s..${maxSeconds}s`);
-  return s;
-}
-
 export function parseOptions(raw: RawFlags): OverlaydOptions {
-  const endpoints = (raw.etcdEndpoints ?? DEFAULTS.etcdEndpoints)
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
+  const endpoints = listFlag(raw.etcdEndpoints ?? DEFAULTS.etcdEndpoints);
   if (endpoints.length === 0) throw new FlagError('etcd-endpoints', 'no endpoint given');
   for (const e of endpoints) {
     let u: URL;
@@ -96,26 +66,24 @@ export function parseOptions(raw: RawFlags): OverlaydOptions {
   }
   const prefix = (raw.etcdPrefix ?? DEFAULTS.etcdPrefix).replace(/\/+$/, '');
   if (!prefix.startsWith('/')) throw new FlagError('etcd-prefix', `"${raw.etcdPrefix}" must start with /`);
-  if (raw.publicIp !== undefined && !isIPv4(raw.publicIp)) throw new FlagError('public-ip', `"${raw.publicIp}" is not an IPv4 address`);
-  const port = Number(raw.healthzPort ?? DEFAULTS.healthzPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FlagError('healthz-port', `"${raw.healthzPort}" is not a port number`);
-  const healthzIp = raw.healthzIp ?? DEFAULTS.healthzIp;
-  if (!isIPv4(healthzIp)) throw new FlagError('healthz-ip', `"${healthzIp}" is not an IPv4 address`);
+  const publicIp = raw.publicIp === undefined ? undefined : ipv4Flag('public-ip', raw.publicIp);
+  const port = portFlag('healthz-port', raw.healthzPort ?? DEFAULTS.healthzPort);
+  const healthzIp = ipv4Flag('healthz-ip', raw.healthzIp ?? DEFAULTS.healthzIp);
   const subnetFile = raw.subnetFile ?? DEFAULTS.subnetFile;
   if (!subnetFile) throw new FlagError('subnet-file', 'empty path');
   return {
     etcdEndpoints: endpoints,
     etcdPrefix: prefix,
     iface: raw.iface || undefined,
-    publicIp: raw.publicIp,
+    publicIp,
     nodeName: raw.nodeName || hostname(),
     subnetFile,
     dockerOptsFile: raw.dockerOptsFile === '' ? undefined : (raw.dockerOptsFile ?? DEFAULTS.dockerOptsFile),
     ipMasq: raw.ipMasq ?? false,
-    subnetLeaseTtl: duration('subnet-lease-ttl', raw.subnetLeaseTtl ?? DEFAULTS.subnetLeaseTtl, 5, 7 * 86400),
+    subnetLeaseTtl: durationFlag('subnet-lease-ttl', raw.subnetLeaseTtl ?? DEFAULTS.subnetLeaseTtl, 5_000, 7 * 86_400_000) / 1000,
     healthzIp,
     healthzPort: port,
-    reconcileIntervalMs: duration('reconcile-interval', raw.reconcileInterval ?? DEFAULTS.reconcileInterval, 0.1, 3600) * 1000,
+    reconcileIntervalMs: durationFlag('reconcile-interval', raw.reconcileInterval ?? DEFAULTS.reconcileInterval, 100, 3_600_000),
   };
 }
 

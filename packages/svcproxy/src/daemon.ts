@@ -21,6 +21,17 @@ import { createProxierMetrics } from './metrics.js';
 import { IptablesProxier } from './proxier.js';
 import { SyncRunner } from './sync-runner.js';
 import { syncHealth } from './health.js';
+import { IptablesPortalSink, UserspaceProvider, UserspaceProxier, detectListenIP } from './userspace/index.js';
+
+/** What both modes offer the daemon: informer events in, syncs out. */
+interface ProxyProvider {
+  onService(s: Service): void;
+  onServiceDelete(s: Service): void;
+  onEndpoints(e: Endpoints): void;
+  onEndpointsDelete(e: Endpoints): void;
+  sync(): Promise<unknown>;
+  readonly lastSuccess: number | undefined;
+}
 
 /**
  * The svcproxy daemon: Services + Endpoints informers → proxier → kernel,
@@ -51,11 +62,12 @@ export class Svcproxy {
     this.runner = deps.runner ?? run;
   }
 
-  /** `--cleanup`: removes svcproxy's rules from both iptables backends. */
+  /** `--cleanup`: removes svcproxy's rules (both modes) from both iptables backends. */
   async cleanup(): Promise<void> {
     for (const mode of ['nft', 'legacy'] as const) {
       try {
         const r = await new IptablesApplier({ backend: backendFor(mode), runner: this.runner }).cleanup();
+        await new IptablesPortalSink(backendFor(mode), this.runner).cleanup();
         this.log.info({ backend: mode, chains: r.chains }, 'cleaned up');
       } catch (err) {
         this.log.warn({ backend: mode, err: (err as Error).message }, 'cleanup of this backend failed');
@@ -69,21 +81,34 @@ export class Svcproxy {
     const missing = await checkKernelPrerequisites(['bridge-nf-call-iptables'], readSysctl);
     if (missing.length) log.warn(describeMissing(missing));
     const backend = await detectBackend(this.runner);
-    log.info({ backend: backend.mode, hostname: opts.hostname, clusterCIDR: opts.clusterCIDR }, 'starting');
+    log.info({ backend: backend.mode, mode: opts.proxyMode, hostname: opts.hostname, clusterCIDR: opts.clusterCIDR }, 'starting');
     const registry = createRegistry();
     const metrics = createProxierMetrics(registry);
     const started = Date.now();
     let runner: SyncRunner | undefined;
-    const proxier = new IptablesProxier({
-      applier: new IptablesApplier({ backend, runner: this.runner, chunkServices: opts.restoreChunk }),
-      conntrack: new Conntrack(this.runner, log),
-      node: { clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll, nodePortAddresses: opts.nodePortAddresses },
-      hostname: opts.hostname,
-      log,
-      metrics,
-      onChange: () => runner?.run(),
-    });
-    this.proxier = proxier;
+    let proxier: ProxyProvider;
+    let userspace: UserspaceProxier | undefined;
+    if (opts.proxyMode === 'userspace') {
+      // The userspace mode's first sync removes the iptables mode's chains.
+      const listenIP = opts.bindAddress ?? (await detectListenIP(this.runner));
+      userspace = new UserspaceProxier({ listenIP, rules: new IptablesPortalSink(backend, this.runner), registry, log, udpIdleTimeoutMs: opts.udpTimeoutMs });
+      proxier = new UserspaceProvider({ proxier: userspace, log, hostname: opts.hostname, metrics, onChange: () => runner?.run() });
+      log.info({ listenIP }, 'userspace proxy listens here');
+    } else {
+      // Switching from the userspace mode: its portal chains go first.
+      await new IptablesPortalSink(backend, this.runner).cleanup();
+      const iptables = new IptablesProxier({
+        applier: new IptablesApplier({ backend, runner: this.runner, chunkServices: opts.restoreChunk }),
+        conntrack: new Conntrack(this.runner, log),
+        node: { clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll, nodePortAddresses: opts.nodePortAddresses },
+        hostname: opts.hostname,
+        log,
+        metrics,
+        onChange: () => runner?.run(),
+      });
+      this.proxier = iptables;
+      proxier = iptables;
+    }
     // Stale when no sync has succeeded for two sync periods (syncs run at least once per period).
     const staleAfterMs = 2 * opts.syncPeriodMs + 10_000;
     const healthz = (): HealthStatus => syncHealth({ now: Date.now(), started, lastSuccess: proxier.lastSuccess, staleAfterMs });
@@ -137,6 +162,7 @@ export class Svcproxy {
       if (!signal.aborted) throw err;
     } finally {
       await Promise.allSettled(informers);
+      await userspace?.close();
       client.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       log.info('stopped');

@@ -9,3 +9,4 @@ export * from './iptables/apply.js';
 export * from './iptables/conntrack.js';
 export * from './flags.js';
 export * from './health.js';
+export * from './userspace/index.js';

@@ -1,4 +1,4 @@
-import { parseDurationMs, parseOptions } from '../src/flags.js';
+import { parseOptions } from '../src/flags.js';
 
 describe('svcproxy flags', () => {
   it('default like kube-proxy: 1s min sync, 30s sync, healthz on 10256, iptables mode', () => {
@@ -7,14 +7,19 @@ describe('svcproxy flags', () => {
   });
 
   it('parse durations', () => {
-    expect(parseDurationMs('500ms')).toBe(500);
-    expect(parseDurationMs('1m30s')).toBe(90_000);
-    expect(parseDurationMs('2')).toBe(2000);
+    expect(parseOptions({ minSyncPeriod: '500ms', syncPeriod: '1m30s' })).toMatchObject({ minSyncPeriodMs: 500, syncPeriodMs: 90_000 });
+    expect(parseOptions({ syncPeriod: '2' }).syncPeriodMs).toBe(2000);
+  });
+
+  it('select the userspace mode with a concrete bind address and a UDP idle timeout', () => {
+    expect(parseOptions({ proxyMode: 'userspace', bindAddress: '10.9.0.1', udpTimeout: '1s' })).toMatchObject({ proxyMode: 'userspace', bindAddress: '10.9.0.1', udpTimeoutMs: 1000 });
+    expect(parseOptions({}).udpTimeoutMs).toBe(250);
+    expect(() => parseOptions({ proxyMode: 'userspace', bindAddress: '0.0.0.0' })).toThrow(/^--bind-address: must be a concrete local address/);
   });
 
   it('name the flag in one line when a value is bad', () => {
     expect(() => parseOptions({ proxyMode: 'ipvs' })).toThrow(/^--proxy-mode: "ipvs"/);
-    expect(() => parseOptions({ minSyncPeriod: 'soon' })).toThrow(/^--min-sync-period: not a duration/);
+    expect(() => parseOptions({ minSyncPeriod: 'soon' })).toThrow(/^--min-sync-period: "soon" is not a duration/);
     expect(() => parseOptions({ clusterCidr: '10.1.0.0/40' })).toThrow(/^--cluster-cidr:/);
     expect(() => parseOptions({ nodeportAddresses: '192.168.0.0/24,nope' })).toThrow(/^--nodeport-addresses:/);
     expect(() => parseOptions({ healthzPort: '70000' })).toThrow(/^--healthz-port:/);

@@ -72,7 +72,7 @@ describe('overlayd input checks and lease lifecycle', () => {
     const s = startOverlayd(c!, h, ['--subnet-lease-ttl', 'forever'], 'overlayd-flag');
     const { code, line } = await exitLine(s.daemon);
     expect(code).toBe(2);
-    expect(line).toBe('overlayd: --subnet-lease-ttl: not a duration: "forever" (want e.g. 30s, 15m, 24h)');
+    expect(line).toBe('overlayd: --subnet-lease-ttl: "forever" is not a duration (want e.g. 500ms, 30s, 15m, 24h)');
   }));
 
   it('waits for a missing config and for an unreachable etcd instead of exiting', withLogsOnFailure(logs, async () => {

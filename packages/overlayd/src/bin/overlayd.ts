@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { FatalError, main } from '@pilot/common';
+import { main, parseCommandLine, stopSignal } from '@pilot/common';
 import { Overlayd } from '../daemon.js';
-import { DEFAULTS, FlagError, parseOptions, type RawFlags } from '../flags.js';
+import { DEFAULTS, parseOptions, type RawFlags } from '../flags.js';
 
 await main('overlayd', async () => {
   const program = new Command('overlayd')
@@ -17,26 +17,9 @@ await main('overlayd', async () => {
     .option('--subnet-lease-ttl <duration>', 'TTL of the etcd lease the subnet key is bound to', DEFAULTS.subnetLeaseTtl)
     .option('--healthz-ip <ip>', 'address for /healthz, /readyz and /metrics', DEFAULTS.healthzIp)
     .option('--healthz-port <port>', 'port for /healthz, /readyz and /metrics (0 disables)', DEFAULTS.healthzPort)
-    .option('--reconcile-interval <duration>', 'how often kernel and iptables state is checked against the leases', DEFAULTS.reconcileInterval)
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined });
-  try {
-    program.parse(process.argv);
-  } catch (err) {
-    const e = err as { code?: string; message: string; exitCode?: number };
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-    throw new FatalError(e.message.replace(/^error: /, ''), 2);
-  }
-  if (program.args.length) throw new FatalError(`unexpected argument ${JSON.stringify(program.args[0])}`, 2);
-  let opts;
-  try {
-    opts = parseOptions(program.opts<RawFlags>());
-  } catch (err) {
-    if (err instanceof FlagError) throw new FatalError(err.message, 2);
-    throw err;
-  }
-  const ac = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ac.abort());
-  await new Overlayd(opts).run(ac.signal);
+    .option('--reconcile-interval <duration>', 'how often kernel and iptables state is checked against the leases', DEFAULTS.reconcileInterval);
+  const opts = parseCommandLine(program, process.argv.slice(2), () => parseOptions(program.opts<RawFlags>()));
+  if (!opts) return 0;
+  await new Overlayd(opts).run(stopSignal());
   return 0;
 });
