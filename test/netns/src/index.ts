@@ -8,3 +8,5 @@ export { lockHeld } from './lock.js';
 export { isAlive } from './sys.js';
 export { STATE_ROOT, prefixOf } from './paths.js';
 export { withLogsOnFailure } from './jest.js';
+export { createPki, writeKubeconfig } from './pki.js';
+export type { Pki } from './pki.js';

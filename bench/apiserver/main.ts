@@ -1,0 +1,176 @@
+/**
+ * bench/apiserver: what the apiserver costs over the etcd it stores into,
+ * each figure beside its anchor measured in the same run.
+ *
+ *  1. Pod creates/s for 10k pods (32 concurrent clients) beside raw etcd
+ *     create transactions of the same JSON at the same concurrency.
+ *  2. List latency at 10k pods (one namespace, full list) beside an etcd
+ *     range read of the same prefix.
+ *  3. Watch delivery latency, write → event, with 100 HTTP watchers
+ *     (median/p99 over every watcher × write) beside etcd's own put → watch
+ *     latency with 100 etcd watchers of the same prefix.
+ *
+ * Run: node_modules/.bin/tsx bench/apiserver/main.ts   (root; builds its own netns cluster with etcd)
+ * Env: BENCH_PODS (default 10000), BENCH_WATCHERS (default 100), BENCH_WRITES (default 200).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setMaxListeners } from 'node:events';
+import { Etcd3 } from 'etcd3';
+import { ApiClient, type WatchEvent } from '@pilot/api';
+import { waitFor } from '@pilot/common';
+import { Cluster } from '@pilot/netns';
+
+const PILOT = new URL('../../packages/orchestrator-core/dist/bin/pilot.js', import.meta.url).pathname;
+const PODS = Number(process.env.BENCH_PODS ?? 10_000);
+const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
+const WRITES = Number(process.env.BENCH_WRITES ?? 200);
+const CONCURRENCY = 32;
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+};
+const median = (xs: number[]) => quantile(xs, 0.5);
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+function table(title: string, head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+  process.stdout.write(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${rows.map(line).join('\n')}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Runs `n` jobs with at most `limit` in flight. */
+async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
+}
+
+const podJson = (name: string, ns: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: ns, labels: { app: 'bench' } },
+  spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+});
+
+async function main(): Promise<void> {
+  const c = await Cluster.create({ hosts: 0, etcd: true });
+  const etcd = new Etcd3({ hosts: c.etcd!.endpoint });
+  const port = await freePort();
+  // The apiserver runs as its own process (as deployed), on loopback, so the
+  // bench's client load does not share its event loop.
+  const child = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--service-cluster-ip-range', '10.0.0.0/16', '--etcd-compaction-interval', '0'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
+  });
+  if (child.pid) c.rememberPid(child.pid);
+  const client = new ApiClient({ server: `http://127.0.0.1:${port}` });
+  try {
+    await waitFor(async () => (await client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
+    for (const ns of ['bench', 'lat']) await client.create('namespaces', { metadata: { name: ns } });
+
+    // ---- 1. creates/s
+    let t = performance.now();
+    await pool(PODS, CONCURRENCY, async (i) => {
+      await client.create('pods', podJson(`p-${i}`, 'bench'), { namespace: 'bench' });
+    });
+    const apiCreates = PODS / ((performance.now() - t) / 1000);
+    const body = JSON.stringify(podJson('x', 'anchor'));
+    t = performance.now();
+    await pool(PODS, CONCURRENCY, async (i) => {
+      const key = `/anchor/pods/anchor/p-${i}`;
+      await etcd.if(key, 'Version', '==', 0).then(etcd.put(key).value(body)).commit();
+    });
+    const etcdCreates = PODS / ((performance.now() - t) / 1000);
+
+    // ---- 2. list latency at 10k pods
+    const apiList: number[] = [];
+    const etcdList: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      t = performance.now();
+      const l = await client.list('pods', { namespace: 'bench' });
+      apiList.push(performance.now() - t);
+      if (l.items.length !== PODS) throw new Error(`list returned ${l.items.length} pods, want ${PODS}`);
+      t = performance.now();
+      const kvs = await etcd.getAll().prefix('/anchor/pods/anchor/').buffers();
+      etcdList.push(performance.now() - t);
+      if (Object.keys(kvs).length !== PODS) throw new Error(`etcd range returned ${Object.keys(kvs).length} keys`);
+    }
+
+    // ---- 3. watch delivery latency
+    await client.create('pods', podJson('w', 'lat'), { namespace: 'lat' });
+    const sentAt = new Map<number, number>();
+    const apiLat: number[] = [];
+    const ac = new AbortController();
+    setMaxListeners(WATCHERS + 10, ac.signal);
+    let opened = 0;
+    const watchers = Array.from({ length: WATCHERS }, async () => {
+      const gen = client.watch('pods', { namespace: 'lat', signal: ac.signal, resourceVersion: (await client.list('pods', { namespace: 'lat' })).metadata.resourceVersion! });
+      opened++;
+      let seen = 0;
+      for await (const ev of gen as AsyncGenerator<WatchEvent>) {
+        const seq = Number(ev.object.metadata.labels?.seq);
+        const at = sentAt.get(seq);
+        if (at !== undefined) apiLat.push(performance.now() - at);
+        if (++seen >= WRITES) break;
+      }
+    });
+    await waitFor(() => opened === WATCHERS, { what: 'watchers to open', timeoutMs: 30_000 });
+    // Let every stream register server-side before measuring.
+    await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? '0') === String(WATCHERS), {
+      what: 'watchers to register',
+      timeoutMs: 30_000,
+    });
+    for (let i = 0; i < WRITES; i++) {
+      sentAt.set(i, performance.now());
+      await client.patch('pods', 'w', { metadata: { labels: { seq: String(i) } } }, 'merge', { namespace: 'lat' });
+    }
+    await Promise.race([Promise.all(watchers), new Promise((r) => setTimeout(r, 30_000))]);
+    ac.abort();
+
+    const etcdAt = new Map<number, number>();
+    const etcdLat: number[] = [];
+    const ews = await Promise.all(Array.from({ length: WATCHERS }, () => etcd.watch().prefix('/anchor/lat/').create()));
+    for (const w of ews) w.on('put', (kv) => {
+      const at = etcdAt.get(Number(kv.value.toString()));
+      if (at !== undefined) etcdLat.push(performance.now() - at);
+    });
+    for (let i = 0; i < WRITES; i++) {
+      etcdAt.set(i, performance.now());
+      await etcd.put('/anchor/lat/w').value(String(i));
+    }
+    await waitFor(() => etcdLat.length >= WATCHERS * WRITES, { what: 'etcd watch events', timeoutMs: 30_000 }).catch(() => undefined);
+    await Promise.all(ews.map((w) => w.cancel()));
+
+    table(`apiserver vs etcd (${PODS} pods, ${CONCURRENCY} concurrent writers)`, ['measure', 'apiserver', 'etcd anchor', 'ratio'], [
+      ['pod creates/s', fmt(apiCreates, 0), fmt(etcdCreates, 0), `${fmt(apiCreates / etcdCreates, 2)}x`],
+      [`list ${PODS} pods, median ms`, fmt(median(apiList)), fmt(median(etcdList)), `${fmt(median(apiList) / median(etcdList), 1)}x`],
+    ]);
+    table(`watch delivery, write → event, ${WATCHERS} watchers × ${WRITES} writes (samples: api ${apiLat.length}, etcd ${etcdLat.length})`, ['measure', 'apiserver', 'etcd anchor', 'ratio'], [
+      ['median ms', fmt(median(apiLat), 2), fmt(median(etcdLat), 2), `${fmt(median(apiLat) / median(etcdLat), 1)}x`],
+      ['p99 ms', fmt(quantile(apiLat, 0.99), 2), fmt(quantile(etcdLat, 0.99), 2), `${fmt(quantile(apiLat, 0.99) / quantile(etcdLat, 0.99), 1)}x`],
+    ]);
+  } finally {
+    client.close();
+    etcd.close();
+    child.kill('SIGTERM');
+    await c.teardown();
+  }
+}
+
+await main();

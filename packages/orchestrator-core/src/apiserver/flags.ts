@@ -1,0 +1,154 @@
+import { Command, Option } from 'commander';
+import { Cidr, CidrError, FatalError, isIP } from '@pilot/common';
+import { parsePortRange, type PortRange } from './allocator.js';
+
+/** Everything `pilot apiserver` is configured with, validated. */
+export interface ApiserverConfig {
+  etcdServers: string[];
+  etcdPrefix: string;
+  serviceClusterIPRange: Cidr;
+  serviceNodePortRange: PortRange;
+  insecureBindAddress: string;
+  /** 0 disables the insecure port. */
+  insecurePort: number;
+  bindAddress: string;
+  /** 0 disables secure serving. */
+  securePort: number;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  tokenAuthFile?: string;
+  /** The address published in the default/kubernetes Endpoints. */
+  advertiseAddress?: string;
+  /** 0 disables compaction. */
+  etcdCompactionIntervalMs: number;
+  watchCacheSize: number;
+}
+
+export interface RawFlags {
+  etcdServers?: string;
+  etcdPrefix?: string;
+  serviceClusterIpRange?: string;
+  serviceNodePortRange?: string;
+  insecureBindAddress?: string;
+  insecurePort?: string;
+  bindAddress?: string;
+  securePort?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  tokenAuthFile?: string;
+  advertiseAddress?: string;
+  etcdCompactionInterval?: string;
+  watchCacheSize?: string;
+}
+
+export function isLoopback(addr: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(addr) || addr === '::1' || addr === 'localhost';
+}
+
+/** "5m", "30s", "1h30m", "250ms" or a bare number of seconds; "0" disables. */
+export function parseDuration(s: string, flag: string): number {
+  const t = s.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    matched = re.lastIndex;
+  }
+  if (t === '' || matched !== t.length) throw new FatalError(`${flag}: invalid duration "${s}" (e.g. 5m, 30s, 1h)`);
+  return total;
+}
+
+function port(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FatalError(`${flag}: invalid port "${s}"`);
+  return n;
+}
+
+/** Validates raw flag values into a config; every problem is one line naming the flag. */
+export function resolveConfig(f: RawFlags): ApiserverConfig {
+  const etcdServers = (f.etcdServers ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
+  if (etcdServers.length === 0) throw new FatalError('--etcd-servers: at least one etcd URL is required');
+  for (const s of etcdServers) if (!/^https?:\/\/[^/]+/.test(s)) throw new FatalError(`--etcd-servers: "${s}" is not an http(s):// URL`);
+  const etcdPrefix = (f.etcdPrefix ?? '/registry').replace(/\/+$/, '');
+  if (!etcdPrefix.startsWith('/')) throw new FatalError(`--etcd-prefix: "${f.etcdPrefix}" must start with /`);
+
+  let serviceClusterIPRange: Cidr;
+  try {
+    serviceClusterIPRange = Cidr.parse(f.serviceClusterIpRange ?? '10.0.0.0/24');
+  } catch (err) {
+    throw new FatalError(`--service-cluster-ip-range: ${err instanceof CidrError ? err.message : String(err)}`);
+  }
+  if (serviceClusterIPRange.prefix > 29) throw new FatalError(`--service-cluster-ip-range: ${serviceClusterIPRange.toString()} is too small (at most /29)`);
+  let serviceNodePortRange: PortRange;
+  try {
+    serviceNodePortRange = parsePortRange(f.serviceNodePortRange ?? '30000-32767');
+  } catch (err) {
+    throw new FatalError(`--service-node-port-range: ${(err as Error).message}`);
+  }
+
+  const insecureBindAddress = f.insecureBindAddress ?? '127.0.0.1';
+  if (!isLoopback(insecureBindAddress))
+    throw new FatalError(`--insecure-bind-address: ${insecureBindAddress} is not a loopback address; the insecure port has no authentication, use --bind-address with --secure-port for other addresses`);
+  const insecurePort = port(f.insecurePort ?? '8080', '--insecure-port');
+  const bindAddress = f.bindAddress ?? '0.0.0.0';
+  if (!isIP(bindAddress)) throw new FatalError(`--bind-address: "${bindAddress}" is not an IP address`);
+
+  const haveCert = f.tlsCertFile !== undefined || f.tlsPrivateKeyFile !== undefined;
+  let securePort = port(f.securePort ?? '6443', '--secure-port');
+  if (!haveCert) {
+    if (f.securePort !== undefined && securePort !== 0)
+      throw new FatalError('--secure-port needs --tls-cert-file and --tls-private-key-file (or --secure-port 0 to serve only the insecure port)');
+    securePort = 0;
+  } else {
+    if (!f.tlsCertFile || !f.tlsPrivateKeyFile) throw new FatalError('--tls-cert-file and --tls-private-key-file must be given together');
+    if (!f.tokenAuthFile) throw new FatalError('--secure-port needs --token-auth-file: every request on the secure port must carry a bearer token');
+  }
+  if (insecurePort === 0 && securePort === 0) throw new FatalError('nothing to serve: --insecure-port is 0 and secure serving is off');
+
+  const advertiseAddress = f.advertiseAddress ?? (securePort && bindAddress !== '0.0.0.0' && !isLoopback(bindAddress) ? bindAddress : undefined);
+  if (advertiseAddress !== undefined && !isIP(advertiseAddress)) throw new FatalError(`--advertise-address: "${advertiseAddress}" is not an IP address`);
+
+  const watchCacheSize = Number(f.watchCacheSize ?? '1000');
+  if (!Number.isInteger(watchCacheSize) || watchCacheSize < 1) throw new FatalError(`--watch-cache-size: invalid value "${f.watchCacheSize}"`);
+
+  const cfg: ApiserverConfig = {
+    etcdServers,
+    etcdPrefix,
+    serviceClusterIPRange,
+    serviceNodePortRange,
+    insecureBindAddress,
+    insecurePort,
+    bindAddress,
+    securePort,
+    etcdCompactionIntervalMs: parseDuration(f.etcdCompactionInterval ?? '5m', '--etcd-compaction-interval'),
+    watchCacheSize,
+  };
+  if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
+  if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
+  if (f.tokenAuthFile) cfg.tokenAuthFile = f.tokenAuthFile;
+  if (advertiseAddress) cfg.advertiseAddress = advertiseAddress;
+  return cfg;
+}
+
+/** The commander definition of `pilot apiserver`'s flags (kube-apiserver's names). */
+export function apiserverCommand(): Command {
+  return new Command('pilot apiserver')
+    .usage('[flags]')
+    .description('Kubernetes-shaped API server over etcd')
+    .addOption(new Option('--etcd-servers <urls>', 'comma-separated etcd client URLs').default('http://127.0.0.1:2379'))
+    .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of every API object in etcd').default('/registry'))
+    .addOption(new Option('--service-cluster-ip-range <cidr>', 'ClusterIP range of Services').default('10.0.0.0/24'))
+    .addOption(new Option('--service-node-port-range <min-max>', 'NodePort range').default('30000-32767'))
+    .addOption(new Option('--insecure-bind-address <ip>', 'loopback address of the plain-HTTP port').default('127.0.0.1'))
+    .addOption(new Option('--insecure-port <port>', 'plain-HTTP port (0 = off)').default('8080'))
+    .addOption(new Option('--bind-address <ip>', 'address of the TLS port').default('0.0.0.0'))
+    .addOption(new Option('--secure-port <port>', 'TLS port (needs --tls-cert-file, --tls-private-key-file, --token-auth-file); default 6443'))
+    .addOption(new Option('--tls-cert-file <path>', 'serving certificate (PEM)'))
+    .addOption(new Option('--tls-private-key-file <path>', 'serving key (PEM)'))
+    .addOption(new Option('--token-auth-file <path>', 'bearer tokens, CSV: token,user,uid[,"groups"]'))
+    .addOption(new Option('--advertise-address <ip>', 'address published in the default/kubernetes Endpoints'))
+    .addOption(new Option('--etcd-compaction-interval <duration>', 'how often etcd history is compacted (0 = never)').default('5m'))
+    .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'));
+}

@@ -1,0 +1,31 @@
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError, schemaForKind } from '@pilot/api';
+import { StatusError } from './status.js';
+import type { BodyFormat } from './request.js';
+
+/**
+ * PATCH bodies, applied with @pilot/api's patch implementations (the
+ * strategic merge patch there knows every kind's merge keys from the schema
+ * table). A patch that cannot be applied becomes a Status with the code
+ * PatchError carries (400 malformed, 422 inapplicable, 415 unsupported).
+ */
+export function applyPatch(format: BodyFormat, current: unknown, patch: unknown, kind: string, apiVersion: string): unknown {
+  try {
+    switch (format) {
+      case 'merge-patch':
+        return applyMergePatch(current, patch);
+      case 'strategic-merge-patch':
+        // Kinds without a schema (Scale) have no merge keys: a merge patch is the same thing.
+        return schemaForKind(kind, apiVersion) ? applyStrategicMergePatch(current, patch, kind, apiVersion) : applyMergePatch(current, patch);
+      case 'json-patch':
+        return applyJsonPatch(current, patch);
+      default:
+        throw new StatusError(415, 'UnsupportedMediaType', `PATCH needs a patch content type, not ${format}`);
+    }
+  } catch (err) {
+    if (err instanceof PatchError) {
+      const reason = err.code === 422 ? 'Invalid' : err.code === 415 ? 'UnsupportedMediaType' : 'BadRequest';
+      throw new StatusError(err.code, reason, err.message);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,174 @@
+import type { KubeObject, Service, ServicePort } from '@pilot/api';
+import { invalid, internalError, type FieldProblem } from '../status.js';
+import type { Strategy, StrategyContext, WriteExtras } from './strategy.js';
+
+/**
+ * Services: ClusterIP and NodePort allocation. The reservations are keys
+ * written in the Service's own transaction (see allocator.ts), so they are
+ * race-safe and released by the delete that removes the Service.
+ */
+
+const needsNodePorts = (s: Service) => s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer';
+const hasClusterIP = (s: Service) => s.spec?.type !== 'ExternalName' && s.spec?.clusterIP !== 'None';
+
+function fieldInvalid(svc: KubeObject, field: string, value: unknown, message: string) {
+  const p: FieldProblem = { type: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(value)}: ${message}` };
+  return invalid('Service', svc.metadata.name ?? '', [p]);
+}
+
+async function takenIps(ctx: StrategyContext): Promise<Set<string>> {
+  const page = await ctx.storage.list(ctx.serviceIPs.keyPrefix, { keysOnly: true });
+  return new Set(page.items.map((s) => ctx.serviceIPs.ipOfKey(s.key)));
+}
+
+async function takenPorts(ctx: StrategyContext): Promise<Set<number>> {
+  const page = await ctx.storage.list(ctx.nodePorts.keyPrefix, { keysOnly: true });
+  return new Set(page.items.map((s) => ctx.nodePorts.portOfKey(s.key)));
+}
+
+/**
+ * Reservation writes for a service, given what the old version (if any)
+ * already holds. Mutates `svc` to carry the chosen IP and ports.
+ */
+async function reserve(svc: Service, old: Service | undefined, ctx: StrategyContext): Promise<WriteExtras> {
+  const svcKey = ctx.storage.keyFor('services', svc.metadata.namespace, svc.metadata.name!);
+  const extras: WriteExtras = { compares: [], ops: [], retryKeys: new Set() };
+  const requested = new Map<string, { field: string; value: unknown }>();
+  const spec = (svc.spec ??= {});
+
+  // ---- cluster IP
+  const oldIp = old && hasClusterIP(old) ? old.spec?.clusterIP : undefined;
+  if (spec.type === 'ExternalName') {
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+  } else if (spec.clusterIP === 'None') {
+    spec.clusterIPs = ['None'];
+  } else if (oldIp && (!spec.clusterIP || spec.clusterIP === oldIp)) {
+    spec.clusterIP = oldIp;
+    spec.clusterIPs = [oldIp];
+  } else if (oldIp && spec.clusterIP !== oldIp) {
+    throw fieldInvalid(svc, 'spec.clusterIP', spec.clusterIP, 'field is immutable');
+  } else if (spec.clusterIP) {
+    const problem = ctx.serviceIPs.problem(spec.clusterIP);
+    if (problem) throw fieldInvalid(svc, 'spec.clusterIP', spec.clusterIP, problem);
+    const key = ctx.serviceIPs.keyOf(spec.clusterIP);
+    extras.compares.push({ key, target: 'Version', value: 0 });
+    extras.ops.push({ put: key, value: svcKey });
+    requested.set(key, { field: 'spec.clusterIP', value: spec.clusterIP });
+    spec.clusterIPs = [spec.clusterIP];
+  } else {
+    const ip = ctx.serviceIPs.choose(await takenIps(ctx));
+    if (!ip) throw internalError(`failed to allocate a serviceIP: range ${ctx.serviceIPs.range.toString()} is full`);
+    const key = ctx.serviceIPs.keyOf(ip);
+    extras.compares.push({ key, target: 'Version', value: 0 });
+    extras.ops.push({ put: key, value: svcKey });
+    spec.clusterIP = ip;
+    spec.clusterIPs = [ip];
+  }
+  if (oldIp && spec.clusterIP !== oldIp) extras.ops.push({ del: ctx.serviceIPs.keyOf(oldIp) });
+
+  // ---- node ports
+  const ports: ServicePort[] = spec.ports ?? [];
+  const held = new Set<number>(old && needsNodePorts(old) ? (old.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : [])) : []);
+  const keep = new Set<number>();
+  if (needsNodePorts(svc)) {
+    const fresh: number[] = [];
+    ports.forEach((p, i) => {
+      if (p.nodePort === undefined || p.nodePort === 0) {
+        // Keep the node port the same port had before (kubectl apply omits it).
+        const before = old?.spec?.ports?.find((o) => o.port === p.port && (o.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+        if (before?.nodePort && held.has(before.nodePort)) p.nodePort = before.nodePort;
+        else return void fresh.push(i);
+      }
+      const np = p.nodePort;
+      const problem = ctx.nodePorts.problem(np);
+      if (problem) throw fieldInvalid(svc, `spec.ports[${i}].nodePort`, np, problem);
+      keep.add(np);
+      if (!held.has(np) && !requested.has(ctx.nodePorts.keyOf(np))) {
+        const key = ctx.nodePorts.keyOf(np);
+        extras.compares.push({ key, target: 'Version', value: 0 });
+        extras.ops.push({ put: key, value: svcKey });
+        requested.set(key, { field: `spec.ports[${i}].nodePort`, value: np });
+      }
+    });
+    if (fresh.length) {
+      const taken = await takenPorts(ctx);
+      for (const k of requested.keys()) if (k.startsWith(ctx.nodePorts.keyPrefix)) taken.add(ctx.nodePorts.portOfKey(k));
+      const picked = ctx.nodePorts.choose(taken, fresh.length);
+      if (picked.length < fresh.length) throw internalError(`failed to allocate a nodePort: range ${ctx.nodePorts.range.min}-${ctx.nodePorts.range.max} is full`);
+      fresh.forEach((i, j) => {
+        const np = picked[j]!;
+        ports[i]!.nodePort = np;
+        keep.add(np);
+        const key = ctx.nodePorts.keyOf(np);
+        extras.compares.push({ key, target: 'Version', value: 0 });
+        extras.ops.push({ put: key, value: svcKey });
+      });
+    }
+  } else {
+    for (const p of ports) delete p.nodePort;
+  }
+  for (const np of held) if (!keep.has(np)) extras.ops.push({ del: ctx.nodePorts.keyOf(np) });
+
+  extras.onTaken = (key) => {
+    const r = requested.get(key);
+    const what = key.startsWith(ctx.nodePorts.keyPrefix) ? 'provided port is already allocated' : 'provided IP is already allocated';
+    return r ? fieldInvalid(svc, r.field, r.value, what) : undefined;
+  };
+  return extras;
+}
+
+function release(old: Service, ctx: StrategyContext): WriteExtras {
+  const ops: WriteExtras['ops'] = [];
+  if (hasClusterIP(old) && old.spec?.clusterIP) ops.push({ del: ctx.serviceIPs.keyOf(old.spec.clusterIP) });
+  if (needsNodePorts(old)) for (const p of old.spec?.ports ?? []) if (p.nodePort) ops.push({ del: ctx.nodePorts.keyOf(p.nodePort) });
+  return { compares: [], ops: dedupe(ops) };
+}
+
+function dedupe(ops: WriteExtras['ops']): WriteExtras['ops'] {
+  const seen = new Set<string>();
+  return ops.filter((o) => {
+    const k = 'put' in o ? `p${o.put}` : `d${o.del}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export const serviceStrategy: Strategy = {
+  prepareForCreate(obj) {
+    const svc = obj as Service;
+    svc.status = { loadBalancer: {} };
+    svc.spec ??= {};
+    svc.spec.type ??= 'ClusterIP';
+  },
+  /** Carry allocated values into an update that omits them (kubectl apply/replace do), as Kubernetes does. */
+  prepareForUpdate(obj, oldObj) {
+    const svc = obj as Service;
+    const old = oldObj as Service;
+    const spec = (svc.spec ??= {});
+    spec.type ??= 'ClusterIP';
+    if (!spec.clusterIP && spec.type !== 'ExternalName' && old.spec?.clusterIP && hasClusterIP(old)) {
+      spec.clusterIP = old.spec.clusterIP;
+      spec.clusterIPs = [old.spec.clusterIP];
+    }
+    if (needsNodePorts(svc)) {
+      for (const p of spec.ports ?? []) {
+        if (p.nodePort) continue;
+        const before = old.spec?.ports?.find((o) => o.port === p.port && (o.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+        if (before?.nodePort) p.nodePort = before.nodePort;
+      }
+    } else if (needsNodePorts(old)) {
+      for (const p of spec.ports ?? []) delete p.nodePort;
+    }
+  },
+  async createExtras(obj, ctx) {
+    return reserve(obj as Service, undefined, ctx);
+  },
+  async updateExtras(obj, old, ctx) {
+    return reserve(obj as Service, old as Service, ctx);
+  },
+  async deleteExtras(old, ctx) {
+    return release(old as Service, ctx);
+  },
+};

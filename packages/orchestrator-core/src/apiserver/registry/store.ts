@@ -1,0 +1,403 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  apiVersionOf,
+  checkFieldSelector,
+  formatTime,
+  matchesFields,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+  type DeleteOptions,
+  type FieldSelector,
+  type KubeObject,
+  type LabelSelector,
+  type List,
+  type ResourceInfo,
+} from '@pilot/api';
+import { encode, type Storage, type TxnCompare } from '../storage.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  StatusError,
+  type FieldProblem,
+} from '../status.js';
+import { isObject } from '../request.js';
+import { applyPatch } from '../patch.js';
+import type { BodyFormat } from '../request.js';
+import { kindLabel, NO_EXTRAS, specChanged, type Strategy, type StrategyContext, type StrategyTable, type WriteExtras } from './strategy.js';
+
+/**
+ * The generic registry: create, read, update, patch, delete and list for
+ * every resource, each write one guarded etcd transaction. Per-resource
+ * behaviour comes from the strategy table.
+ */
+
+export type Validator = (resource: ResourceInfo, obj: KubeObject, old?: KubeObject) => FieldProblem[];
+export type Defaulter = (resource: ResourceInfo, obj: KubeObject) => KubeObject;
+
+export interface StoreDeps {
+  storage: Storage;
+  strategies: StrategyTable;
+  ctx: StrategyContext;
+  validate: Validator;
+  defaults: Defaulter;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface Selection {
+  label: LabelSelector;
+  field: FieldSelector;
+  matches: (obj: KubeObject) => boolean;
+}
+
+/** Parses label and field selectors; a malformed one or an unknown field label is 400. */
+export function selection(r: ResourceInfo, labelSelector = '', fieldSelector = ''): Selection {
+  try {
+    const label = parseLabelSelector(labelSelector);
+    const field = parseFieldSelector(fieldSelector);
+    checkFieldSelector(r.resource, field);
+    return {
+      label,
+      field,
+      matches: (obj) => label.matches(obj.metadata.labels ?? {}) && matchesFields(r.resource, obj, field),
+    };
+  } catch (err) {
+    if (err instanceof SelectorError) throw badRequest(err.message);
+    throw err;
+  }
+}
+
+const MAX_ATTEMPTS = 8;
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(n = 5): string {
+  const bytes = randomBytes(n);
+  let s = '';
+  for (const b of bytes) s += NAME_CHARS[b % NAME_CHARS.length];
+  return s;
+}
+
+interface ContinueToken {
+  rv: number;
+  key: string;
+}
+
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+function decodeContinue(s: string, prefix: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(s, 'base64url').toString()) as ContinueToken;
+    if (typeof t.rv === 'number' && typeof t.key === 'string' && t.key.startsWith(prefix)) return t;
+  } catch {
+    /* fall through */
+  }
+  throw badRequest(`continue key is not valid: "${s}"`);
+}
+
+export class Store {
+  constructor(private readonly deps: StoreDeps) {}
+
+  private strategy(r: ResourceInfo): Strategy {
+    return this.deps.strategies[r.resource] ?? {};
+  }
+
+  get storage(): Storage {
+    return this.deps.storage;
+  }
+
+  keyOf(r: ResourceInfo, namespace: string | undefined, name: string): string {
+    return this.deps.storage.keyFor(r.resource, r.namespaced ? namespace : undefined, name);
+  }
+
+  async get(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const s = await this.deps.storage.get(this.keyOf(r, namespace, name));
+    if (!s) throw notFound(kindLabel(r), name);
+    return withType(r, s.obj);
+  }
+
+  async list(r: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<List> {
+    const sel = selection(r, opts.labelSelector, opts.fieldSelector);
+    const prefix = this.deps.storage.prefixFor(r.resource, r.namespaced ? namespace : undefined);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    let fromKey: string | undefined;
+    let revision = 0;
+    if (opts.continue) {
+      const t = decodeContinue(opts.continue, prefix);
+      fromKey = t.key;
+      revision = t.rv;
+    }
+    const items: KubeObject[] = [];
+    let next: string | undefined;
+    for (;;) {
+      const page = await this.deps.storage.list(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
+      revision = page.revision;
+      let cut = false;
+      for (const s of page.items) {
+        if (limit && items.length === limit) {
+          next = s.key;
+          cut = true;
+          break;
+        }
+        if (sel.matches(s.obj)) items.push(withType(r, s.obj));
+      }
+      if (cut || !page.nextKey) break;
+      if (limit && items.length === limit) {
+        next = page.nextKey;
+        break;
+      }
+      fromKey = page.nextKey;
+    }
+    const list: List = { apiVersion: apiVersionOf(r), kind: `${r.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+    if (next) list.metadata.continue = encodeContinue({ rv: revision, key: next });
+    return list;
+  }
+
+  // ------------------------------------------------------------- create
+
+  async create(r: ResourceInfo, namespace: string | undefined, body: unknown): Promise<KubeObject> {
+    const obj = this.newObject(r, namespace, body);
+    const generated = !body || !isObject(body) || !isObject(body.metadata) || !body.metadata.name;
+    for (let attempt = 0; ; attempt++) {
+      if (generated && attempt > 0) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+      try {
+        return await this.writeCreate(r, obj);
+      } catch (err) {
+        // A generated name that collided: pick another (kube-apiserver leaves this to the client).
+        if (generated && err instanceof StatusError && err.reason === 'AlreadyExists' && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  private newObject(r: ResourceInfo, namespace: string | undefined, body: unknown): KubeObject {
+    if (!isObject(body)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
+    const apiVersion = apiVersionOf(r);
+    if (body.kind !== undefined && body.kind !== r.kind) throw badRequest(`the kind of the provided object (${String(body.kind)}) does not match the resource (${r.kind})`);
+    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) throw badRequest(`the apiVersion of the provided object (${String(body.apiVersion)}) does not match the resource (${apiVersion})`);
+    const meta = isObject(body.metadata) ? { ...body.metadata } : {};
+    if (r.namespaced) {
+      if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace)
+        throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
+      meta.namespace = namespace;
+    } else delete meta.namespace;
+    const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
+    const generateName = typeof meta.generateName === 'string' ? meta.generateName : undefined;
+    if (!name && !generateName)
+      throw invalid(r.kind, '', [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+    meta.name = name ?? `${generateName}${randomSuffix()}`;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = formatTime();
+    meta.generation = 1;
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    let obj = { ...body, apiVersion, kind: r.kind, metadata: meta } as KubeObject;
+    obj = this.deps.defaults(r, obj);
+    this.strategy(r).prepareForCreate?.(obj);
+    this.check(r, obj);
+    return obj;
+  }
+
+  private check(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
+    const problems = [...this.deps.validate(r, obj, old), ...(this.strategy(r).validate?.(obj, old) ?? [])];
+    if (problems.length) throw invalid(r.kind, obj.metadata.name ?? '', problems);
+  }
+
+  private async writeCreate(r: ResourceInfo, original: KubeObject): Promise<KubeObject> {
+    const key = this.keyOf(r, original.metadata.namespace, original.metadata.name!);
+    for (let attempt = 0; ; attempt++) {
+      // Strategies fill in what they reserve (a ClusterIP): start each attempt from the request.
+      const obj = structuredClone(original);
+      const extras = (await this.strategy(r).createExtras?.(obj, this.deps.ctx, attempt)) ?? NO_EXTRAS;
+      // A namespaced object is created only while its namespace exists, checked in the same transaction.
+      const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, obj.metadata.namespace!) : undefined;
+      const res = await this.deps.storage.txn(
+        [{ key, target: 'Version', value: 0 }, ...(nsKey ? [{ key: nsKey, target: 'Version' as const, value: 0, result: 'Greater' as const }] : []), ...extras.compares],
+        [{ put: key, value: encode(obj) }, ...extras.ops],
+      );
+      if (res.ok) {
+        obj.metadata.resourceVersion = String(res.revision);
+        return obj;
+      }
+      if (res.current.get(key)) throw alreadyExists(kindLabel(r), obj.metadata.name!);
+      if (nsKey && !res.current.get(nsKey)) throw notFound('namespaces', obj.metadata.namespace!);
+      this.extrasFailed(r, obj, extras, res.current, attempt);
+    }
+  }
+
+  /** A transaction failed on an extra compare: report it, or let the caller retry with a fresh pick. */
+  private extrasFailed(r: ResourceInfo, obj: KubeObject, extras: WriteExtras, current: Map<string, unknown>, attempt: number): void {
+    for (const c of extras.compares) {
+      if (!failedCompare(c, current)) continue;
+      const err = extras.onTaken?.(c.key);
+      if (err) throw err;
+    }
+    if (attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), obj.metadata.name ?? '', 'could not reserve resources for the object after several attempts; please retry');
+  }
+
+  // ------------------------------------------------------------- update
+
+  async update(r: ResourceInfo, namespace: string | undefined, name: string, body: unknown, subresource?: string): Promise<KubeObject> {
+    if (!isObject(body) || !isObject(body.metadata)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
+    if (body.metadata.name !== undefined && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
+    if (r.namespaced && body.metadata.namespace && body.metadata.namespace !== namespace)
+      throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
+    const wantRv = typeof body.metadata.resourceVersion === 'string' && body.metadata.resourceVersion !== '' ? Number(body.metadata.resourceVersion) : undefined;
+    return this.mutate(r, namespace, name, wantRv, () => body as KubeObject, subresource);
+  }
+
+  async patch(r: ResourceInfo, namespace: string | undefined, name: string, format: BodyFormat, patch: unknown, subresource?: string): Promise<KubeObject> {
+    let wantRv: number | undefined;
+    if (isObject(patch) && isObject(patch.metadata) && typeof patch.metadata.resourceVersion === 'string' && patch.metadata.resourceVersion !== '')
+      wantRv = Number(patch.metadata.resourceVersion);
+    return this.mutate(
+      r,
+      namespace,
+      name,
+      wantRv,
+      (cur) => {
+        const out = applyPatch(format, cur, patch, r.kind, apiVersionOf(r));
+        if (!isObject(out) || !isObject(out.metadata)) throw badRequest('the patched object is not a valid object');
+        return out as KubeObject;
+      },
+      subresource,
+    );
+  }
+
+  /**
+   * Read-modify-write with a mod_revision guard. With an explicit
+   * resourceVersion a lost race is 409 Conflict; without one (unconditional
+   * update, patch) the change is re-applied to the newer object.
+   */
+  async mutate(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    wantRv: number | undefined,
+    change: (cur: KubeObject) => KubeObject,
+    subresource?: string,
+  ): Promise<KubeObject> {
+    const key = this.keyOf(r, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.deps.storage.get(key);
+      if (!cur) throw notFound(kindLabel(r), name);
+      if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
+      const old = withType(r, cur.obj);
+      const next = this.nextObject(r, old, change(structuredClone(old)), subresource);
+      const extras = subresource ? NO_EXTRAS : ((await this.strategy(r).updateExtras?.(next, old, this.deps.ctx, attempt)) ?? NO_EXTRAS);
+      const res = await this.deps.storage.txn(
+        [{ key, target: 'Mod', value: cur.rv }, ...extras.compares],
+        [{ put: key, value: encode(next) }, ...extras.ops],
+      );
+      if (res.ok) {
+        next.metadata.resourceVersion = String(res.revision);
+        return next;
+      }
+      const now = res.current.get(key);
+      if (!now) throw notFound(kindLabel(r), name);
+      if (now.rv !== cur.rv) {
+        if (wantRv !== undefined) throw conflict(kindLabel(r), name);
+        if (attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
+        continue;
+      }
+      this.extrasFailed(r, next, extras, res.current, attempt);
+    }
+  }
+
+  /** The object to store for an update: server-owned metadata kept, status or spec kept by subresource. */
+  private nextObject(r: ResourceInfo, old: KubeObject, body: KubeObject, subresource?: string): KubeObject {
+    let next: KubeObject;
+    if (subresource === 'binding') {
+      // An internal, already-checked change of spec and status together.
+      next = body;
+    } else if (subresource === 'status') {
+      next = structuredClone(old);
+      if (body.status !== undefined) next.status = body.status;
+      else delete next.status;
+    } else {
+      const meta = isObject(body.metadata) ? { ...body.metadata } : {};
+      next = { ...body, apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta };
+      next.metadata.name = old.metadata.name!;
+      if (r.namespaced) next.metadata.namespace = old.metadata.namespace!;
+      else delete next.metadata.namespace;
+      for (const f of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generateName'] as const) {
+        if (old.metadata[f] !== undefined) (next.metadata as Record<string, unknown>)[f] = old.metadata[f];
+        else delete next.metadata[f];
+      }
+      // The main resource never writes status when a status subresource exists.
+      if (r.subresources.includes('status')) {
+        if (old.status !== undefined) next.status = old.status;
+        else delete next.status;
+      }
+      next = this.deps.defaults(r, next);
+      this.strategy(r).prepareForUpdate?.(next, old);
+    }
+    delete next.metadata.resourceVersion;
+    next.metadata.generation = (old.metadata.generation ?? 1) + (subresource === undefined && specChanged(old, next) ? 1 : 0);
+    this.check(r, next, old);
+    return next;
+  }
+
+  // ------------------------------------------------------------- delete
+
+  async delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+    const key = this.keyOf(r, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.deps.storage.get(key);
+      if (!cur) throw notFound(kindLabel(r), name);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== cur.obj.metadata.uid)
+        throw conflict(kindLabel(r), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`);
+      if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv)
+        throw conflict(kindLabel(r), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`);
+      const old = withType(r, cur.obj);
+      const plan = (await this.strategy(r).planDelete?.(old, opts, this.deps.ctx)) ?? { kind: 'now' as const };
+      if (plan.kind === 'mark') {
+        const marked = plan.obj;
+        delete marked.metadata.resourceVersion;
+        const res = await this.deps.storage.txn([{ key, target: 'Mod', value: cur.rv }], [{ put: key, value: encode(marked) }]);
+        if (res.ok) {
+          marked.metadata.resourceVersion = String(res.revision);
+          return marked;
+        }
+      } else {
+        const extras = (await this.strategy(r).deleteExtras?.(old, this.deps.ctx)) ?? NO_EXTRAS;
+        const res = await this.deps.storage.txn([{ key, target: 'Mod', value: cur.rv }, ...extras.compares], [{ del: key }, ...extras.ops]);
+        if (res.ok) {
+          old.metadata.resourceVersion = String(res.revision);
+          return old;
+        }
+      }
+      if (pre?.resourceVersion || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
+    }
+  }
+}
+
+function failedCompare(c: TxnCompare, current: Map<string, unknown>): boolean {
+  const s = current.get(c.key) as { rv: number } | undefined;
+  if (c.target === 'Version') {
+    if (c.result === 'Greater') return s === undefined;
+    return c.value === 0 ? s !== undefined : s === undefined;
+  }
+  return (s?.rv ?? 0) !== c.value;
+}
+
+/** Objects read back always carry their kind and apiVersion. */
+export function withType(r: ResourceInfo, obj: KubeObject): KubeObject {
+  obj.apiVersion = apiVersionOf(r);
+  obj.kind = r.kind;
+  return obj;
+}

@@ -1,0 +1,117 @@
+import type { IncomingMessage } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { RESOURCES, type ResourceInfo } from '@pilot/api';
+import { badRequest, pathNotFound, tooLarge, unsupportedMediaType } from './status.js';
+
+/** etcd's default request limit; a bigger object could never be stored. */
+export const MAX_BODY_BYTES = 1.5 * 1024 * 1024;
+
+/** A parsed resource URL: /api/v1[/namespaces/{ns}]/{resource}[/{name}[/{sub}]] or /apis/{g}/{v}/... */
+export interface ResourcePath {
+  resource: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/**
+ * Maps a path to a resource. Returns undefined for paths that are not
+ * resource paths (discovery, health), throws 404 for unknown resources.
+ */
+export function parseResourcePath(path: string): ResourcePath | undefined {
+  const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === 'api' && segs.length >= 3) {
+    group = '';
+    version = segs[1]!;
+    rest = segs.slice(2);
+  } else if (segs[0] === 'apis' && segs.length >= 4) {
+    group = segs[1]!;
+    version = segs[2]!;
+    rest = segs.slice(3);
+  } else return undefined;
+  const find = (plural: string) => RESOURCES.find((r) => r.group === group && r.version === version && r.resource === plural);
+  let namespace: string | undefined;
+  // namespaces/{ns}/{resource}... is a namespaced path unless {resource} is
+  // not a namespaced resource (then it is the namespace's own subresource).
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const r = find(rest[2]!);
+    if (r?.namespaced) {
+      namespace = rest[1]!;
+      rest = rest.slice(2);
+    }
+  }
+  const resource = find(rest[0]!);
+  if (!resource || rest.length > 3) throw pathNotFound(path);
+  if (namespace !== undefined && !resource.namespaced) throw pathNotFound(path);
+  const out: ResourcePath = { resource };
+  if (namespace !== undefined) out.namespace = namespace;
+  if (rest[1] !== undefined) out.name = rest[1];
+  if (rest[2] !== undefined) {
+    if (!resource.subresources.includes(rest[2])) throw pathNotFound(path);
+    out.subresource = rest[2];
+  }
+  return out;
+}
+
+export type BodyFormat = 'json' | 'yaml' | 'merge-patch' | 'strategic-merge-patch' | 'json-patch';
+
+/** The body format from Content-Type; no Content-Type is JSON (kubectl scale's PUT sends none). */
+export function bodyFormat(contentType: string | undefined): BodyFormat {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  switch (t) {
+    case '':
+    case 'application/json':
+    case '*/*':
+      return 'json';
+    case 'application/yaml':
+    case 'application/x-yaml':
+    case 'text/yaml':
+      return 'yaml';
+    case 'application/merge-patch+json':
+      return 'merge-patch';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic-merge-patch';
+    case 'application/json-patch+json':
+      return 'json-patch';
+    default:
+      throw unsupportedMediaType(t);
+  }
+}
+
+/**
+ * Reads the whole body, refusing (413) anything over the limit. A body
+ * without Content-Length is drained past the limit without being kept, so the
+ * client still reads the 413 instead of a reset connection.
+ */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => (size > limit ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+/** Decodes a JSON or YAML body into a plain object; malformed input is 400. */
+export function decodeBody(buf: Buffer, format: BodyFormat): unknown {
+  const text = buf.toString('utf8');
+  if (text.trim() === '') throw badRequest('the request body is empty');
+  try {
+    return format === 'yaml' ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the body could not be decoded as ${format === 'yaml' ? 'YAML' : 'JSON'}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,229 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Etcd3 } from 'etcd3';
+import { defaultObject, fieldErrorMessage, resolveOpenApiV3, validateObject, type KubeObject, type ResourceInfo } from '@pilot/api';
+import { createLogger, FatalError, retry, type Logger } from '@pilot/common';
+import type { ApiserverConfig } from './flags.js';
+import { Storage } from './storage.js';
+import { WatchCaches } from './watch.js';
+import { Store } from './registry/store.js';
+import { IpAllocator, PortAllocator } from './allocator.js';
+import { podStrategy } from './registry/pods.js';
+import { serviceStrategy } from './registry/services.js';
+import { endpointsStrategy } from './registry/endpoints.js';
+import { namespaceStrategy, replicationControllerStrategy } from './registry/simple.js';
+import type { StrategyContext, StrategyTable } from './registry/strategy.js';
+import { ApiMetrics } from './metrics.js';
+import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
+import { discoveryDocument } from './discovery.js';
+import { parseResourcePath } from './request.js';
+import { handleResource, sendJson } from './handlers.js';
+import { internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
+import { bootstrap } from './bootstrap.js';
+import { startCompaction } from './compaction.js';
+
+/**
+ * `pilot apiserver`: the Kubernetes REST API over etcd. One request handler
+ * behind two listeners: plain HTTP on loopback (trusted, as in the seed) and
+ * TLS with bearer tokens on the bind address.
+ */
+
+export interface ApiServer {
+  /** http://127.0.0.1:<port>, when the insecure port is on. */
+  insecureUrl?: string;
+  /** https://<bind>:<port>, when secure serving is on. */
+  secureUrl?: string;
+  store: Store;
+  metrics: ApiMetrics;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+/** A watch reconnect backoff for etcd3 (its default waits up to 30 s after an etcd restart). */
+function quickBackoff(ms = 100): { duration: number; next: () => ReturnType<typeof quickBackoff> } {
+  return { duration: ms, next: () => quickBackoff(Math.min(ms * 2, 2_000)) };
+}
+
+export function strategies(): StrategyTable {
+  return {
+    pods: podStrategy,
+    services: serviceStrategy,
+    endpoints: endpointsStrategy,
+    namespaces: namespaceStrategy,
+    replicationcontrollers: replicationControllerStrategy,
+  };
+}
+
+export function validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldProblem[] {
+  return validateObject(r.resource, obj, old).map((e) => ({ type: e.type, field: e.field, message: fieldErrorMessage(e) }));
+}
+
+export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = {}): Promise<ApiServer> {
+  const log = opts.log ?? createLogger('apiserver');
+  const metrics = new ApiMetrics();
+  const abort = new AbortController();
+  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+
+  let tokens: Map<string, UserInfo> | undefined;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (cfg.securePort) {
+    try {
+      tokens = loadTokenFile(cfg.tokenAuthFile!);
+      tls = { cert: readFileSync(cfg.tlsCertFile!), key: readFileSync(cfg.tlsPrivateKeyFile!) };
+    } catch (err) {
+      throw new FatalError(err instanceof TokenFileError ? err.message : `cannot read TLS files: ${(err as Error).message}`);
+    }
+  }
+
+  const connect = () =>
+    new Etcd3({
+      hosts: cfg.etcdServers,
+      dialTimeout: 3_000,
+      // Objects are at most 1.5 MiB, but a watch response can batch many of them.
+      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+      // A request must not hang on an unreachable etcd; watches are streams and stay open.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 10_000 }),
+      faultHandling: { watchBackoff: quickBackoff() as never },
+    });
+  const client = connect();
+  const storage = new Storage(client, cfg.etcdPrefix, (op, s) => metrics.etcdLatency.observe({ operation: op }, s));
+  const ctx: StrategyContext = {
+    storage,
+    serviceIPs: new IpAllocator(cfg.serviceClusterIPRange, `${cfg.etcdPrefix}/ranges/serviceips/`),
+    nodePorts: new PortAllocator(cfg.serviceNodePortRange, `${cfg.etcdPrefix}/ranges/servicenodeports/`),
+    log,
+  };
+  const store = new Store({ storage, strategies: strategies(), ctx, validate, defaults: (r, obj) => defaultObject(r.resource, obj) });
+  const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize, onEtcdWatches: (d) => metrics.etcdWatches.inc(d) });
+
+  await retry(() => bootstrap(store, cfg, log), {
+    signal: abort.signal,
+    maxMs: 3_000,
+    onError: (err, attempt) => log.warn({ err: String(err), attempt, etcd: cfg.etcdServers }, 'bootstrap failed (is etcd up?); retrying'),
+  });
+  startCompaction(storage, cfg.etcdCompactionIntervalMs, abort.signal, log);
+
+  let etcdOk = true;
+  const checkEtcd = async () => {
+    try {
+      await Promise.race([storage.revision(), new Promise((_, rej) => setTimeout(() => rej(new Error('etcd timeout')), 2_000).unref())]);
+      etcdOk = true;
+    } catch {
+      etcdOk = false;
+    }
+    return etcdOk;
+  };
+
+  const serverAddress = cfg.securePort ? `${cfg.advertiseAddress ?? cfg.bindAddress}:${cfg.securePort}` : `${cfg.insecureBindAddress}:${cfg.insecurePort}`;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, secure: boolean) => {
+    const start = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://apiserver');
+    const path = url.pathname;
+    let verb = (req.method ?? 'GET').toLowerCase();
+    let resource = '';
+    let code = 200;
+    try {
+      const publicPath = path === '/healthz' || path === '/livez' || path === '/readyz' || path === '/version';
+      if (secure && !publicPath && !authenticate(req, tokens!)) throw unauthorized();
+      if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+        const ok = path === '/livez' ? true : await checkEtcd();
+        code = ok ? 200 : 500;
+        res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(ok ? 'ok' : '[-]etcd failed: reason withheld\nhealthz check failed');
+        return;
+      }
+      if (path === '/metrics') {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
+      if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
+        // kubectl create/apply/replace validate against OpenAPI v3 and skip client-side checks when it is served.
+        const doc = req.method === 'GET' ? resolveOpenApiV3(path, url.searchParams.get('hash')) : undefined;
+        if (!doc) throw pathNotFound(path);
+        res.setHeader('etag', doc.etag);
+        res.setHeader('cache-control', doc.immutable ? 'public, immutable' : 'no-cache, private');
+        sendJson(res, 200, doc.body);
+        return;
+      }
+      const p = parseResourcePath(path);
+      if (!p) {
+        const doc = req.method === 'GET' ? discoveryDocument(path, serverAddress) : undefined;
+        if (doc === undefined) throw pathNotFound(path);
+        sendJson(res, 200, doc);
+        return;
+      }
+      resource = p.subresource ? `${p.resource.resource}/${p.subresource}` : p.resource.resource;
+      verb = await handleResource(req, res, p, url.searchParams, {
+        store,
+        caches,
+        connect,
+        log,
+        onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
+      });
+      code = res.statusCode;
+    } catch (err) {
+      const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
+      if (!(err instanceof StatusError)) log.error({ err: err instanceof Error ? err.stack : String(err), method: req.method, path }, 'request failed');
+      code = se.code;
+      if (!res.headersSent) {
+        if (code === 413) res.setHeader('connection', 'close');
+        sendJson(res, code, se.toStatus());
+      } else res.end();
+      // Drain what the client is still sending (a refused large body) so it can read the reply.
+      req.resume();
+    } finally {
+      metrics.requests.inc({ verb, resource, code: String(code) });
+      metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  };
+
+  const servers: Server[] = [];
+  const listen = (server: Server, portNum: number, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', (err) => reject(new FatalError(`cannot listen on ${host}:${portNum}: ${err.message}`)));
+      server.listen(portNum, host, () => resolve((server.address() as AddressInfo).port));
+    });
+
+  const out: ApiServer = {
+    store,
+    metrics,
+    close: async () => {
+      abort.abort();
+      for (const s of servers) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await caches.close();
+      client.close();
+    },
+  };
+  try {
+    if (cfg.insecurePort) {
+      const s = createHttpServer((req, res) => void handle(req, res, false));
+      servers.push(s);
+      const port = await listen(s, cfg.insecurePort, cfg.insecureBindAddress);
+      out.insecureUrl = `http://${cfg.insecureBindAddress}:${port}`;
+      log.info({ url: out.insecureUrl }, 'serving insecurely on loopback');
+    }
+    if (cfg.securePort && tls) {
+      const s = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res, true));
+      servers.push(s);
+      const port = await listen(s, cfg.securePort, cfg.bindAddress);
+      out.secureUrl = `https://${cfg.bindAddress}:${port}`;
+      log.info({ url: out.secureUrl, tokens: tokens?.size }, 'serving securely');
+    }
+  } catch (err) {
+    await out.close();
+    throw err;
+  }
+  return out;
+}

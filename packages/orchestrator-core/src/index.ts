@@ -1,0 +1,15 @@
+export { startApiserver, strategies, validate } from './apiserver/server.js';
+export type { ApiServer, StartOptions } from './apiserver/server.js';
+export { resolveConfig, apiserverCommand, parseDuration, isLoopback } from './apiserver/flags.js';
+export type { ApiserverConfig, RawFlags } from './apiserver/flags.js';
+export { Storage, encode, decode, prefixEnd } from './apiserver/storage.js';
+export { WatchCache, WatchCaches, filterEvent, storeEvents } from './apiserver/watch.js';
+export type { StoreEvent } from './apiserver/watch.js';
+export { Store, selection } from './apiserver/registry/store.js';
+export { IpAllocator, PortAllocator, chooseIp, parsePortRange, LOW_BAND } from './apiserver/allocator.js';
+export { mirrorSlices } from './apiserver/registry/endpoints.js';
+export { planPodDelete } from './apiserver/registry/pods.js';
+export { applyPatch } from './apiserver/patch.js';
+export { parseTokenFile } from './apiserver/auth.js';
+export { StatusError } from './apiserver/status.js';
+export { SUBCOMMANDS } from './cli/subcommands.js';
