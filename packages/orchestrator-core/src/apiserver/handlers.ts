@@ -13,17 +13,22 @@ import {
   type ReplicationController,
   type ResourceInfo,
   type Scale,
+  type Service,
 } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import type { Etcd3 } from 'etcd3';
 import { bodyFormat, decodeBody, isObject, readBody, type ResourcePath } from './request.js';
 import { applyPatch } from './patch.js';
-import { badRequest, conflict, invalid, methodNotAllowed, serviceUnavailable } from './status.js';
+import { checkFields, checkPatchedFields, fieldDirective } from './field-validation.js';
+import { badRequest, conflict, invalid, methodNotAllowed, successStatus } from './status.js';
 import { selection, type Store } from './registry/store.js';
 import { serveWatch } from './watch-stream.js';
 import { deleteNamespace } from './registry/namespaces.js';
 import { cascades, deleteDependents } from './registry/dependents.js';
 import type { WatchCaches } from './watch.js';
+import type { EventRecorder, Involved } from './events.js';
+import { recordServiceWrite } from './service-events.js';
+import type { KubeletProxy } from './kubelet-proxy.js';
 
 /**
  * Resource requests: maps method + path + query onto the Store. Returns the
@@ -37,6 +42,8 @@ export interface HandlerDeps {
   connect: () => Etcd3;
   log: Logger;
   onWatchers: (delta: number) => void;
+  events: EventRecorder;
+  kubelets: KubeletProxy;
 }
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'connect';
@@ -90,17 +97,25 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   const ns = r.namespaced ? p.namespace : undefined;
   const what = `${r.resource}${p.subresource ? `/${p.subresource}` : ''}`;
 
-  if (p.subresource === 'log' || p.subresource === 'exec') {
-    throw serviceUnavailable(`${what} for pod "${p.name}" is not available: no kubelet serves this node yet`);
+  if (p.subresource === 'log') {
+    if (method !== 'GET') throw methodNotAllowed(method, what);
+    await deps.kubelets.serveLog(req, res, ns!, p.name!, q);
+    return verb;
+  }
+  if (p.subresource === 'exec') {
+    // The stream itself arrives as an HTTP upgrade (server.ts); a plain request can only learn why it would fail.
+    await deps.kubelets.locate('exec', ns!, p.name!, q);
+    throw badRequest('exec needs an upgrade to a streaming protocol (websocket v5.channel.k8s.io)');
   }
   if (p.subresource === 'binding') {
     if (method !== 'POST') throw methodNotAllowed(method, what);
-    await bind(store, ns!, p.name!, await jsonBody(req));
-    sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    const bound = await bind(store, ns!, p.name!, await jsonBody(req));
+    await deps.events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${p.name} to ${bound.spec?.nodeName}`);
+    sendJson(res, 201, successStatus(undefined, 201));
     return verb;
   }
   if (p.subresource === 'scale') {
-    sendJson(res, 200, await scale(req, store, r, ns, p.name!));
+    sendJson(res, 200, await scale(req, store, r, ns, p.name!, deps.events));
     return verb;
   }
 
@@ -144,12 +159,18 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     }
     case 'POST': {
       if (p.name !== undefined) throw methodNotAllowed(method, `${what}/${p.name}`);
-      sendJson(res, 201, await store.create(r, ns, await jsonBody(req)));
+      const fv = fieldDirective(q);
+      const body = checkFields(res, r, undefined, await jsonBody(req), fv);
+      const create = () => store.create(r, ns, body);
+      sendJson(res, 201, r.resource === 'services' ? await recordServiceWrite(deps.events, involvedFromBody(r, ns, body), undefined, create) : await create());
       return verb;
     }
     case 'PUT': {
       if (p.name === undefined) throw methodNotAllowed(method, what);
-      sendJson(res, 200, await store.update(r, ns, p.name, await jsonBody(req), p.subresource));
+      const fv = fieldDirective(q);
+      const body = checkFields(res, r, p.subresource, await jsonBody(req), fv);
+      const update = () => store.update(r, ns, p.name!, body, p.subresource);
+      sendJson(res, 200, await withServiceEvents(deps, r, ns, p.name, p.subresource, update));
       return verb;
     }
     case 'PATCH': {
@@ -157,7 +178,10 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       const format = bodyFormat(req.headers['content-type']);
       if (format === 'json' || format === 'yaml') throw badRequest(`PATCH needs a patch Content-Type (application/merge-patch+json, application/strategic-merge-patch+json or application/json-patch+json)`);
       const patch = decodeBody(await readBody(req), 'json');
-      sendJson(res, 200, await store.patch(r, ns, p.name, format, patch, p.subresource));
+      const fv = fieldDirective(q);
+      const check = (next: KubeObject, cur: KubeObject) => checkPatchedFields(res, r, p.subresource, next, cur, fv);
+      const write = () => store.patch(r, ns, p.name!, format, patch, p.subresource, check);
+      sendJson(res, 200, await withServiceEvents(deps, r, ns, p.name, p.subresource, write));
       return verb;
     }
     case 'DELETE': {
@@ -189,6 +213,26 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     default:
       throw methodNotAllowed(method, what);
   }
+}
+
+/** A Service spec update records what it newly reserved (it reads the old object first); other writes run as they are. */
+async function withServiceEvents(
+  deps: HandlerDeps,
+  r: ResourceInfo,
+  ns: string | undefined,
+  name: string,
+  subresource: string | undefined,
+  write: () => Promise<KubeObject>,
+): Promise<KubeObject> {
+  if (r.resource !== 'services' || subresource) return write();
+  const before = (await deps.store.get(r, ns, name)) as Service;
+  return recordServiceWrite(deps.events, before, before, write);
+}
+
+function involvedFromBody(r: ResourceInfo, ns: string | undefined, body: unknown): Involved {
+  const meta = isObject(body) && isObject(body.metadata) ? body.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : '';
+  return { kind: r.kind, apiVersion: 'v1', name, ...(ns ? { namespace: ns } : {}) };
 }
 
 /**
@@ -228,14 +272,14 @@ function deleteOptions(raw: Buffer, q: URLSearchParams): DeleteOptions {
  * pods/binding: sets spec.nodeName exactly once (the scheduler's write),
  * with the PodScheduled condition; a bound or terminating pod is 409.
  */
-async function bind(store: Store, ns: string, name: string, body: unknown): Promise<void> {
+async function bind(store: Store, ns: string, name: string, body: unknown): Promise<Pod> {
   const b = body as Binding;
   const target = isObject(body) && isObject(body.target) ? b.target : undefined;
   if (!target?.name) throw invalid('Binding', name, [{ type: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
   if (b.metadata?.name && b.metadata.name !== name) throw badRequest(`the binding's name (${b.metadata.name}) does not match the pod (${name})`);
   if (target.kind && target.kind !== 'Node') throw invalid('Binding', name, [{ type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
   const podResource = resourceByName('pods')!;
-  await store.mutate(
+  return (await store.mutate(
     podResource,
     ns,
     name,
@@ -252,7 +296,7 @@ async function bind(store: Store, ns: string, name: string, body: unknown): Prom
       return pod;
     },
     'binding',
-  );
+  )) as Pod;
 }
 
 // ------------------------------------------------------------------ scale
@@ -277,7 +321,7 @@ function scaleOf(rc: ReplicationController): Scale {
 }
 
 /** replicationcontrollers/scale: GET, PUT (no Content-Type = JSON) and PATCH of spec.replicas. */
-async function scale(req: IncomingMessage, store: Store, r: ResourceInfo, ns: string | undefined, name: string): Promise<Scale> {
+async function scale(req: IncomingMessage, store: Store, r: ResourceInfo, ns: string | undefined, name: string, events: EventRecorder): Promise<Scale> {
   const method = req.method ?? 'GET';
   if (method === 'GET') return scaleOf((await store.get(r, ns, name)) as ReplicationController);
   let desired: Scale;
@@ -297,10 +341,13 @@ async function scale(req: IncomingMessage, store: Store, r: ResourceInfo, ns: st
   const replicas = desired.spec?.replicas;
   if (!Number.isInteger(replicas) || (replicas as number) < 0)
     throw invalid('Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+  let before = 0;
   const updated = await store.mutate(r, ns, name, wantRv, (cur) => {
     const rc = cur as ReplicationController;
+    before = rc.spec?.replicas ?? 0;
     rc.spec = { ...(rc.spec ?? {}), replicas: replicas! };
     return rc;
   });
+  if (before !== replicas) await events.record(updated, 'Normal', 'ScalingReplicationController', `Scaled replication controller ${name} from ${before} to ${replicas}`);
   return scaleOf(updated as ReplicationController);
 }

@@ -1,5 +1,5 @@
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError, schemaForKind } from '@pilot/api';
-import { StatusError } from './status.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError, patchErrorStatus, schemaForKind, unsupportedMediaType } from '@pilot/api';
+import { fromStatus } from './status.js';
 import type { BodyFormat } from './request.js';
 
 /**
@@ -19,13 +19,10 @@ export function applyPatch(format: BodyFormat, current: unknown, patch: unknown,
       case 'json-patch':
         return applyJsonPatch(current, patch);
       default:
-        throw new StatusError(415, 'UnsupportedMediaType', `PATCH needs a patch content type, not ${format}`);
+        throw fromStatus(unsupportedMediaType(format));
     }
   } catch (err) {
-    if (err instanceof PatchError) {
-      const reason = err.code === 422 ? 'Invalid' : err.code === 415 ? 'UnsupportedMediaType' : 'BadRequest';
-      throw new StatusError(err.code, reason, err.message);
-    }
+    if (err instanceof PatchError) throw fromStatus(patchErrorStatus(err));
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Etcd3 } from 'etcd3';
 import { defaultObject, fieldErrorMessage, resolveOpenApiV3, validateObject, type KubeObject, type ResourceInfo } from '@pilot/api';
 import { createLogger, FatalError, retry, type Logger } from '@pilot/common';
@@ -20,8 +21,10 @@ import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './au
 import { discoveryDocument } from './discovery.js';
 import { parseResourcePath } from './request.js';
 import { handleResource, sendJson } from './handlers.js';
-import { internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
+import { badRequest, internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
 import { bootstrap } from './bootstrap.js';
+import { EventRecorder } from './events.js';
+import { KubeletProxy, writeUpgradeError } from './kubelet-proxy.js';
 import { startCompaction } from './compaction.js';
 
 /**
@@ -100,6 +103,8 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     log,
   };
   const store = new Store({ storage, strategies: strategies(), ctx, validate, defaults: (r, obj) => defaultObject(r.resource, obj) });
+  const events = new EventRecorder(store, log);
+  const kubelets = new KubeletProxy(store, log);
   const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize, onEtcdWatches: (d) => metrics.etcdWatches.inc(d) });
 
   await retry(() => bootstrap(store, cfg, log), {
@@ -168,6 +173,8 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         connect,
         log,
         onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
+        events,
+        kubelets,
       });
       code = res.statusCode;
     } catch (err) {
@@ -183,6 +190,25 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     } finally {
       metrics.requests.inc({ verb, resource, code: String(code) });
       metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  };
+
+  /** pods/exec streams: HTTP upgrades spliced to the pod's kubelet; anything else is refused. */
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) => {
+    const url = new URL(req.url ?? '/', 'http://apiserver');
+    let code = 101;
+    socket.on('error', () => socket.destroy());
+    try {
+      if (secure && !authenticate(req, tokens!)) throw unauthorized();
+      const p = parseResourcePath(url.pathname);
+      if (!p || p.resource.resource !== 'pods' || p.subresource !== 'exec' || !p.name || !p.namespace) throw badRequest(`upgrade is only served for pods/exec, not ${url.pathname}`);
+      await kubelets.proxyUpgrade(req, socket, head, p.namespace, p.name, url.searchParams);
+    } catch (err) {
+      const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
+      code = se.code;
+      writeUpgradeError(socket, code, se.toStatus());
+    } finally {
+      metrics.requests.inc({ verb: 'connect', resource: 'pods/exec', code: String(code) });
     }
   };
 
@@ -209,6 +235,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
   try {
     if (cfg.insecurePort) {
       const s = createHttpServer((req, res) => void handle(req, res, false));
+      s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, false));
       servers.push(s);
       const port = await listen(s, cfg.insecurePort, cfg.insecureBindAddress);
       out.insecureUrl = `http://${cfg.insecureBindAddress}:${port}`;
@@ -216,6 +243,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     }
     if (cfg.securePort && tls) {
       const s = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res, true));
+      s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, true));
       servers.push(s);
       const port = await listen(s, cfg.securePort, cfg.bindAddress);
       out.secureUrl = `https://${cfg.bindAddress}:${port}`;

@@ -1,63 +1,66 @@
-import type { Status, StatusCause } from '@pilot/api';
+import * as api from '@pilot/api';
+import type { Status, StatusDetails } from '@pilot/api';
 
 /**
  * Every failure the apiserver answers is a metav1.Status with the HTTP code,
  * a machine reason and a message kubectl prints as
- * `Error from server (<reason>): <message>`. Handlers throw StatusError; the
- * server turns it into the reply, so nothing else needs to know HTTP.
+ * `Error from server (<reason>): <message>`. The Status bodies come from
+ * @pilot/api's builders (errors.ts), the one place they are worded; this
+ * module only wraps them in a throwable so handlers can `throw notFound(...)`
+ * and the server turns it into the reply, so nothing else needs to know HTTP.
  */
 export class StatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: Status['details'],
-  ) {
-    super(message);
+  readonly code: number;
+  readonly reason: string;
+  readonly details?: StatusDetails;
+
+  constructor(readonly status: Status) {
+    super(status.message ?? status.reason ?? `status ${status.code}`);
     this.name = 'StatusError';
+    this.code = status.code;
+    this.reason = status.reason ?? 'Unknown';
+    if (status.details) this.details = status.details;
   }
 
   toStatus(): Status {
-    const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
-    if (this.details) s.details = this.details;
-    return s;
+    return structuredClone(this.status);
   }
 }
 
-export const badRequest = (message: string) => new StatusError(400, 'BadRequest', message);
-export const unauthorized = () => new StatusError(401, 'Unauthorized', 'Unauthorized');
-export const notFound = (resource: string, name: string) =>
-  new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
-export const pathNotFound = (path: string) => new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
-export const methodNotAllowed = (method: string, what: string) =>
-  new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource: ${method} ${what}`);
-export const alreadyExists = (resource: string, name: string) =>
-  new StatusError(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
-export const conflict = (resource: string, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
-  new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource });
-export const expired = (message = 'The resourceVersion for the provided watch is too old.') => new StatusError(410, 'Expired', message);
-export const tooLarge = (limit: number) => new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
-export const unsupportedMediaType = (type: string) =>
-  new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got "${type}")`);
-export const serviceUnavailable = (message: string) => new StatusError(503, 'ServiceUnavailable', message);
-export const internalError = (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`);
+const wrap = (s: Status) => new StatusError(s);
 
-/** A field problem, as validation reports it. */
+export const badRequest = (message: string) => wrap(api.badRequest(message));
+export const unauthorized = () => wrap(api.unauthorized());
+export const forbidden = (message: string, details?: StatusDetails) => wrap(api.statusFor(403, 'Forbidden', message, details));
+export const notFound = (resource: string, name: string) => wrap(api.notFound(resource, name));
+export const pathNotFound = (path: string) => wrap(api.statusFor(404, 'NotFound', `the server could not find the requested resource (${path})`));
+export const methodNotAllowed = (method: string, what: string) => wrap(api.methodNotAllowed(method, what));
+export const alreadyExists = (resource: string, name: string) => wrap(api.alreadyExists(resource, name));
+export const conflict = (resource: string, name: string, why?: string) => wrap(api.conflict(resource, name, why));
+export const expired = (message?: string) => wrap(api.expired(message));
+export const tooLarge = (limit: number) => wrap(api.requestEntityTooLarge(limit));
+export const unsupportedMediaType = (type: string) => wrap(api.unsupportedMediaType(type));
+export const serviceUnavailable = (message: string) => wrap(api.serviceUnavailable(message));
+export const internalError = (message: string) => wrap(api.internalError(message));
+export const fromStatus = (s: Status) => wrap(s);
+
+/** A field problem, as validation reports it (message already worded, e.g. `Required value`). */
 export interface FieldProblem {
   type: string;
   field: string;
   message: string;
 }
 
-/** 422 Invalid: kubectl builds its line from details.kind, details.name and the causes. */
+/**
+ * 422 Invalid: kubectl builds its line from details.kind, details.name and the
+ * causes. The problems carry worded messages, so this goes through statusFor
+ * with the same message layout as @pilot/api's `invalid` (one bare, several in brackets).
+ */
 export function invalid(kind: string, name: string, problems: readonly FieldProblem[]): StatusError {
-  const causes: StatusCause[] = problems.map((p) => ({ type: p.type, reason: p.type, message: p.message, field: p.field }));
-  const summary = problems.map((p) => `${p.field}: ${p.message}`).join(', ');
-  return new StatusError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, { name, kind, causes });
+  const causes = problems.map((p) => ({ type: p.type, reason: p.type, message: p.message, field: p.field }));
+  const each = problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
+  const list = each.length === 0 ? 'invalid object' : each.length === 1 ? each[0]! : `[${each.join(', ')}]`;
+  return wrap(api.statusFor(422, 'Invalid', `${kind} "${name}" is invalid: ${list}`, { name, kind, causes }));
 }
 
-export function successStatus(details?: Status['details']): Status {
-  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200 };
-  if (details) s.details = details;
-  return s;
-}
+export const successStatus = (details?: StatusDetails, code = 200): Status => api.successStatus(details, code);

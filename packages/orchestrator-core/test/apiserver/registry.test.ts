@@ -21,7 +21,8 @@ describe('EndpointSlice mirroring', () => {
       ['10.1.0.2', true, 'n1'],
       ['10.1.0.3', false, undefined],
     ]);
-    expect(slices[1]!.ports).toEqual([{ port: 53, protocol: 'UDP' }]);
+    // An unnamed port is named "" (kubectl describe svc dereferences the name).
+    expect(slices[1]!.ports).toEqual([{ name: '', port: 53, protocol: 'UDP' }]);
     // Same Endpoints → same slice identity on every write.
     expect(mirrorSlices(ep)[0]!.metadata.uid).toBe(slices[0]!.metadata.uid);
   });

@@ -56,7 +56,8 @@ export function mirrorSlices(ep: Endpoints): EndpointSlice[] {
       },
       addressType: 'IPv4',
       endpoints,
-      ports: (s.ports ?? []).map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' })),
+      // name is always set ("" for an unnamed port), as the mirroring controller does: kubectl describe svc dereferences it.
+      ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
     };
     return slice;
   });

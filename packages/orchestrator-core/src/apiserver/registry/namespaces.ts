@@ -1,6 +1,6 @@
 import { RESOURCES, type KubeObject } from '@pilot/api';
 import type { Logger } from '@pilot/common';
-import { StatusError } from '../status.js';
+import { forbidden, StatusError } from '../status.js';
 import type { Store } from './store.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Store } from './store.js';
 export const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 export async function deleteNamespace(store: Store, name: string, log: Logger): Promise<KubeObject> {
-  if (UNDELETABLE_NAMESPACES.has(name)) throw new StatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+  if (UNDELETABLE_NAMESPACES.has(name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
   const nsRes = RESOURCES.find((r) => r.resource === 'namespaces')!;
   await store.get(nsRes, undefined, name);
   for (const r of RESOURCES) {

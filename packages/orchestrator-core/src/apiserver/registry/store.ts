@@ -259,7 +259,16 @@ export class Store {
     return this.mutate(r, namespace, name, wantRv, () => body as KubeObject, subresource);
   }
 
-  async patch(r: ResourceInfo, namespace: string | undefined, name: string, format: BodyFormat, patch: unknown, subresource?: string): Promise<KubeObject> {
+  /** `check` sees each patched object (before defaulting and validation) and may refuse or trim it (fieldValidation). */
+  async patch(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    format: BodyFormat,
+    patch: unknown,
+    subresource?: string,
+    check?: (patched: KubeObject, current: KubeObject) => KubeObject,
+  ): Promise<KubeObject> {
     let wantRv: number | undefined;
     if (isObject(patch) && isObject(patch.metadata) && typeof patch.metadata.resourceVersion === 'string' && patch.metadata.resourceVersion !== '')
       wantRv = Number(patch.metadata.resourceVersion);
@@ -271,7 +280,7 @@ export class Store {
       (cur) => {
         const out = applyPatch(format, cur, patch, r.kind, apiVersionOf(r));
         if (!isObject(out) || !isObject(out.metadata)) throw badRequest('the patched object is not a valid object');
-        return out as KubeObject;
+        return check ? check(out as KubeObject, cur) : (out as KubeObject);
       },
       subresource,
     );
