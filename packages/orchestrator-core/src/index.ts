@@ -13,3 +13,5 @@ export { applyPatch } from './apiserver/patch.js';
 export { parseTokenFile } from './apiserver/auth.js';
 export { StatusError } from './apiserver/status.js';
 export { SUBCOMMANDS } from './cli/subcommands.js';
+export type { Subcommand, RunCommand } from './cli/subcommands.js';
+export { dispatch, pilotHelp } from './cli/dispatch.js';

@@ -14,3 +14,4 @@ export type { Backend, BackendSetup, DesiredState, Underlay, SkippedLease } from
 export { vxlanDesired, vxlanDeviceName, VXLAN_OVERHEAD } from './backend/vxlan.js';
 export { hostGwDesired } from './backend/hostgw.js';
 export { Overlayd, EXIT_SUBNET_CHANGED } from './daemon.js';
+export { runOverlayd } from './cli.js';

@@ -10,3 +10,4 @@ export * from './iptables/conntrack.js';
 export * from './flags.js';
 export * from './health.js';
 export * from './userspace/index.js';
+export { runSvcproxy } from './cli.js';

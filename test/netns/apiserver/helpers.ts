@@ -1,44 +1,7 @@
-import { createServer } from 'node:net';
-import { ApiClient, type Pod } from '@pilot/api';
-import { createLogger } from '@pilot/common';
-import { resolveConfig, startApiserver, type ApiServer, type RawFlags } from '@pilot/orchestrator-core';
-import type { Cluster } from '@pilot/netns';
+import type { Pod } from '@pilot/api';
 
-/** A port nothing in the root namespace listens on (the kernel picks it). */
-export async function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export interface InProcess {
-  server: ApiServer;
-  url: string;
-  client: ApiClient;
-}
-
-/**
- * An apiserver inside the test process, plain HTTP on 127.0.0.1, over the
- * harness's real etcd. Each call uses its own etcd prefix so suites sharing
- * one etcd never see each other's objects.
- */
-export async function startInProcess(c: Cluster, flags: RawFlags = {}): Promise<InProcess> {
-  const port = await freeLocalPort();
-  const cfg = resolveConfig({
-    etcdServers: c.etcd!.endpoint,
-    insecurePort: String(port),
-    etcdCompactionInterval: '0',
-    ...flags,
-  });
-  const server = await startApiserver(cfg, { log: createLogger('apiserver', { level: 'warn' }) });
-  const url = server.insecureUrl!;
-  return { server, url, client: new ApiClient({ server: url }) };
-}
+// The apiserver-start helpers live in the harness, shared with every suite.
+export { freeLocalPort, startInProcess, type InProcess } from '@pilot/netns';
 
 export interface RawReply {
   status: number;

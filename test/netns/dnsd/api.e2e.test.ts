@@ -1,36 +1,8 @@
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, type Endpoints, type Service } from '@pilot/api';
-import { createLogger, run, waitFor } from '@pilot/common';
-import { Cluster, Daemon, withLogsOnFailure } from '@pilot/netns';
-import { resolveConfig, startApiserver, type ApiServer } from '@pilot/orchestrator-core';
+import { type Endpoints, type Service } from '@pilot/api';
+import { run, waitFor } from '@pilot/common';
+import { Cluster, Daemon, freeLocalPort, startInProcess, withLogsOnFailure, type InProcess } from '@pilot/netns';
 import { parseDig, type DigResult } from './dig.js';
-
-/** A port the kernel says is free on 127.0.0.1. */
-function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface InProcess {
-  server: ApiServer;
-  url: string;
-  client: ApiClient;
-}
-
-/** The apiserver inside the test process, plain HTTP on 127.0.0.1, over the harness's etcd. */
-async function startInProcess(c: Cluster): Promise<InProcess> {
-  const cfg = resolveConfig({ etcdServers: c.etcd!.endpoint, insecurePort: String(await freeLocalPort()), etcdCompactionInterval: '0' });
-  const server = await startApiserver(cfg, { log: createLogger('apiserver', { level: 'warn' }) });
-  const url = server.insecureUrl!;
-  return { server, url, client: new ApiClient({ server: url }) };
-}
 
 /**
  * dnsd backed by a real apiserver (over the harness's real etcd): objects

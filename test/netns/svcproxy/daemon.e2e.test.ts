@@ -1,9 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { ApiClient } from '@pilot/api';
+import type { ApiClient } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, waitForPort, type Host, type Pod } from '@pilot/netns';
-import { resolveConfig, startApiserver, type ApiServer } from '@pilot/orchestrator-core';
+import { Cluster, freeLocalPort, startInProcess, withLogsOnFailure, waitForPort, type Host, type InProcess, type Pod } from '@pilot/netns';
 import { netnsRunner, parseOptions } from '@pilot/svcproxy';
 import { Svcproxy } from '../../../packages/svcproxy/src/daemon.js';
 
@@ -18,17 +16,6 @@ import { Svcproxy } from '../../../packages/svcproxy/src/daemon.js';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NODE = process.execPath;
 
-async function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function answers(from: Pod, ip: string, port: number, count: number): Promise<{ counts: Record<string, number>; errors: Record<string, number> }> {
   const r = await from.exec([NODE, fixture('client.mjs'), 'tcp', ip, String(port), String(count)], { timeoutMs: 60_000, env: { CLIENT_TIMEOUT_MS: '2000' } });
   if (r.exitCode !== 0) throw new Error(`client exited ${r.exitCode}: ${r.stderr}`);
@@ -41,7 +28,7 @@ describe('svcproxy daemon with the apiserver', () => {
   let p1: Pod;
   let p2: Pod;
   let clientPod: Pod;
-  let api: ApiServer | undefined;
+  let api: InProcess | undefined;
   let client: ApiClient;
   let healthPort = 0;
   const ac = new AbortController();
@@ -57,12 +44,11 @@ describe('svcproxy daemon with the apiserver', () => {
     for (const p of [p1, p2]) p.spawn('echo', [NODE, fixture('echo-server.mjs'), p.ip, '8080']);
     for (const p of [p1, p2]) await waitForPort(h1, p.ip, 8080);
 
-    const cfg = resolveConfig({ etcdServers: c.etcd!.endpoint, insecurePort: String(await freeLocalPort()), etcdCompactionInterval: '0', etcdPrefix: `/svcproxy-e2e-${c.prefix}` });
-    api = await startApiserver(cfg, { log: createLogger('apiserver', { level: 'error' }) });
-    client = new ApiClient({ server: api.insecureUrl! });
+    api = await startInProcess(c, { etcdPrefix: `/svcproxy-e2e-${c.prefix}` });
+    client = api.client;
 
     const opts = parseOptions({
-      master: api.insecureUrl!,
+      master: api.url,
       clusterCidr: '10.1.0.0/16',
       hostnameOverride: 'h1',
       minSyncPeriod: '100ms',
@@ -81,7 +67,6 @@ describe('svcproxy daemon with the apiserver', () => {
   afterAll(async () => {
     ac.abort();
     await running?.catch(() => undefined);
-    client?.close();
     await api?.close();
     await c?.teardown();
   });

@@ -2,13 +2,29 @@
  * `pilot <subcommand>`: a table of subcommands, each loaded only when used so
  * `pilot apiserver` does not pay for the kubelet's imports. Adding a component
  * is adding a row: a module exporting `run(argv): Promise<number | void>`.
+ * The network daemons are the same commands as their own bins (`overlayd`,
+ * `svcproxy`, `dnsd`), so `pilot` is hyperkube-like: one binary, every component.
  */
+
+export type RunCommand = (argv: string[]) => Promise<number | void>;
 
 export interface Subcommand {
   summary: string;
-  load: () => Promise<{ run: (argv: string[]) => Promise<number | void> }>;
+  load: () => Promise<{ run: RunCommand }>;
 }
 
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   apiserver: { summary: 'Kubernetes-shaped API server over etcd', load: () => import('./apiserver.js') },
+  overlayd: {
+    summary: 'overlay network: leases a pod subnet per host from etcd, routes every subnet (vxlan, host-gw), writes subnet.env',
+    load: async () => ({ run: (await import('@pilot/overlayd')).runOverlayd }),
+  },
+  svcproxy: {
+    summary: 'service proxy: Services and Endpoints as iptables NAT rules or a userspace round-robin proxy',
+    load: async () => ({ run: (await import('@pilot/svcproxy')).runSvcproxy }),
+  },
+  dnsd: {
+    summary: 'cluster DNS by the Kubernetes DNS specification; forwards other names upstream',
+    load: async () => ({ run: (await import('@pilot/dnsd')).runDnsd }),
+  },
 };

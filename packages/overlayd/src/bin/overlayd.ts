@@ -1,25 +1,4 @@
-import { Command } from 'commander';
-import { main, parseCommandLine, stopSignal } from '@pilot/common';
-import { Overlayd } from '../daemon.js';
-import { DEFAULTS, parseOptions, type RawFlags } from '../flags.js';
+import { main } from '@pilot/common';
+import { runOverlayd } from '../cli.js';
 
-await main('overlayd', async () => {
-  const program = new Command('overlayd')
-    .description('Leases a subnet per host from etcd and routes every pod subnet to every host (vxlan or host-gw); writes subnet.env for Docker')
-    .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs', DEFAULTS.etcdEndpoints)
-    .option('--etcd-prefix <prefix>', 'etcd prefix holding config and subnets/', DEFAULTS.etcdPrefix)
-    .option('--iface <name|ip>', 'interface (or its address) for overlay traffic; default: the default route\'s')
-    .option('--public-ip <ip>', 'address other hosts reach this one at; default: the interface\'s first address')
-    .option('--node-name <name>', 'name recorded in the lease, for people (identity is the public IP)')
-    .option('--subnet-file <path>', 'where to write FLANNEL_* variables', DEFAULTS.subnetFile)
-    .option('--docker-opts-file <path>', 'where to write DOCKER_OPTS for dockerd ("" to skip)', DEFAULTS.dockerOptsFile)
-    .option('--ip-masq', 'masquerade pod traffic leaving the network (Docker then runs with --ip-masq=false)', false)
-    .option('--subnet-lease-ttl <duration>', 'TTL of the etcd lease the subnet key is bound to', DEFAULTS.subnetLeaseTtl)
-    .option('--healthz-ip <ip>', 'address for /healthz, /readyz and /metrics', DEFAULTS.healthzIp)
-    .option('--healthz-port <port>', 'port for /healthz, /readyz and /metrics (0 disables)', DEFAULTS.healthzPort)
-    .option('--reconcile-interval <duration>', 'how often kernel and iptables state is checked against the leases', DEFAULTS.reconcileInterval);
-  const opts = parseCommandLine(program, process.argv.slice(2), () => parseOptions(program.opts<RawFlags>()));
-  if (!opts) return 0;
-  await new Overlayd(opts).run(stopSignal());
-  return 0;
-});
+await main('overlayd', () => runOverlayd(process.argv.slice(2)));

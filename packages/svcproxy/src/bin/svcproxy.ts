@@ -1,33 +1,4 @@
-import { Command } from 'commander';
-import { main, parseCommandLine, stopSignal } from '@pilot/common';
-import { Svcproxy } from '../daemon.js';
-import { DEFAULTS, parseOptions, type RawFlags } from '../flags.js';
+import { main } from '@pilot/common';
+import { runSvcproxy } from '../cli.js';
 
-await main('svcproxy', async () => {
-  const program = new Command('svcproxy')
-    .description('Per-host service proxy: programs Services and Endpoints as kube-proxy-layout iptables NAT rules')
-    .option('--master <url>', 'API server URL (overrides the kubeconfig\'s server); default http://127.0.0.1:8080')
-    .option('--kubeconfig <path>', 'kubeconfig with the API server, token and CA')
-    .option('--proxy-mode <mode>', 'iptables (kernel NAT rules) or userspace (round-robin proxy in this process)', DEFAULTS.proxyMode)
-    .option('--bind-address <ip>', 'userspace mode: concrete local address the listeners bind to; default: the default route\'s source')
-    .option('--udp-timeout <duration>', 'userspace mode: idle timeout of a UDP client session', DEFAULTS.udpTimeout)
-    .option('--cluster-cidr <cidr>', 'pod network; service traffic from outside it is masqueraded')
-    .option('--hostname-override <name>', 'this node\'s name (marks local endpoints); default: hostname')
-    .option('--min-sync-period <duration>', 'minimum time between two syncs (changes in between coalesce)', DEFAULTS.minSyncPeriod)
-    .option('--sync-period <duration>', 'maximum time between two syncs (canaries and jump positions are re-checked each)', DEFAULTS.syncPeriod)
-    .option('--nodeport-addresses <cidrs>', 'comma-separated CIDRs whose local addresses serve NodePorts; default all but loopback')
-    .option('--masquerade-all', 'SNAT all service traffic', false)
-    .option('--cleanup', 'remove every rule svcproxy wrote and exit', false)
-    .option('--healthz-bind-address <ip>', 'address for /healthz and /metrics', DEFAULTS.healthzBindAddress)
-    .option('--healthz-port <port>', 'port for /healthz and /metrics (0 disables)', DEFAULTS.healthzPort)
-    .option('--restore-chunk <n>', 'services per iptables-restore during a full sync', DEFAULTS.restoreChunk);
-  const opts = parseCommandLine(program, process.argv.slice(2), () => parseOptions(program.opts<RawFlags>()));
-  if (!opts) return 0;
-  const daemon = new Svcproxy(opts);
-  if (opts.cleanup) {
-    await daemon.cleanup();
-    return 0;
-  }
-  await daemon.run(stopSignal());
-  return 0;
-});
+await main('svcproxy', () => runSvcproxy(process.argv.slice(2)));

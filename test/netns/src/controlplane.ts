@@ -1,0 +1,166 @@
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ApiClient } from '@pilot/api';
+import { createLogger, waitFor } from '@pilot/common';
+import type { ApiServer, RawFlags } from '@pilot/orchestrator-core';
+import type { Cluster, Host } from './cluster.js';
+import type { Daemon } from './daemon.js';
+import { createPki, writeKubeconfig, type Pki } from './pki.js';
+
+/**
+ * The control plane as e2e suites need it, in one place:
+ *
+ * - `startControlPlane(cluster)`: the real `pilot apiserver` binary in the
+ *   master namespace over the run's etcd, TLS + bearer token on the master's
+ *   underlay address (as deployed), with kubeconfigs for daemons on hosts;
+ * - `startInProcess(cluster)`: an apiserver inside the test process, plain
+ *   HTTP on 127.0.0.1, for suites that only need objects in and watches out.
+ */
+
+/** The compiled `pilot` dispatcher (build first: `npx tsc -b packages/orchestrator-core`). */
+export const PILOT_BIN = fileURLToPath(new URL('../../../packages/orchestrator-core/dist/bin/pilot.js', import.meta.url));
+
+/** A port nothing in the root namespace listens on (the kernel picks it). */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface InProcess {
+  server: ApiServer;
+  url: string;
+  client: ApiClient;
+  /** Closes the client, then the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * An apiserver inside the test process, plain HTTP on 127.0.0.1, over the
+ * harness's real etcd. `flags` are the apiserver's raw flags (e.g. an own
+ * `etcdPrefix`, so suites sharing one etcd never see each other's objects).
+ * The orchestrator is loaded only here, so suites that never call this do
+ * not pay for it.
+ */
+export async function startInProcess(c: Cluster, flags: RawFlags = {}): Promise<InProcess> {
+  if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
+  const { resolveConfig, startApiserver } = await import('@pilot/orchestrator-core');
+  const cfg = resolveConfig({
+    etcdServers: c.etcd.endpoint,
+    insecurePort: String(await freeLocalPort()),
+    etcdCompactionInterval: '0',
+    ...flags,
+  });
+  const server = await startApiserver(cfg, { log: createLogger('apiserver', { level: 'warn' }) });
+  const url = server.insecureUrl!;
+  const client = new ApiClient({ server: url });
+  return {
+    server,
+    url,
+    client,
+    close: async () => {
+      client.close();
+      await server.close();
+    },
+  };
+}
+
+export interface ControlPlaneOptions {
+  /** etcd key prefix of the API objects (default /registry). */
+  etcdPrefix?: string;
+  /** Extra `pilot apiserver` flags. */
+  flags?: readonly string[];
+}
+
+export interface ControlPlane {
+  /** https://<master underlay ip>:<secure port> */
+  readonly url: string;
+  readonly securePort: number;
+  readonly pki: Pki;
+  /** The `pilot apiserver` process in the master namespace. */
+  readonly daemon: Daemon;
+  /** A client for the test process (root namespace) over TLS with the admin token. */
+  readonly client: ApiClient;
+  /** Writes (once) and returns a kubeconfig (CA + token) for a host's daemons; no host: the admin's in the run's state dir. */
+  kubeconfigFor(host?: Host): string;
+  /** Polls until the apiserver serves its bootstrap objects over TLS. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+  /** Stop + start with the same flags, then waits until it serves again. */
+  restart(): Promise<void>;
+  /** Closes the client and stops the apiserver (cluster teardown would stop it too). */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the PKI, spawns `pilot apiserver` in the master namespace with TLS
+ * on the master's underlay address (the insecure port stays on the master's
+ * loopback) and waits until it answers over TLS with the token.
+ */
+export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
+  const master = c.master;
+  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip] });
+  const securePort = await master.freePort();
+  let insecurePort: number;
+  do insecurePort = await master.freePort();
+  while (insecurePort === securePort);
+  const url = `https://${master.ip}:${securePort}`;
+  const daemon = master.spawn('apiserver', [
+    process.execPath, PILOT_BIN, 'apiserver',
+    '--etcd-servers', c.etcd.endpoint,
+    ...(opts.etcdPrefix ? ['--etcd-prefix', opts.etcdPrefix] : []),
+    '--insecure-bind-address', '127.0.0.1', '--insecure-port', String(insecurePort),
+    '--bind-address', master.ip, '--secure-port', String(securePort),
+    '--tls-cert-file', pki.certFile, '--tls-private-key-file', pki.keyFile, '--token-auth-file', pki.tokenFile,
+    '--advertise-address', master.ip,
+    ...(opts.flags ?? []),
+  ]);
+  const written = new Map<string, string>();
+  const kubeconfigFor = (host?: Host): string => {
+    const path = host ? `${host.stateDir}/kubeconfig` : `${c.stateDir}/admin.kubeconfig`;
+    if (!written.has(path)) written.set(path, writeKubeconfig(path, { server: url, pki }));
+    return path;
+  };
+  const client = ApiClient.fromKubeconfig(kubeconfigFor(), undefined, { userAgent: 'netns-e2e', timeoutMs: 10_000 });
+  const waitReady = async (timeoutMs = 30_000): Promise<void> => {
+    await waitFor(
+      async () => {
+        if (!daemon.running) throw new Error(`pilot apiserver exited ${JSON.stringify(daemon.exit)}: ${daemon.log().trimEnd().split('\n').slice(-3).join(' | ')}`);
+        // The bootstrap service exists once the server has written its own objects.
+        return client.get('services', 'kubernetes', { namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
+      },
+      { timeoutMs, intervalMs: 200, what: `pilot apiserver at ${url} to serve over TLS` },
+    );
+  };
+  const cp: ControlPlane = {
+    url,
+    securePort,
+    pki,
+    daemon,
+    client,
+    kubeconfigFor,
+    waitReady,
+    stop: async () => {
+      await daemon.stop();
+    },
+    restart: async () => {
+      await daemon.restart();
+      await waitReady();
+    },
+    close: async () => {
+      client.close();
+      await daemon.stop();
+    },
+  };
+  await waitReady();
+  return cp;
+}
