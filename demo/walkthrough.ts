@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Endpoints } from '@pilot/api';
 import { run, waitFor } from '@pilot/common';
 import { Cluster, PILOT_BIN, startControlPlane, waitForPort, type Daemon, type Host, type Pod } from '@pilot/netns';
 
@@ -124,7 +125,7 @@ try {
   await waitFor(
     async () => {
       alive(dnsd, 'dnsd');
-      const ep = await cp.client.get<{ subsets?: { addresses?: { ip: string }[] }[] }>('endpoints', 'kube-dns', { namespace: 'kube-system' }).catch(() => undefined);
+      const ep = await cp.client.get<Endpoints>('endpoints', 'kube-dns', { namespace: 'kube-system' }).catch(() => undefined);
       return ep?.subsets?.some((s) => s.addresses?.some((a) => a.ip === h1.ip));
     },
     { timeoutMs: 30_000, what: 'dnsd to register in kube-system/kube-dns' },

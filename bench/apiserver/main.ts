@@ -20,6 +20,7 @@ import { Etcd3 } from 'etcd3';
 import { ApiClient, type WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster } from '@pilot/netns';
+import { fmt, median, quantile, table } from '../lib/report.js';
 
 const PILOT = new URL('../../packages/orchestrator-core/dist/bin/pilot.js', import.meta.url).pathname;
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
@@ -27,18 +28,6 @@ const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
 const CONCURRENCY = 32;
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
-};
-const median = (xs: number[]) => quantile(xs, 0.5);
-const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-
-function table(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  process.stdout.write(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${rows.map(line).join('\n')}\n`);
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -23,6 +23,7 @@ import { ApiClient, type Service } from '@pilot/api';
 import { createLogger, run, waitFor } from '@pilot/common';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
+import { quantile } from '../lib/report.js';
 
 const DNSD = fileURLToPath(new URL('../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
 const N = 1000;
@@ -148,10 +149,6 @@ function ask(port: number, name: string, timeoutMs = 500): Promise<{ rcode: numb
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-}
 
 async function throughput(): Promise<void> {
   // Records: N ClusterIP services for dnsd, the same A records for knot.

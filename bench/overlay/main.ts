@@ -18,24 +18,12 @@ import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
 import { waitFor } from '@pilot/common';
 import { Cluster, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { fmt, median, quantile, table } from '../lib/report.js';
 
 const OVERLAYD = new URL('../../packages/overlayd/dist/bin/overlayd.js', import.meta.url).pathname;
 const LEASES = Number(process.env.BENCH_LEASES ?? 40);
 const IPERF_RUNS = Number(process.env.BENCH_IPERF_RUNS ?? 3);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 3);
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
-};
-const median = (xs: number[]) => quantile(xs, 0.5);
-const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-
-function table(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  process.stdout.write(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${rows.map(line).join('\n')}\n`);
-}
 
 /** `ip -o monitor route` in a host: calls back with each line and when it was read. */
 function monitorRoutes(h: Host, onLine: (line: string, at: number) => void): ChildProcess {

@@ -23,6 +23,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, waitFor } from '@pilot/common';
+import { quantile } from '../lib/report.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -110,9 +111,7 @@ async function latency(port: number): Promise<number[]> {
 }
 
 function percentiles(us: number[]): { p50: number; p99: number } {
-  const sorted = [...us].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  return { p50: q(0.5), p99: q(0.99) };
+  return { p50: quantile(us, 0.5), p99: quantile(us, 0.99) };
 }
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import { resourceByName, type KubeObject } from '@pilot/api';
+import { resourceByName, type KubeObject, type Pod } from '@pilot/api';
 import { checkFields, checkPatchedFields, fieldDirective } from '../../src/apiserver/field-validation.js';
 import { StatusError } from '../../src/apiserver/status.js';
 
@@ -29,8 +29,8 @@ describe('fieldValidation', () => {
     }
     expect(err).toMatchObject({ code: 400, reason: 'BadRequest', message: 'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].imagee"' });
 
-    const warned = checkFields(res, pods, undefined, pod({ imagee: 'x' }), 'Warn') as KubeObject;
-    expect((warned as { spec: { containers: object[] } }).spec.containers[0]).toEqual({ name: 'c', image: 'busybox' });
+    const warned = checkFields(res, pods, undefined, pod({ imagee: 'x' }), 'Warn') as Pod;
+    expect(warned.spec!.containers[0]).toEqual({ name: 'c', image: 'busybox' });
     expect(headers.get('warning')).toEqual(['299 - "unknown field \\"spec.containers[0].imagee\\""']);
 
     const quiet = reply();
