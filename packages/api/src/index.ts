@@ -14,3 +14,4 @@ export * from './informer-factory.js';
 export * from './patch/index.js';
 export * from './table/index.js';
 export * from './openapi/index.js';
+export * from './protobuf/index.js';

@@ -85,7 +85,7 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
 
 async function jsonBody(req: IncomingMessage): Promise<unknown> {
   const format = bodyFormat(req.headers['content-type']);
-  if (format !== 'json' && format !== 'yaml') throw badRequest(`${req.method} needs a JSON or YAML body`);
+  if (format !== 'json' && format !== 'yaml' && format !== 'protobuf') throw badRequest(`${req.method} needs a JSON, YAML or protobuf body`);
   return decodeBody(await readBody(req), format);
 }
 
@@ -176,7 +176,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     case 'PATCH': {
       if (p.name === undefined) throw methodNotAllowed(method, what);
       const format = bodyFormat(req.headers['content-type']);
-      if (format === 'json' || format === 'yaml') throw badRequest(`PATCH needs a patch Content-Type (application/merge-patch+json, application/strategic-merge-patch+json or application/json-patch+json)`);
+      if (format === 'json' || format === 'yaml' || format === 'protobuf') throw badRequest(`PATCH needs a patch Content-Type (application/merge-patch+json, application/strategic-merge-patch+json or application/json-patch+json)`);
       const patch = decodeBody(await readBody(req), 'json');
       const fv = fieldDirective(q);
       const check = (next: KubeObject, cur: KubeObject) => checkPatchedFields(res, r, p.subresource, next, cur, fv);
@@ -331,7 +331,7 @@ async function scale(req: IncomingMessage, store: Store, r: ResourceInfo, ns: st
     if (!isObject(desired)) throw badRequest('the body must be a Scale object');
   } else if (method === 'PATCH') {
     const format = bodyFormat(req.headers['content-type']);
-    if (format === 'json' || format === 'yaml') throw badRequest('PATCH needs a patch Content-Type');
+    if (format === 'json' || format === 'yaml' || format === 'protobuf') throw badRequest('PATCH needs a patch Content-Type');
     const patch = decodeBody(await readBody(req), 'json');
     const cur = scaleOf((await store.get(r, ns, name)) as ReplicationController);
     desired = applyPatch(format, cur, patch, 'Scale', 'autoscaling/v1') as Scale;

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { RESOURCES, type ResourceInfo } from '@pilot/api';
-import { badRequest, pathNotFound, tooLarge, unsupportedMediaType } from './status.js';
+import * as api from '@pilot/api';
+import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE, ProtobufError, RESOURCES, UnknownProtobufKindError, type ResourceInfo } from '@pilot/api';
+import { badRequest, fromStatus, pathNotFound, tooLarge, unsupportedMediaType } from './status.js';
 
 /** etcd's default request limit; a bigger object could never be stored. */
 export const MAX_BODY_BYTES = 1.5 * 1024 * 1024;
@@ -56,7 +57,7 @@ export function parseResourcePath(path: string): ResourcePath | undefined {
   return out;
 }
 
-export type BodyFormat = 'json' | 'yaml' | 'merge-patch' | 'strategic-merge-patch' | 'json-patch';
+export type BodyFormat = 'json' | 'yaml' | 'protobuf' | 'merge-patch' | 'strategic-merge-patch' | 'json-patch';
 
 /** The body format from Content-Type; no Content-Type is JSON (kubectl scale's PUT sends none). */
 export function bodyFormat(contentType: string | undefined): BodyFormat {
@@ -70,6 +71,9 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
     case 'application/x-yaml':
     case 'text/yaml':
       return 'yaml';
+    case PROTOBUF_CONTENT_TYPE:
+      // kubectl's typed-client commands (create namespace/service) send this.
+      return 'protobuf';
     case 'application/merge-patch+json':
       return 'merge-patch';
     case 'application/strategic-merge-patch+json':
@@ -101,14 +105,31 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
   });
 }
 
-/** Decodes a JSON or YAML body into a plain object; malformed input is 400. */
+/**
+ * Decodes a JSON, YAML or Kubernetes-protobuf body into a plain object;
+ * malformed input is 400. A protobuf body becomes the object the JSON path
+ * would have parsed, so everything after this is the JSON path; a protobuf
+ * kind without a description is 415 naming the kind.
+ */
 export function decodeBody(buf: Buffer, format: BodyFormat): unknown {
+  if (format === 'protobuf') return decodeProtobuf(buf);
   const text = buf.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   try {
     return format === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     throw badRequest(`the body could not be decoded as ${format === 'yaml' ? 'YAML' : 'JSON'}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+}
+
+function decodeProtobuf(buf: Buffer): unknown {
+  if (buf.length === 0) throw badRequest('the request body is empty');
+  try {
+    return decodeKubernetesProtobuf(buf);
+  } catch (err) {
+    if (err instanceof UnknownProtobufKindError) throw fromStatus(api.statusFor(415, 'UnsupportedMediaType', err.message));
+    if (err instanceof ProtobufError) throw badRequest(`the body could not be decoded as protobuf: ${err.message}`);
+    throw err;
   }
 }
 

@@ -1,0 +1,35 @@
+import { bodyFormat, decodeBody } from '../../src/apiserver/request.js';
+import { StatusError } from '../../src/apiserver/status.js';
+
+// `kubectl create namespace myns` as kubectl 1.32 sends it (captured; see packages/api/test/protobuf/captured.ts).
+const NAMESPACE = Buffer.from('azhzAAoPCgJ2MRIJTmFtZXNwYWNlEhwKFAoEbXlucxIAGgAiACoAMgA4AEIAEgAaAgoAGgAiAA==', 'base64');
+
+const statusOf = (fn: () => unknown): { code: number; reason: string; message: string } => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StatusError) return { code: err.code, reason: err.reason, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a StatusError');
+};
+
+describe('protobuf request bodies', () => {
+  it('the protobuf Content-Type is its own body format', () => {
+    expect(bodyFormat('application/vnd.kubernetes.protobuf')).toBe('protobuf');
+  });
+
+  it('a protobuf body decodes to the object the JSON path would parse', () => {
+    expect(decodeBody(NAMESPACE, 'protobuf')).toEqual(decodeBody(Buffer.from('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"myns"},"spec":{},"status":{}}'), 'json'));
+  });
+
+  it('an undecodable body is 400 with one line; a kind without a description is 415 naming it', () => {
+    const cut = statusOf(() => decodeBody(NAMESPACE.subarray(0, 30), 'protobuf'));
+    expect(cut).toMatchObject({ code: 400, reason: 'BadRequest' });
+    expect(cut.message).toMatch(/^the body could not be decoded as protobuf: .*truncated/);
+    expect(cut.message).not.toContain('\n');
+    expect(statusOf(() => decodeBody(Buffer.from('{"kind":"Namespace"}'), 'protobuf'))).toMatchObject({ code: 400, message: expect.stringContaining('protobuf magic') });
+    const cm = Buffer.from('azhzAAoPCgJ2MRIJQ29uZmlnTWFwEhwKEgoCY20SABoAIgAqADIAOABCABIGCgFhEgFiGgAiAA==', 'base64');
+    expect(statusOf(() => decodeBody(cm, 'protobuf'))).toEqual({ code: 415, reason: 'UnsupportedMediaType', message: 'protobuf bodies of kind ConfigMap (v1) are not supported; send application/json' });
+  });
+});
