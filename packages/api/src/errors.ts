@@ -141,7 +141,7 @@ export function requestEntityTooLarge(limitBytes: number): Status {
 }
 
 export function unsupportedMediaType(contentType: string): Status {
-  return statusFor(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got "${contentType}")`);
+  return statusFor(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got "${contentType}")`);
 }
 
 export function internalError(message: string): Status {
