@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Cluster, createPki, waitForPort, withLogsOnFailure, writeKubeconfig, type Daemon, type Host, type Pki } from '@pilot/netns';
+import { Cluster, startControlPlane, withLogsOnFailure, writeKubeconfig, type ControlPlane, type Host, type Pki } from '@pilot/netns';
 import { FakeKubelet, Kubectl, tableRows } from './helpers.js';
 
 /**
@@ -14,11 +13,9 @@ import { FakeKubelet, Kubectl, tableRows } from './helpers.js';
  * apiserver's proxy: the Node object names its address, as a kubelet's would.
  */
 
-const PILOT = resolve('packages/orchestrator-core/dist/bin/pilot.js');
-
 let c: Cluster | undefined;
+let cp: ControlPlane;
 let pki: Pki;
-let apiserver: Daemon;
 let kubelet: FakeKubelet;
 let plainKubeconfig: string;
 let tlsKubeconfig: string;
@@ -27,28 +24,17 @@ let securePort: number;
 
 beforeAll(async () => {
   c = await Cluster.create({ hosts: 1, etcd: true });
-  pki = await createPki(`${c.stateDir}/pki`, { ips: [c.master.ip] });
-  securePort = await c.master.freePort();
-  do insecurePort = await c.master.freePort();
-  while (insecurePort === securePort);
-  apiserver = c.master.spawn('apiserver', [
-    process.execPath, PILOT, 'apiserver',
-    '--etcd-servers', c.etcd!.endpoint,
-    '--insecure-bind-address', '127.0.0.1', '--insecure-port', String(insecurePort),
-    '--bind-address', c.master.ip, '--secure-port', String(securePort),
-    '--tls-cert-file', pki.certFile, '--tls-private-key-file', pki.keyFile, '--token-auth-file', pki.tokenFile,
-    '--advertise-address', c.master.ip,
-  ]);
+  cp = await startControlPlane(c);
+  ({ pki, insecurePort, securePort } = cp);
   mkdirSync(`${c.stateDir}/kubectl`, { recursive: true });
   plainKubeconfig = writeKubeconfig(`${c.stateDir}/kubectl/plain.kubeconfig`, { server: `http://127.0.0.1:${insecurePort}` });
   tlsKubeconfig = writeKubeconfig(`${c.stateDir}/kubectl/tls.kubeconfig`, { server: `https://${c.master.ip}:${securePort}`, pki });
-  await waitForPort(c.hosts[0]!, c.master.ip, securePort);
-  await waitForPort(c.master, '127.0.0.1', insecurePort);
   kubelet = await FakeKubelet.start(c.rootIp);
 });
 
 afterAll(async () => {
   await kubelet?.close();
+  await cp?.close();
   await c?.teardown();
 });
 

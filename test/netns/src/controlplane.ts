@@ -81,6 +81,8 @@ export interface ControlPlane {
   /** https://<master underlay ip>:<secure port> */
   readonly url: string;
   readonly securePort: number;
+  /** The plain-HTTP port, on the master's loopback only (reach it from `c.master`). */
+  readonly insecurePort: number;
   readonly pki: Pki;
   /** The `pilot apiserver` process in the master namespace. */
   readonly daemon: Daemon;
@@ -144,6 +146,7 @@ export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = 
   const cp: ControlPlane = {
     url,
     securePort,
+    insecurePort,
     pki,
     daemon,
     client,
