@@ -24,3 +24,16 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     throw err;
   }
 }
+
+/**
+ * Reads KEY=VALUE lines (subnet.env, docker option files), quotes stripped;
+ * comments and anything that is not an assignment are ignored.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.trim().replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}

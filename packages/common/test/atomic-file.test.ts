@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../src/atomic-file.js';
+import { parseEnvFile, writeFileAtomic } from '../src/atomic-file.js';
 
 describe('writeFileAtomic', () => {
   let dir: string;
@@ -26,5 +26,16 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(path, 'new', 0o600);
     expect(await readFile(path, 'utf8')).toBe('new');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('parseEnvFile', () => {
+  it('reads KEY=VALUE lines as subnet.env and docker option files write them', () => {
+    const text = '# written by overlayd\nFLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.5.1/24\nDOCKER_OPTS=" --bip=10.1.5.1/24 --mtu=1450"\nnot an assignment\n';
+    expect(parseEnvFile(text)).toEqual({
+      FLANNEL_NETWORK: '10.1.0.0/16',
+      FLANNEL_SUBNET: '10.1.5.1/24',
+      DOCKER_OPTS: ' --bip=10.1.5.1/24 --mtu=1450',
+    });
   });
 });

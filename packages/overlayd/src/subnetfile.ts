@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Cidr, writeFileAtomic } from '@pilot/common';
+import { Cidr, parseEnvFile, writeFileAtomic } from '@pilot/common';
 import { bridgeAddress } from './lease.js';
 
 /**
@@ -36,22 +36,12 @@ export function renderDockerOpts(env: SubnetEnv): string {
   return lines.join('\n') + '\n';
 }
 
-/** KEY=VALUE lines, quotes stripped. */
-export function parseEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.trim().replace(/^"(.*)"$/, '$1');
-  }
-  return out;
-}
-
 /**
  * The subnet a previous run wrote to FLANNEL_SUBNET (as a network), or
  * undefined when there is no file or it does not hold one usable value.
  */
 export function previousSubnet(text: string): Cidr | undefined {
-  const v = parseEnv(text).FLANNEL_SUBNET;
+  const v = parseEnvFile(text).FLANNEL_SUBNET;
   if (!v || v.includes(',')) return undefined;
   try {
     return Cidr.parse(v, { loose: true });

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Cidr, run, waitFor, type RunResult, type Runner } from '@pilot/common';
+import { Cidr, parseEnvFile, run, waitFor, type RunResult, type Runner } from '@pilot/common';
 import { acquireSlot, releaseSlot } from './lock.js';
 import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
@@ -342,15 +342,6 @@ export class Pod {
   }
 }
 
-/** KEY=VALUE lines (subnet.env and the like). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.trim().replace(/^"(.*)"$/, '$1');
-  }
-  return out;
-}
 
 /** Polls a TCP connect from a host or pod until it succeeds. */
 export async function waitForPort(target: Host | Pod, ip: string, port: number, timeoutMs = 30_000): Promise<void> {

@@ -1,4 +1,6 @@
-export { Cluster, Host, Pod, parseEnvFile, waitForPort } from './cluster.js';
+export { Cluster, Host, Pod, waitForPort } from './cluster.js';
+// subnet.env readers in tests use the same parser as the daemons.
+export { parseEnvFile } from '@pilot/common';
 export type { ClusterOptions, DnsConfig, ExecOptions } from './cluster.js';
 export { Daemon } from './daemon.js';
 export type { DaemonSpec, Exit } from './daemon.js';
