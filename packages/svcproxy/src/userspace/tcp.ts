@@ -2,21 +2,22 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dialWithRetry, DialError, isDescriptorExhaustion } from './dial.js';
 import { splitEndpoint, type PortalContext } from './context.js';
 import type { ServiceTraffic } from './metrics.js';
+import { adoptAccepted, Direction } from './relay.js';
 
 /**
- * The TCP listener of one service port. Each accepted client is spliced to a
- * backend chosen round-robin: bytes are piped both ways (Node's stream
- * backpressure pauses the faster side, no copies), a FIN is passed on as a
- * FIN (half-close), an error on either side becomes a reset on the other.
- * Every connection is independent, so a backend that accepts and stalls only
- * holds its own clients.
+ * The TCP listener of one service port. Each accepted client is relayed to a
+ * backend chosen round-robin: each side reads into a reusable buffer and the
+ * bytes are written straight on, reading stops while a write is pending
+ * (backpressure), a FIN is passed on as a FIN (half-close), an error on
+ * either side becomes a reset on the other. Every connection is independent,
+ * so a backend that accepts and stalls only holds its own clients.
  */
 
-// Tuning, measured on loopback with iperf3 (bench/svcproxy-userspace): plain
-// pipe() with Node's default 16 KiB writable high-water mark was as fast as
-// or faster than 256 KiB buffers or a hand-written data/drain loop; reads
-// arrive in libuv's 64 KiB chunks and are written on without copying. What
-// is tuned is latency: Nagle off on both sides, nothing read before the
+// Tuning, measured on loopback with iperf3 (bench/svcproxy-userspace): reading
+// through `onread` into reusable buffers of up to 1 MiB (relay.ts) instead of
+// pipe()'s fresh 64 KiB chunk per read halved the proxy's CPU per byte.
+// Larger writable high-water marks or a data/drain loop over pipe()'s chunks
+// did not help. Latency: Nagle off on both sides, nothing read before the
 // backend is connected.
 
 interface Conn {
@@ -101,15 +102,16 @@ export class TcpPortal {
     const { key } = this.ctx;
     const conn: Conn = { client };
     this.conns.add(conn);
-    client.on('error', () => {
+    const ignoreError = () => {
       /* handled on close: the backend gets a reset */
-    });
+    };
+    client.on('error', ignoreError);
     // A connection leaves the live set only when both of its sockets are
     // closed, and its bytes move to the closed totals at that moment, so the
     // byte counters never step backwards between scrapes.
     const settle = () => {
-      if (!client.destroyed || (conn.backend && !conn.backend.destroyed) || !this.conns.delete(conn)) return;
-      this.closedIn += client.bytesRead;
+      if (!conn.client.destroyed || (conn.backend && !conn.backend.destroyed) || !this.conns.delete(conn)) return;
+      this.closedIn += conn.client.bytesRead;
       this.closedOut += conn.backend?.bytesRead ?? 0;
     };
     client.once('close', settle);
@@ -120,10 +122,12 @@ export class TcpPortal {
     const clientIP = client.remoteAddress ?? '';
     // A client that leaves while we dial stops the fail-over loop.
     const gone = new AbortController();
-    client.once('close', () => gone.abort());
+    const onGone = () => gone.abort();
+    client.once('close', onGone);
+    const toClient = new Direction();
     dialWithRetry(
       (attempt) => this.ctx.balancer.next(key, clientIP, attempt > 0),
-      (endpoint, timeoutMs) => dialTcp(endpoint, timeoutMs),
+      (endpoint, timeoutMs) => dialTcp(endpoint, timeoutMs, toClient.onread),
       {
         service: key,
         timeoutsMs: this.ctx.dialTimeoutsMs,
@@ -138,13 +142,23 @@ export class TcpPortal {
     )
       .then(
         ({ value: backend }) => {
-          if (gone.signal.aborted) {
+          if (gone.signal.aborted || client.destroyed) {
             backend.destroy();
             return;
           }
           conn.backend = backend;
           backend.once('close', settle);
-          splice(client, backend);
+          // The client moves to a socket that reads into our buffers; the
+          // retired original must not count as the client closing.
+          const toBackend = new Direction();
+          client.off('close', settle);
+          client.off('close', onGone);
+          client.off('error', ignoreError);
+          const adopted = adoptAccepted(client, toBackend.onread);
+          if (adopted) conn.client = adopted;
+          conn.client.once('close', settle);
+          // Without adoption the client's bytes are piped (Node's own chunks).
+          relay(conn.client, backend, adopted ? toBackend : undefined, toClient);
         },
         (err: unknown) => {
           if (gone.signal.aborted) return;
@@ -161,16 +175,22 @@ export class TcpPortal {
       .catch((err: unknown) => {
         // Never let one connection's surprise become an unhandled rejection (a crash).
         this.ctx.log.error({ service: key, err: (err as Error).message }, 'proxying a connection failed');
-        reset(client);
+        reset(conn.client);
+        if (conn.backend) reset(conn.backend);
       });
   }
 }
 
-/** Connects to `ip:port` within `timeoutMs`. */
-export function dialTcp(endpoint: string, timeoutMs: number): Promise<Socket> {
+/**
+ * Connects to `ip:port` within `timeoutMs`. With `onread` the socket reads
+ * into those buffers and comes back paused (resume it once its reads have
+ * somewhere to go).
+ */
+export function dialTcp(endpoint: string, timeoutMs: number, onread?: Direction['onread']): Promise<Socket> {
   const { host, port } = splitEndpoint(endpoint);
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const s = connect({ host, port, allowHalfOpen: true, noDelay: true, ...(onread ? { onread } : {}) });
+    if (onread) s.pause();
     const timer = setTimeout(() => {
       s.destroy();
       reject(Object.assign(new Error(`connect ${endpoint} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
@@ -209,6 +229,32 @@ export function splice(client: Socket, backend: Socket): void {
   });
   client.pipe(backend);
   backend.pipe(client);
+}
+
+/**
+ * Joins a client and a backend that read through `toBackend` / `toClient`
+ * (backend still paused from dialTcp). Same semantics as splice: a FIN is
+ * passed on once the bytes before it are written, an error or an unexpected
+ * close on one side resets the other.
+ */
+export function relay(client: Socket, backend: Socket, toBackend: Direction | undefined, toClient: Direction): void {
+  toClient.attach(backend, client);
+  backend.on('error', () => reset(client));
+  client.on('error', () => reset(backend));
+  client.once('close', (hadError) => {
+    if (hadError || !client.readableEnded) reset(backend);
+  });
+  backend.once('close', (hadError) => {
+    if (hadError || !backend.readableEnded) reset(client);
+  });
+  backend.once('end', () => client.end());
+  if (toBackend) {
+    toBackend.attach(client, backend);
+    client.once('end', () => backend.end());
+  } else {
+    client.pipe(backend); // ends the backend when the client ends
+  }
+  backend.resume();
 }
 
 /** Sends an RST (SO_LINGER 0) when possible, else a plain destroy. */
