@@ -23,6 +23,16 @@ export function backendFor(mode: IptablesMode): IptablesBackend {
 
 export type Runner = (argv: readonly string[], opts?: { input?: string; check?: boolean }) => Promise<RunResult>;
 
+/** A Runner that executes every command with a fixed prefix (e.g. nsenter into a namespace). */
+export function prefixedRunner(prefix: readonly string[]): Runner {
+  return (argv, opts) => run([...prefix, ...argv], { input: opts?.input, check: opts?.check });
+}
+
+/** A Runner into network namespace `/run/netns/<name>` (nsenter --net, which leaves /sys alone). */
+export function netnsRunner(name: string): Runner {
+  return prefixedRunner(['nsenter', `--net=/run/netns/${name}`, '--']);
+}
+
 /** Chains kube-proxy and the kubelet create to mark the backend in use. */
 const HINT_CHAINS = ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY'];
 

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Cidr, parseEnvFile, run, waitFor, type RunResult, type Runner } from '@pilot/common';
+import { Cidr, netnsRunner, parseEnvFile, run, waitFor, type RunResult, type Runner } from '@pilot/common';
 import { acquireSlot, releaseSlot } from './lock.js';
 import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
@@ -222,7 +222,7 @@ export class Host {
 
   /** A common `Runner` that runs commands in this host (for detectBackend, restore, ...). */
   get runner(): Runner {
-    return (argv, opts) => run(['nsenter', `--net=/run/netns/${this.ns}`, '--', ...argv], { input: opts?.input, check: opts?.check ?? true });
+    return netnsRunner(this.ns);
   }
 
   /** Like exec, but a non-zero exit is an error naming the host. */

@@ -23,15 +23,7 @@ import {
  * (tests and the bench prefix `nsenter --net=...`).
  */
 
-/** A Runner that executes every command with a fixed prefix (e.g. nsenter into a namespace). */
-export function prefixedRunner(prefix: readonly string[]): Runner {
-  return (argv, opts) => run([...prefix, ...argv], { input: opts?.input, check: opts?.check });
-}
-
-/** A Runner into network namespace `/run/netns/<name>`. */
-export function netnsRunner(name: string): Runner {
-  return prefixedRunner(['nsenter', `--net=/run/netns/${name}`, '--']);
-}
+export { netnsRunner, prefixedRunner } from '@pilot/common';
 
 /** What a sync needs to know about the kernel before it writes. */
 export interface KernelState {
