@@ -3,14 +3,16 @@ import { connect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run, waitFor, writeFileAtomic } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Daemon, type Host } from '@pilot/netns';
+import type { KubeObject } from '@pilot/api';
+import { Cluster, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon, type Host } from '@pilot/netns';
 import { parseDig, type DigResult } from './dig.js';
 
 /**
- * dnsd (the compiled bin) in host h1, fed by a records file (the static
- * source; the API source plugs into the same RecordSource interface), with
- * knotd as the upstream on h1's loopback. Queried with the real dig from h2
- * (another host: not allowed to recurse), from h1's loopback and from a pod.
+ * dnsd (the compiled bin) in host h1 with knotd as the upstream on h1's
+ * loopback, queried with the real dig from h2 (another host: not allowed to
+ * recurse), from h1's loopback and from a pod. The whole suite runs twice:
+ * with the objects created through a real `pilot apiserver` (TLS, dnsd's
+ * kubeconfig) and with the same objects in a records file (the static source).
  */
 
 const DNSD = fileURLToPath(new URL('../../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
@@ -47,13 +49,68 @@ cached IN A 192.0.2.81
 other IN A 192.0.2.82
 `;
 
-describe('dnsd answers dig', () => {
+const nameOf = (o: object) => (o as KubeObject).metadata.name!;
+const isService = (o: object) => (o as KubeObject).kind === 'Service';
+
+/** Where dnsd's objects come from, and how the add/remove test changes them. */
+interface Source {
+  name: string;
+  /** Whether it can hold an IPv6 ClusterIP service (pilot's service network is IPv4, so the apiserver cannot). */
+  ipv6: boolean;
+  /** Sets up the source; returns dnsd's flags for it. */
+  start(c: Cluster, h1: Host): Promise<string[]>;
+  /** Makes the served objects exactly `items` (of the ones this suite uses). */
+  set(items: object[]): Promise<void>;
+}
+
+function fileSource(): Source {
+  let path = '';
+  return {
+    name: 'a records file',
+    ipv6: true,
+    async start(_c, h1) {
+      path = `${h1.stateDir}/records.json`;
+      writeFileSync(path, JSON.stringify({ kind: 'List', items: objects() }));
+      return ['--records', path];
+    },
+    set: (items) => writeFileAtomic(path, JSON.stringify({ kind: 'List', items })),
+  };
+}
+
+function apiSource(): Source {
+  let cp: ControlPlane;
+  let current = new Map<string, object>();
+  const key = (o: object) => `${(o as KubeObject).kind}/${nameOf(o)}`;
+  // `default` exists (bootstrap) and the service network has no IPv6 range.
+  const servable = (items: object[]) => items.filter((o) => (o as KubeObject).kind !== 'Namespace' && nameOf(o) !== 'v6');
+  const resource = (o: object) => ((o as KubeObject).kind === 'Service' ? 'services' : 'endpoints');
+  const create = (o: object) => cp.client.create(resource(o), { ...(o as KubeObject), apiVersion: 'v1' }, { namespace: 'default' });
+  return {
+    name: 'objects created through the apiserver',
+    ipv6: false,
+    async start(c, h1) {
+      cp = await startControlPlane(c);
+      // Services first, so endpoints have a service.
+      const items = servable(objects());
+      for (const o of [...items.filter(isService), ...items.filter((o) => !isService(o))]) await create(o);
+      current = new Map(items.map((o) => [key(o), o]));
+      return ['--kubeconfig', cp.kubeconfigFor(h1)];
+    },
+    async set(items) {
+      const want = new Map(servable(items).map((o) => [key(o), o]));
+      for (const [k, o] of current) if (!want.has(k)) await cp.client.delete(resource(o), nameOf(o), { namespace: 'default' });
+      for (const [k, o] of want) if (!current.has(k)) await create(o);
+      current = want;
+    },
+  };
+}
+
+describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (source) => {
   let c: Cluster | undefined;
   let h1: Host;
   let h2: Host;
   let dnsd: Daemon;
   let knot: Daemon;
-  let recordsPath: string;
   let knotConf: string;
 
   const digAt = async (from: Host, server: string, args: string[]): Promise<DigResult> => {
@@ -66,11 +123,10 @@ describe('dnsd answers dig', () => {
   const digLocal = (...args: string[]) => digAt(h1, '127.0.0.1', args);
 
   beforeAll(async () => {
-    c = await Cluster.create({ hosts: 2 });
+    c = await Cluster.create({ hosts: 2, etcd: true });
     [h1, h2] = c.hosts as [Host, Host];
     mkdirSync(h1.stateDir, { recursive: true });
-    recordsPath = `${h1.stateDir}/records.json`;
-    writeFileSync(recordsPath, JSON.stringify({ kind: 'List', items: objects() }));
+    const sourceFlags = await source.start(c, h1);
 
     // The upstream: knotd on h1's loopback, authoritative for example.test.
     const kdir = `${h1.stateDir}/knot`;
@@ -87,8 +143,7 @@ describe('dnsd answers dig', () => {
     dnsd = h1.spawn('dnsd', [
       process.execPath,
       DNSD,
-      '--records',
-      recordsPath,
+      ...sourceFlags,
       '--listen',
       '0.0.0.0:53',
       '--advertise-address',
@@ -120,7 +175,7 @@ describe('dnsd answers dig', () => {
       expect(a.flags).toContain('aa');
       expect(a.answer).toEqual([{ name: `frontend.default.svc.${Z}.`, ttl: 5, type: 'A', data: '10.0.0.50' }]);
 
-      expect((await dig(`v6.default.svc.${Z}`, 'AAAA')).answer.map((r) => r.data)).toEqual(['fd00::50']);
+      if (source.ipv6) expect((await dig(`v6.default.svc.${Z}`, 'AAAA')).answer.map((r) => r.data)).toEqual(['fd00::50']);
       expect((await dig(`db.default.svc.${Z}`, 'A')).answer.map((r) => r.data).sort()).toEqual(['10.1.1.5', '10.1.2.6']);
       expect((await dig(`db-0.db.default.svc.${Z}`, 'A')).answer.map((r) => r.data)).toEqual(['10.1.1.5']);
       expect((await dig(`10-1-2-6.db.default.svc.${Z}`, 'A')).answer.map((r) => r.data)).toEqual(['10.1.2.6']);
@@ -248,14 +303,14 @@ describe('dnsd answers dig', () => {
   it(
     'a new service becomes resolvable and a deleted one goes away (polled)',
     withLogsOnFailure(get, async () => {
-      const extra = { kind: 'Service', metadata: { name: 'newcomer', namespace: 'default' }, spec: { clusterIP: '10.0.0.77' } };
+      const extra = { kind: 'Service', metadata: { name: 'newcomer', namespace: 'default' }, spec: { clusterIP: '10.0.0.77', ports: [{ name: 'http', port: 80 }] } };
       expect((await dig(`newcomer.default.svc.${Z}`, 'A')).status).toBe('NXDOMAIN');
-      await writeFileAtomic(recordsPath, JSON.stringify({ kind: 'List', items: objects([extra]) }));
+      await source.set(objects([extra]));
       await waitFor(async () => (await dig(`newcomer.default.svc.${Z}`, 'A')).answer[0]?.data === '10.0.0.77', { timeoutMs: 15_000, what: 'newcomer resolvable' });
-      await writeFileAtomic(recordsPath, JSON.stringify({ kind: 'List', items: objects().filter((o) => (o as { metadata: { name: string } }).metadata.name !== 'frontend') }));
+      await source.set(objects().filter((o) => nameOf(o) !== 'frontend'));
       await waitFor(async () => (await dig(`newcomer.default.svc.${Z}`, 'A')).status === 'NXDOMAIN', { timeoutMs: 15_000, what: 'newcomer gone' });
       await waitFor(async () => (await dig(`frontend.default.svc.${Z}`, 'A')).status === 'NXDOMAIN', { timeoutMs: 15_000, what: 'frontend gone' });
-      await writeFileAtomic(recordsPath, JSON.stringify({ kind: 'List', items: objects() }));
+      await source.set(objects());
       await waitFor(async () => (await dig(`frontend.default.svc.${Z}`, 'A')).status === 'NOERROR', { timeoutMs: 15_000, what: 'frontend back' });
     }),
   );
