@@ -19,26 +19,15 @@ import { setMaxListeners } from 'node:events';
 import { Etcd3 } from 'etcd3';
 import { ApiClient, type WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster } from '@pilot/netns';
+import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 
-const PILOT = new URL('../../packages/orchestrator-core/dist/bin/pilot.js', import.meta.url).pathname;
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
 const CONCURRENCY = 32;
 
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Runs `n` jobs with at most `limit` in flight. */
 async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
@@ -60,7 +49,7 @@ const podJson = (name: string, ns: string) => ({
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const etcd = new Etcd3({ hosts: c.etcd!.endpoint });
-  const port = await freePort();
+  const port = await freeLocalPort();
   // The apiserver runs as its own process (as deployed), on loopback, so the
   // bench's client load does not share its event loop.
   const child = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--service-cluster-ip-range', '10.0.0.0/16', '--etcd-compaction-interval', '0'], {

@@ -24,6 +24,7 @@ import { createLogger, run, waitFor } from '@pilot/common';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
 import { quantile } from '../lib/report.js';
+import { freeLocalPort } from '@pilot/netns';
 
 const DNSD = fileURLToPath(new URL('../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
 const N = 1000;
@@ -41,25 +42,6 @@ function cleanup(): void {
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
-async function freePort(): Promise<number> {
-  // A port free for TCP and UDP on 127.0.0.1 (the kernel picks; UDP checked too).
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const ok = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 function start(name: string, argv: string[]): ChildProcess {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -170,7 +152,7 @@ async function throughput(): Promise<void> {
   writeFileSync(join(dir, 'cluster.txt'), clusterQueries.join('\n') + '\n');
   writeFileSync(join(dir, 'upstream.txt'), upstreamQueries.join('\n') + '\n');
 
-  const knotPort = await freePort();
+  const knotPort = await freeLocalPort({ udp: true });
   mkdirSync(join(dir, 'knot-db'));
   writeFileSync(
     join(dir, 'knot.conf'),
@@ -181,8 +163,8 @@ async function throughput(): Promise<void> {
   );
   const knot = start('knotd', ['knotd', '-c', join(dir, 'knot.conf')]);
 
-  const dnsdPort = await freePort();
-  const healthz = await freePort();
+  const dnsdPort = await freeLocalPort({ udp: true });
+  const healthz = await freeLocalPort({ udp: true });
   const dnsd = start('dnsd', [
     process.execPath,
     DNSD,
@@ -233,8 +215,8 @@ async function throughput(): Promise<void> {
 }
 
 async function programmingLatency(): Promise<void> {
-  const etcdClient = await freePort();
-  const etcdPeer = await freePort();
+  const etcdClient = await freeLocalPort({ udp: true });
+  const etcdPeer = await freeLocalPort({ udp: true });
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
   start('etcd', [
     'etcd',
@@ -249,7 +231,7 @@ async function programmingLatency(): Promise<void> {
     '--logger', 'zap',
   ]);
   await waitFor(async () => (await run(['curl', '-sf', `${etcdUrl}/health`], { check: false })).exitCode === 0, { timeoutMs: 30_000, what: 'etcd healthy' });
-  const apiPort = await freePort();
+  const apiPort = await freeLocalPort({ udp: true });
   const server = await startApiserver(
     resolveConfig({ etcdServers: etcdUrl, insecurePort: String(apiPort), etcdCompactionInterval: '0', serviceClusterIpRange: '10.0.0.0/16' }),
     { log: createLogger('apiserver', { level: 'warn' }) },
@@ -257,10 +239,10 @@ async function programmingLatency(): Promise<void> {
   const url = server.insecureUrl!;
   const client = new ApiClient({ server: url });
 
-  const dnsdPort = await freePort();
+  const dnsdPort = await freeLocalPort({ udp: true });
   const dnsd = start('dnsd', [
     process.execPath, DNSD, '--master', url, '--listen', `127.0.0.1:${dnsdPort}`, '--advertise-address', '127.0.0.1',
-    '--upstream', '127.0.0.1:9', '--healthz-port', String(await freePort()),
+    '--upstream', '127.0.0.1:9', '--healthz-port', String(await freeLocalPort({ udp: true })),
   ]);
   await waitFor(async () => (await ask(dnsdPort, 'kubernetes.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 30_000, what: 'dnsd synced' });
 

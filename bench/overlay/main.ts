@@ -13,10 +13,10 @@
  * Env: BENCH_LEASES (default 40), BENCH_IPERF_RUNS (default 3), BENCH_IPERF_SECONDS (default 3).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
-import { waitFor } from '@pilot/common';
+import { parseEnvFile, waitFor } from '@pilot/common';
 import { Cluster, type Daemon, type Host, type Pod } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 
@@ -141,11 +141,11 @@ async function throughput(c: Cluster): Promise<void> {
   const [h1, h2] = [c.hosts[0]!, c.hosts[1]!];
   const results = new Map<string, number[]>();
   let port = 5201;
-  const env = (h: Host) => import('@pilot/netns').then(({ parseEnvFile }) => import('node:fs').then((fs) => parseEnvFile(fs.readFileSync(`${h.stateDir}/subnet.env`, 'utf8'))));
+  const env = (h: Host) => parseEnvFile(readFileSync(`${h.stateDir}/subnet.env`, 'utf8'));
   const podsFor = async (mtu: number) => {
     const out: Pod[] = [];
     for (const h of [h1, h2]) {
-      await h.configureBridge((await env(h)).FLANNEL_SUBNET!, mtu);
+      await h.configureBridge(env(h).FLANNEL_SUBNET!, mtu);
       out.push(await h.addPod());
     }
     return out as [Pod, Pod];

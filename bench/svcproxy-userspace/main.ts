@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, waitFor } from '@pilot/common';
 import { quantile } from '../lib/report.js';
+import { freeLocalPort } from '@pilot/netns';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,13 +48,6 @@ function cleanup(): void {
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** Starts a child; resolves with its stdout once `ready` matches it. */
 function start(argv: string[], ready: RegExp | undefined, stderr: 'inherit' | 'ignore' = 'inherit'): Promise<string> {
@@ -115,12 +109,12 @@ function percentiles(us: number[]): { p50: number; p99: number } {
 }
 
 async function main(): Promise<void> {
-  const iperfPort = await freePort();
+  const iperfPort = await freeLocalPort();
   await start(['iperf3', '-s', '--forceflush', '-B', '127.0.0.1', '-p', String(iperfPort)], /Server listening/, 'ignore');
   const reply = jsonLine(await start([process.execPath, join(here, 'reply-server.mjs')], /\}\n/));
   const proxy = jsonLine(await start([tsx, join(here, 'proxy-child.ts'), String(iperfPort), String(reply.port)], /\}\n/));
 
-  const [hIperf, hReply] = [await freePort(), await freePort()];
+  const [hIperf, hReply] = [await freeLocalPort(), await freeLocalPort()];
   const cfg = [
     'global',
     '  nbthread 1',

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ApiClient, Informer, type Endpoints, type Pod } from '@pilot/api';
 import { createLogger, run, waitFor } from '@pilot/common';
-import { Cluster, createPki, waitForPort, withLogsOnFailure, writeKubeconfig, type Daemon, type Pki } from '@pilot/netns';
+import { Cluster, PILOT_BIN as PILOT, startControlPlane, withLogsOnFailure, writeKubeconfig, type ControlPlane, type Daemon, type Pki } from '@pilot/netns';
 import { pod } from './helpers.js';
 
 /**
@@ -11,10 +11,10 @@ import { pod } from './helpers.js';
  * Clients in host namespaces use a kubeconfig; the real kubectl talks to it.
  */
 
-const PILOT = resolve('packages/orchestrator-core/dist/bin/pilot.js');
 const API_DIST = resolve('packages/api/dist/index.js');
 
 let c: Cluster | undefined;
+let cp: ControlPlane | undefined;
 let pki: Pki;
 let apiserver: Daemon;
 let securePort: number;
@@ -25,27 +25,13 @@ let client: ApiClient;
 
 beforeAll(async () => {
   c = await Cluster.create({ hosts: 1, etcd: true });
-  pki = await createPki(`${c.stateDir}/pki`, { ips: [c.master.ip] });
-  securePort = await c.master.freePort();
-  do insecurePort = await c.master.freePort();
-  while (insecurePort === securePort);
-  apiserver = c.master.spawn('apiserver', [
-    process.execPath, PILOT, 'apiserver',
-    '--etcd-servers', c.etcd!.endpoint,
-    '--insecure-bind-address', '127.0.0.1', '--insecure-port', String(insecurePort),
-    '--bind-address', c.master.ip, '--secure-port', String(securePort),
-    '--tls-cert-file', pki.certFile, '--tls-private-key-file', pki.keyFile, '--token-auth-file', pki.tokenFile,
-    '--advertise-address', c.master.ip,
-    '--etcd-compaction-interval', '1m',
-  ]);
-  secureUrl = `https://${c.master.ip}:${securePort}`;
-  kubeconfig = writeKubeconfig(`${c.stateDir}/admin.kubeconfig`, { server: secureUrl, pki });
-  await waitForPort(c.hosts[0]!, c.master.ip, securePort);
-  client = ApiClient.fromKubeconfig(kubeconfig);
+  cp = await startControlPlane(c, { flags: ['--etcd-compaction-interval', '1m'] });
+  ({ pki, securePort, insecurePort, url: secureUrl, client, daemon: apiserver } = cp);
+  kubeconfig = cp.kubeconfigFor();
 });
 
 afterAll(async () => {
-  client?.close();
+  await cp?.close();
   await c?.teardown();
 });
 

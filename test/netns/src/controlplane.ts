@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@pilot/api';
@@ -20,16 +21,29 @@ import { createPki, writeKubeconfig, type Pki } from './pki.js';
 /** The compiled `pilot` dispatcher (build first: `npx tsc -b packages/orchestrator-core`). */
 export const PILOT_BIN = fileURLToPath(new URL('../../../packages/orchestrator-core/dist/bin/pilot.js', import.meta.url));
 
-/** A port nothing in the root namespace listens on (the kernel picks it). */
-export function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+/**
+ * A port nothing in the root namespace listens on (the kernel picks it); with
+ * `udp`, one that is free for UDP on 127.0.0.1 as well.
+ */
+export async function freeLocalPort(opts: { udp?: boolean } = {}): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!opts.udp) return port;
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no port free for TCP and UDP on 127.0.0.1 after 100 tries');
 }
 
 export interface InProcess {

@@ -21,7 +21,7 @@ export { IptablesPortalSink, NoPortalRules } from './apply.js';
 export type { PortalRuleSink } from './apply.js';
 export { createUserspaceMetrics } from './metrics.js';
 export type { ServiceTraffic, UserspaceMetrics } from './metrics.js';
-export { TcpPortal, dialTcp, splice } from './tcp.js';
+export { TcpPortal, dialTcp } from './tcp.js';
 export { UdpPortal } from './udp.js';
 export { UserspaceProvider } from './provider.js';
 export type { UserspaceProviderOptions } from './provider.js';

@@ -210,43 +210,30 @@ export function dialTcp(endpoint: string, timeoutMs: number, onread?: Direction[
 }
 
 /**
- * Joins two connected sockets. pipe() gives backpressure and, with
- * allowHalfOpen on both, turns one side's FIN into end() on the other while
- * the reverse direction keeps flowing. An error (RST, timeout) on one side
- * resets the other, so the peer sees what really happened.
+ * Ties the two sockets' fates: an error (RST, timeout) on one side resets the
+ * other, so the peer sees what really happened, and a side destroyed without
+ * an error event (e.g. by destroy()) never leaves its peer open forever.
  */
-export function splice(client: Socket, backend: Socket): void {
-  client.setNoDelay(true);
+function linkFates(client: Socket, backend: Socket): void {
   backend.on('error', () => reset(client));
   client.on('error', () => reset(backend));
-  // A side destroyed without an error event (e.g. by destroy()) must not
-  // leave its peer open forever.
   client.once('close', (hadError) => {
     if (hadError || !client.readableEnded) reset(backend);
   });
   backend.once('close', (hadError) => {
     if (hadError || !backend.readableEnded) reset(client);
   });
-  client.pipe(backend);
-  backend.pipe(client);
 }
 
 /**
  * Joins a client and a backend that read through `toBackend` / `toClient`
- * (backend still paused from dialTcp). Same semantics as splice: a FIN is
- * passed on once the bytes before it are written, an error or an unexpected
- * close on one side resets the other.
+ * (backend still paused from dialTcp). A FIN is passed on once the bytes
+ * before it are written; an error or an unexpected close on one side resets
+ * the other.
  */
 export function relay(client: Socket, backend: Socket, toBackend: Direction | undefined, toClient: Direction): void {
   toClient.attach(backend, client);
-  backend.on('error', () => reset(client));
-  client.on('error', () => reset(backend));
-  client.once('close', (hadError) => {
-    if (hadError || !client.readableEnded) reset(backend);
-  });
-  backend.once('close', (hadError) => {
-    if (hadError || !backend.readableEnded) reset(client);
-  });
+  linkFates(client, backend);
   backend.once('end', () => client.end());
   if (toBackend) {
     toBackend.attach(client, backend);
