@@ -432,10 +432,13 @@ describe('svcproxy userspace mode', () => {
       const greeted = conns.filter((x) => x.outcome === 'greeted').length;
       expect(greeted).toBeGreaterThanOrEqual(1);
       expect(greeted).toBeLessThan(30);
-      await d.waitForLog(/EMFILE/);
+      // Refused at accept (libuv closes those silently) or at the backend
+      // connect: either way the operator gets a line naming the cause.
+      await d.waitForLog(/out of file descriptors \(EMFILE\)/);
       expect(d.running).toBe(true);
       for (const x of conns) x.s.destroy();
       await h2.execOk(['prlimit', `--pid=${d.pid}`, `--nofile=${soft}:`]);
+      await d.waitForLog(/file descriptors available again/);
       // Descriptors free again: the same proxy serves new connections.
       await waitFor(
         async () => {

@@ -1,4 +1,6 @@
-export { UserspaceProxier, DEFAULT_UDP_IDLE_TIMEOUT_MS } from './proxier.js';
+export { UserspaceProxier, DEFAULT_UDP_IDLE_TIMEOUT_MS, DEFAULT_DESCRIPTOR_CHECK_MS } from './proxier.js';
+export { DescriptorWatch, parseNofileLimit, probeOwnDescriptors, isExhausted, DESCRIPTORS_PER_CONNECTION } from './descriptors.js';
+export type { DescriptorUsage, DescriptorWatchOptions } from './descriptors.js';
 export type { UserspaceProxierOptions, UserspaceSyncResult } from './proxier.js';
 export { RoundRobinBalancer } from './roundrobin.js';
 export type { AffinityPolicy, BalancerOptions } from './roundrobin.js';

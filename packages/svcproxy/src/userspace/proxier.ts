@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { endpointKey, type ProxyState, type ServicePortInfo } from '../model.js';
 import type { PortalRuleSink } from './apply.js';
 import { rateLimitedWarn, type PortalContext } from './context.js';
+import { DescriptorWatch } from './descriptors.js';
 import { DIAL_TIMEOUTS_MS } from './dial.js';
 import { createUserspaceMetrics, type ServiceTraffic, type UserspaceMetrics } from './metrics.js';
 import { RoundRobinBalancer } from './roundrobin.js';
@@ -29,9 +30,12 @@ export interface UserspaceProxierOptions {
   /** Connect timeouts, one per attempt (250 ms, 500 ms, 1 s, 2 s). */
   dialTimeoutsMs?: readonly number[];
   balancer?: RoundRobinBalancer;
+  /** How often the proxy checks its own descriptors to report exhaustion (0: never). */
+  descriptorCheckMs?: number;
 }
 
 export const DEFAULT_UDP_IDLE_TIMEOUT_MS = 250;
+export const DEFAULT_DESCRIPTOR_CHECK_MS = 2_000;
 
 type Listener = TcpPortal | UdpPortal;
 
@@ -58,6 +62,7 @@ export class UserspaceProxier {
   private readonly dialTimeoutsMs: readonly number[];
   /** Closed listeners whose connections still drain (counted in traffic until gone). */
   private readonly draining = new Set<Listener>();
+  private readonly descriptors: DescriptorWatch;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   lastSync: { at: Date; ok: boolean; error?: string } | undefined;
@@ -71,6 +76,8 @@ export class UserspaceProxier {
     this.dialTimeoutsMs = opts.dialTimeoutsMs ?? DIAL_TIMEOUTS_MS;
     this.warnLimited = rateLimitedWarn(this.log);
     this.metrics = createUserspaceMetrics(opts.registry ?? new Registry(), () => this.traffic());
+    this.descriptors = new DescriptorWatch({ log: this.log, intervalMs: opts.descriptorCheckMs ?? DEFAULT_DESCRIPTOR_CHECK_MS });
+    this.descriptors.start();
   }
 
   /** Brings listeners, balancer and rules to `state`. Calls are serialized. */
@@ -99,6 +106,7 @@ export class UserspaceProxier {
   /** Stops every listener and resets open connections. Rules stay (a restart rewrites them); see `cleanup`. */
   async close(): Promise<void> {
     this.closed = true;
+    this.descriptors.stop();
     await this.queue;
     await Promise.all([...this.entries.values()].map((e) => e.listener?.destroy()));
     await Promise.all([...this.draining].map((l) => l.destroy()));
