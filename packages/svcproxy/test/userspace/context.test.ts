@@ -1,18 +1,11 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '@pilot/common';
+import { captureLog } from './capture-log.js';
 import { rateLimitedWarn, splitEndpoint } from '../../src/userspace/context.js';
 
 describe('rateLimitedWarn', () => {
   it('logs the first occurrence at once and summarises repeats in the next line', () => {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        cb();
-      },
-    });
+    const { log, lines } = captureLog();
     let now = 0;
-    const warn = rateLimitedWarn(createLogger('t', { destination }), 5_000, () => now);
+    const warn = rateLimitedWarn(log, 5_000, () => now);
     const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
     warn('service a/b: accept failed', emfile);
     for (let i = 0; i < 100; i++) warn('service a/b: accept failed', emfile);

@@ -1,5 +1,4 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '@pilot/common';
+import { captureLog } from './capture-log.js';
 import { DescriptorWatch, isExhausted, parseNofileLimit, probeOwnDescriptors, type DescriptorUsage } from '../../src/userspace/descriptors.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -40,20 +39,14 @@ describe('probeOwnDescriptors', () => {
 
 describe('DescriptorWatch', () => {
   function setup(seq: (DescriptorUsage | Error)[]) {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        cb();
-      },
-    });
+    const { log, lines } = captureLog();
     let i = 0;
     const probe = async () => {
       const next = seq[i++]!;
       if (next instanceof Error) throw next;
       return next;
     };
-    const watch = new DescriptorWatch({ log: createLogger('t', { destination, level: 'info' }), intervalMs: 0, probe });
+    const watch = new DescriptorWatch({ log, intervalMs: 0, probe });
     return { watch, lines };
   }
 
