@@ -125,7 +125,7 @@ export function loadKubeconfig(file: string, context?: string): ResolvedKubeconf
   return resolveKubeconfig(text, { file, ...(context ? { context } : {}) });
 }
 
-/** Renders a minimal kubeconfig (for tests, `pilot up` and the harness). */
+/** Renders a minimal kubeconfig (for tests, benches and the harness). */
 export function renderKubeconfig(opts: {
   server: string;
   ca?: string | Buffer;
