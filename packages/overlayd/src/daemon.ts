@@ -18,6 +18,9 @@ import { createBackend, type Backend, type BackendSetup } from './backend/index.
 import { ConfigError, describeConfig, parseNetworkConfig, subnetCount, type NetworkConfig } from './config.js';
 import { renewIntervalSeconds, type OverlaydOptions } from './flags.js';
 import { syncRules } from './ipmasq.js';
+import { Debouncer } from './debounce.js';
+import { repairReason, type EventScope, type KernelEvent } from './kernelevents.js';
+import { KernelWatcher } from './kernelwatch.js';
 import { chooseSubnet, sameAttrs, subnetKeyName, type Lease, type LeaseAttrs } from './lease.js';
 import { Metrics } from './metrics.js';
 import { Kernel, KernelError } from './netlink.js';
@@ -33,10 +36,14 @@ export const EXIT_SUBNET_CHANGED = 3;
 /** A lost race for a subnet is retried this many times before giving up. */
 const ACQUIRE_ATTEMPTS = 20;
 
+/** How long after the first relevant netlink event the repair runs: long enough to take in a burst (a device going takes its routes and neighbours with it). */
+const EVENT_REPAIR_DELAY_MS = 150;
+
 /**
  * The daemon: wait for the network config, lease a subnet, set up the
  * backend, write subnet.env, then keep the kernel in line with the leases
- * (watch + periodic reconcile) and keep the lease alive until stopped.
+ * (etcd watch, netlink events, periodic reconcile) and keep the lease alive
+ * until stopped.
  * Every change to kernel or iptables state goes through one queue, so the
  * watch, the periodic reconcile and lease recovery never interleave.
  */
@@ -45,6 +52,16 @@ export class Overlayd {
   private readonly promRegistry = createRegistry();
   private readonly metrics = new Metrics(this.promRegistry);
   private readonly kernel = new Kernel();
+  /** Port of the kernel request socket: notifications naming it are overlayd's own writes. */
+  private readonly kernelPort = this.kernel.port;
+  private watcher: KernelWatcher | undefined;
+  private readonly eventRepair = new Debouncer(EVENT_REPAIR_DELAY_MS, () => this.queueEventRepair());
+  /** Why the coming event repair runs (the first few), and how many reasons came in. */
+  private eventReasons: string[] = [];
+  private eventReasonCount = 0;
+  private eventRepairQueued = false;
+  /** One line per lost-events episode, not one per ENOBUFS. */
+  private lostReported = false;
   private registry!: Registry;
   private config!: NetworkConfig;
   private backend!: Backend;
@@ -81,6 +98,8 @@ export class Overlayd {
       if (this.fatal) throw this.fatal;
     } finally {
       this.stop.abort();
+      this.watcher?.close();
+      this.eventRepair.cancel();
       this.server?.close();
       this.registry?.close();
       this.kernel.close();
@@ -131,7 +150,17 @@ export class Overlayd {
     await syncRules(this.iptables, { network: this.config.network, subnet: this.own.subnet, ipMasq: this.opts.ipMasq });
     const listing = await this.etcdRetry(s, 'list leases', () => this.registry.listLeases());
     this.resetLeases(listing.leases);
-    await this.reconcile(false);
+    // Listening before the first reconcile reads the kernel: nothing changed after that read goes unseen.
+    this.watcher = new KernelWatcher({
+      onEvent: (e) => this.onKernelEvent(e),
+      onLost: (why) => this.onEventsLost(why),
+      onResumed: () => {
+        this.log.info('listening to netlink events again; reconciling what changed meanwhile');
+        this.noteEventReason('netlink event reader listening again');
+      },
+    });
+    await this.watcher.start();
+    await this.serial(() => this.reconcile());
     await this.writeFiles();
     this.ready = true;
     this.log.info({ subnetFile: this.opts.subnetFile }, `wrote ${this.opts.subnetFile}; ready`);
@@ -239,8 +268,60 @@ export class Overlayd {
     this.reconcileScheduled = true;
     void this.serial(async () => {
       this.reconcileScheduled = false;
-      await this.reconcile(false);
+      await this.reconcile();
     }).catch((err: Error) => this.recordError('reconcile', err));
+  }
+
+  private eventScope(): EventScope {
+    const { deviceIndex, deviceName } = this.setup;
+    return {
+      device: deviceIndex !== undefined && deviceName !== undefined ? { index: deviceIndex, name: deviceName } : undefined,
+      underlayIndex: this.underlay.index,
+      selfPort: this.kernelPort,
+    };
+  }
+
+  private onKernelEvent(e: KernelEvent): void {
+    const why = repairReason(e, this.eventScope());
+    if (!why) return;
+    this.noteEventReason(why);
+  }
+
+  /** The event socket overflowed or failed: what it would have said is unknown, so everything is checked. */
+  private onEventsLost(why: string): void {
+    if (!this.lostReported) {
+      this.lostReported = true;
+      this.log.warn({ reason: why }, `${why}; reconciling kernel entries (the periodic reconcile covers while events are missing)`);
+    }
+    this.noteEventReason(why);
+  }
+
+  private noteEventReason(why: string): void {
+    if (this.stop.signal.aborted) return;
+    if (this.eventReasons.length < 5) this.eventReasons.push(why);
+    this.eventReasonCount++;
+    this.eventRepair.trigger();
+  }
+
+  /** After the debounce: one repair for the whole burst, in the change queue. */
+  private queueEventRepair(): void {
+    if (this.eventRepairQueued) return;
+    this.eventRepairQueued = true;
+    void this.serial(async () => {
+      this.eventRepairQueued = false;
+      const reasons = this.eventReasons;
+      const count = this.eventReasonCount;
+      this.eventReasons = [];
+      this.eventReasonCount = 0;
+      this.lostReported = false;
+      if (this.stop.signal.aborted || !this.own) return;
+      const n = (await this.repairDevice()) + (await this.reconcile());
+      if (n === 0) return;
+      this.metrics.reconcileRepairs.inc(n);
+      this.metrics.eventRepairs.inc(n);
+      const more = count > 1 ? ` and ${count - 1} more event${count > 2 ? 's' : ''}` : '';
+      this.log.info({ repairs: n, reasons }, `repaired ${n} kernel entries after: ${reasons[0]}${more}`);
+    }).catch((err: Error) => this.recordError('event-triggered reconcile', err));
   }
 
   private recordError(what: string, err: Error): void {
@@ -253,10 +334,11 @@ export class Overlayd {
    * remote lease, actual entries from the kernel (ours only), apply the diff.
    * Removals first (a stale route must not shadow a new one), then
    * neighbour, FDB and route additions in that order so the kernel never has
-   * to resolve a gateway on the vxlan device.
+   * to resolve a gateway on the vxlan device. Returns how many kernel
+   * changes it made.
    */
-  private async reconcile(periodic: boolean): Promise<void> {
-    if (!this.own) return;
+  private async reconcile(): Promise<number> {
+    if (!this.own) return 0;
     const ownKey = subnetKeyName(this.own.subnet);
     const remotes = [...this.leases].filter(([k]) => k !== ownKey).map(([, l]) => l);
     const { entries, skipped } = this.backend.desired(remotes, this.setup);
@@ -268,23 +350,24 @@ export class Overlayd {
     }
     const actual = await this.kernel.ownedEntries(this.setup.deviceIndex);
     const diff = diffEntries(entries, actual);
-    const n = diffSize(diff);
-    if (n > 0) {
-      await this.applyDiff(diff);
-      if (periodic) {
-        this.metrics.reconcileRepairs.inc(n);
-        this.log.info({ repairs: n }, `reconcile repaired ${n} kernel entries`);
-      }
-    }
+    const n = diffSize(diff) > 0 ? await this.applyDiff(diff) : 0;
     this.metrics.routesProgrammed.set(entries.routes.length);
     this.lastError = undefined;
+    return n;
   }
 
-  private async applyDiff(d: EntryDiff): Promise<void> {
+  /**
+   * Applies a diff; returns the changes the kernel took (an entry already
+   * gone or a route left to its owner is not a change, so a reconcile that
+   * keeps meeting the same conflict counts no repairs).
+   */
+  private async applyDiff(d: EntryDiff): Promise<number> {
     const errors: string[] = [];
+    let changed = 0;
     const attempt = async (what: () => Promise<void>) => {
       try {
         await what();
+        changed++;
       } catch (err) {
         // ESRCH/ENOENT on removal: already gone, which is what we wanted.
         if (err instanceof KernelError && (err.code === 'ESRCH' || err.code === 'ENOENT')) return;
@@ -299,6 +382,7 @@ export class Overlayd {
     for (const r of d.routes.add) {
       try {
         await this.kernel.addRoute(r);
+        changed++;
       } catch (err) {
         if (err instanceof KernelError && err.code === 'EEXIST') {
           // Someone else's route to this subnet (an operator's): never overwrite it, say so once.
@@ -315,6 +399,7 @@ export class Overlayd {
     for (const r of d.routes.add) this.log.debug({ route: routeKey(r) }, 'route added');
     for (const r of d.routes.del) this.log.info({ route: routeKey(r) }, `removed route ${r.dst} via ${r.gateway}`);
     if (errors.length) throw new Error(`${errors.length} kernel changes failed: ${errors.slice(0, 3).join('; ')}`);
+    return changed;
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
@@ -468,22 +553,35 @@ export class Overlayd {
       }
       await this.serial(async () => {
         if (s.aborted || !this.own) return;
-        const setup = await this.backend.ensureDevice();
-        const changed = setup.deviceIndex !== this.setup.deviceIndex || JSON.stringify(setup.attrs) !== JSON.stringify(this.setup.attrs);
-        this.setup = setup;
-        if (changed) {
-          this.log.warn({ device: setup.deviceIndex }, 'backend device was recreated; updating the lease');
-          this.metrics.reconcileRepairs.inc();
-          const updated = await this.registry.rewriteLease(this.own, this.attrs(), this.opts.subnetLeaseTtl);
-          if (updated) this.own = updated;
-        }
-        await this.backend.configureLocal(this.setup, this.own.subnet, this.config.network);
+        const device = await this.repairDevice();
+        let rules = 0;
         if (await syncRules(this.iptables, { network: this.config.network, subnet: this.own.subnet, ipMasq: this.opts.ipMasq })) {
-          this.metrics.reconcileRepairs.inc();
+          rules = 1;
           this.log.info('iptables chains were missing or changed; restored');
         }
-        await this.reconcile(true);
+        const entries = await this.reconcile();
+        if (entries > 0) this.log.info({ repairs: entries }, `reconcile repaired ${entries} kernel entries`);
+        this.metrics.reconcileRepairs.inc(device + rules + entries);
       }).catch((err: Error) => this.recordError('periodic reconcile', err));
     }
+  }
+
+  /**
+   * The backend's device and local address: a deleted device is recreated
+   * (its new MAC goes into the lease), one set down is set up again. Returns
+   * 1 when the device had to be recreated.
+   */
+  private async repairDevice(): Promise<number> {
+    const own = this.own!;
+    const setup = await this.backend.ensureDevice();
+    const changed = setup.deviceIndex !== this.setup.deviceIndex || JSON.stringify(setup.attrs) !== JSON.stringify(this.setup.attrs);
+    this.setup = setup;
+    if (changed) {
+      this.log.warn({ device: setup.deviceName, index: setup.deviceIndex }, `backend device ${setup.deviceName ?? ''} was recreated; updating the lease`);
+      const updated = await this.registry.rewriteLease(own, this.attrs(), this.opts.subnetLeaseTtl);
+      if (updated) this.own = updated;
+    }
+    await this.backend.configureLocal(this.setup, this.own!.subnet, this.config.network);
+    return changed ? 1 : 0;
   }
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createRtNetlink, AttrStream, ifla, FlagsNew, parseAttributes, type RtNetlinkSocket } from 'netlink';
 import { Cidr, intToIp, ipToInt } from '@pilot/common';
+import { formatMac } from './eventdecode.js';
+import { OVERLAYD_RT_PROTO, RT_TABLE_MAIN } from './kernelevents.js';
 import type { FdbEntry, KernelEntries, NeighEntry, RouteEntry } from './reconcile.js';
 
 /**
@@ -9,12 +11,10 @@ import type { FdbEntry, KernelEntries, NeighEntry, RouteEntry } from './reconcil
  * entered with nsenter, /sys still shows the root namespace.
  */
 
-/** Routing protocol number on every route overlayd installs (`ip route show proto 79`). */
-export const OVERLAYD_RT_PROTO = 79;
+export { OVERLAYD_RT_PROTO, formatMac };
 
 const AF_INET = 2;
 const AF_BRIDGE = 7;
-const RT_TABLE_MAIN = 254;
 const RTNH_F_ONLINK = 4;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -69,7 +69,6 @@ const ipBuf = (ip: string) => {
   return Buffer.from([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 };
 const bufIp = (b: Buffer | undefined) => (b && b.length === 4 ? intToIp(b.readUInt32BE(0)) : undefined);
-export const formatMac = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 export const parseMac = (s: string) => Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
 
 function errCode(err: unknown): string | undefined {
@@ -103,6 +102,11 @@ export class Kernel {
 
   close(): void {
     this.sock.socket.close();
+  }
+
+  /** The netlink port requests go out from; the kernel names it in the notifications they cause. */
+  get port(): number {
+    return this.sock.socket.address().port;
   }
 
   /** One request in flight at a time: the kernel runs one dump per socket, and replies must not interleave. */

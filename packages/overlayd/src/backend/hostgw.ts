@@ -32,7 +32,7 @@ export class HostGwBackend implements Backend {
   constructor(private readonly underlay: Underlay) {}
 
   async ensureDevice(): Promise<BackendSetup> {
-    return { mtu: this.underlay.mtu, attrs: { BackendType: 'host-gw' }, deviceIndex: undefined };
+    return { mtu: this.underlay.mtu, attrs: { BackendType: 'host-gw' }, deviceIndex: undefined, deviceName: undefined };
   }
 
   async configureLocal(): Promise<void> {

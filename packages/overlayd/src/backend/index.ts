@@ -30,6 +30,8 @@ export interface BackendSetup {
   attrs: Pick<LeaseAttrs, 'BackendType' | 'BackendData'>;
   /** The device whose neighbour/FDB entries are overlayd's, if any. */
   deviceIndex: number | undefined;
+  /** Its name (`flannel.1`), for logs and for spotting it in kernel events. */
+  deviceName: string | undefined;
 }
 
 export interface SkippedLease {

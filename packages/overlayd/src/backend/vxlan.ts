@@ -58,15 +58,16 @@ export class VxlanBackend implements Backend {
 
   async ensureDevice(): Promise<BackendSetup> {
     const mtu = this.underlay.mtu - VXLAN_OVERHEAD;
+    const name = vxlanDeviceName(this.config.vni);
     const link = await this.kernel.ensureVxlan({
-      name: vxlanDeviceName(this.config.vni),
+      name,
       vni: this.config.vni,
       port: this.config.port,
       local: this.underlay.ip,
       link: this.underlay.index,
       mtu,
     });
-    return { mtu, attrs: { BackendType: 'vxlan', BackendData: { VNI: this.config.vni, VtepMAC: link.mac } }, deviceIndex: link.index };
+    return { mtu, attrs: { BackendType: 'vxlan', BackendData: { VNI: this.config.vni, VtepMAC: link.mac } }, deviceIndex: link.index, deviceName: name };
   }
 
   async configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<void> {
