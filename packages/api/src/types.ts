@@ -283,6 +283,8 @@ export interface ServiceSpec {
   internalTrafficPolicy?: 'Cluster' | 'Local' | string;
   publishNotReadyAddresses?: boolean;
   loadBalancerIP?: string;
+  /** CIDRs allowed to reach the load-balancer ingress IPs (svcproxy drops the rest). */
+  loadBalancerSourceRanges?: string[];
   ipFamilies?: string[];
   ipFamilyPolicy?: string;
   healthCheckNodePort?: number;

@@ -225,6 +225,17 @@ function validateEndpointIP(v: unknown, path: string): FieldError[] {
   return [];
 }
 
+/** An IPv4 CIDR such as loadBalancerSourceRanges hold (host bits may be set, as Kubernetes accepts). */
+function validateCidr(v: unknown, path: string): FieldError[] {
+  if (typeof v !== 'string') return [E.invalid(path, v, 'must be a CIDR (e.g. 192.0.2.0/24)')];
+  try {
+    Cidr.parse(v.trim(), { loose: true });
+    return [];
+  } catch (err) {
+    return [E.invalid(path, v, (err as Error).message)];
+  }
+}
+
 function oneOf(v: unknown, path: string, allowed: readonly string[]): FieldError[] {
   if (v === undefined) return [];
   return allowed.includes(v as string) ? [] : [E.notSupported(path, v, allowed)];
@@ -460,6 +471,17 @@ function validateService(svc: Service, old?: Service): FieldError[] {
     else errs.push(...oneOf(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', ['Cluster', 'Local']));
   }
   errs.push(...oneOf(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', ['Cluster', 'Local']));
+  if (spec.healthCheckNodePort !== undefined && spec.healthCheckNodePort !== 0) {
+    if (type !== 'LoadBalancer' || spec.externalTrafficPolicy !== 'Local')
+      errs.push(E.invalid('spec.healthCheckNodePort', spec.healthCheckNodePort, 'may only be set when `type` is \'LoadBalancer\' and `externalTrafficPolicy` is \'Local\''));
+    else errs.push(...validatePortNumber(spec.healthCheckNodePort, 'spec.healthCheckNodePort'));
+  }
+  if (spec.loadBalancerSourceRanges !== undefined) {
+    if (!Array.isArray(spec.loadBalancerSourceRanges)) errs.push(E.invalid('spec.loadBalancerSourceRanges', spec.loadBalancerSourceRanges, 'must be a list of CIDRs'));
+    else if (spec.loadBalancerSourceRanges.length && type !== 'LoadBalancer')
+      errs.push(E.forbidden('spec.loadBalancerSourceRanges', "may only be used when `type` is 'LoadBalancer'"));
+    else for (const [i, c] of spec.loadBalancerSourceRanges.entries()) errs.push(...validateCidr(c, `spec.loadBalancerSourceRanges[${i}]`));
+  }
   if (old?.spec) {
     const oldType = old.spec.type ?? 'ClusterIP';
     const toOrFromExternalName = type === 'ExternalName' || oldType === 'ExternalName';

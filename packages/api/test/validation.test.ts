@@ -192,6 +192,22 @@ describe('validateObject: services', () => {
     expect(fieldsOf(validateObject('services', t))).toEqual(['spec.type FieldValueNotSupported']);
   });
 
+  it('allows healthCheckNodePort and loadBalancerSourceRanges only on a LoadBalancer (Local for the port)', () => {
+    const lb = goodService();
+    lb.spec = { ...lb.spec!, type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, loadBalancerSourceRanges: ['198.51.100.0/24', '203.0.113.7/32'] };
+    expect(validateObject('services', lb)).toEqual([]);
+    lb.spec.healthCheckNodePort = 70000;
+    lb.spec.loadBalancerSourceRanges = ['10.0.0.0/33', 'nope'];
+    expect(fieldsOf(validateObject('services', lb))).toEqual([
+      'spec.healthCheckNodePort FieldValueInvalid',
+      'spec.loadBalancerSourceRanges[0] FieldValueInvalid',
+      'spec.loadBalancerSourceRanges[1] FieldValueInvalid',
+    ]);
+    const np = goodService();
+    np.spec = { ...np.spec!, type: 'NodePort', externalTrafficPolicy: 'Cluster', healthCheckNodePort: 32000, loadBalancerSourceRanges: ['198.51.100.0/24'] };
+    expect(fieldsOf(validateObject('services', np))).toEqual(['spec.healthCheckNodePort FieldValueInvalid', 'spec.loadBalancerSourceRanges FieldValueForbidden']);
+  });
+
   it('keeps clusterIP immutable on update', () => {
     const old = { ...goodService(), spec: { ...goodService().spec!, clusterIP: '10.0.0.20' } };
     const changed = { ...goodService(), spec: { ...goodService().spec!, clusterIP: '10.0.0.21' } };

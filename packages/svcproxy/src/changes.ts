@@ -116,6 +116,8 @@ export function renderPartial(
     diffRules(CHAIN.nodePorts, a?.natNodePorts ?? [], b?.natNodePorts ?? [], (r) => formatRule('-A', CHAIN.nodePorts, r), natNp);
     diffRules(CHAIN.services, a?.filterServices ?? [], b?.filterServices ?? [], (r) => formatRule('-A', CHAIN.services, r), filter);
     diffRules(CHAIN.externalServices, a?.filterExternal ?? [], b?.filterExternal ?? [], (r) => formatRule('-A', CHAIN.externalServices, r), filter);
+    diffRules(CHAIN.nodePorts, a?.filterNodePorts ?? [], b?.filterNodePorts ?? [], (r) => formatRule('-A', CHAIN.nodePorts, r), filter);
+    diffRules(CHAIN.firewall, a?.filterFirewall ?? [], b?.filterFirewall ?? [], (r) => formatRule('-A', CHAIN.firewall, r), filter);
     const keep = new Set<string>();
     for (const c of b?.natChains ?? []) {
       keep.add(c.name);

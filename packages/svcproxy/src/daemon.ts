@@ -21,6 +21,7 @@ import { createProxierMetrics } from './metrics.js';
 import { IptablesProxier } from './proxier.js';
 import { SyncRunner } from './sync-runner.js';
 import { syncHealth } from './health.js';
+import { ServiceHealthServer } from './service-health.js';
 import { IptablesPortalSink, UserspaceProvider, UserspaceProxier, detectListenIP } from './userspace/index.js';
 
 /** What both modes offer the daemon: informer events in, syncs out. */
@@ -88,6 +89,7 @@ export class Svcproxy {
     let runner: SyncRunner | undefined;
     let proxier: ProxyProvider;
     let userspace: UserspaceProxier | undefined;
+    let serviceHealth: ServiceHealthServer | undefined;
     if (opts.proxyMode === 'userspace') {
       // The userspace mode's first sync removes the iptables mode's chains.
       const listenIP = opts.bindAddress ?? (await detectListenIP(this.runner));
@@ -97,6 +99,7 @@ export class Svcproxy {
     } else {
       // Switching from the userspace mode: its portal chains go first.
       await new IptablesPortalSink(backend, this.runner).cleanup();
+      serviceHealth = new ServiceHealthServer({ log });
       const iptables = new IptablesProxier({
         applier: new IptablesApplier({ backend, runner: this.runner, chunkServices: opts.restoreChunk }),
         conntrack: new Conntrack(this.runner, log),
@@ -104,6 +107,7 @@ export class Svcproxy {
         hostname: opts.hostname,
         log,
         metrics,
+        healthChecks: serviceHealth,
         onChange: () => runner?.run(),
       });
       this.proxier = iptables;
@@ -163,6 +167,7 @@ export class Svcproxy {
     } finally {
       await Promise.allSettled(informers);
       await userspace?.close();
+      await serviceHealth?.close();
       client.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       log.info('stopped');

@@ -9,5 +9,6 @@ export * from './iptables/apply.js';
 export * from './iptables/conntrack.js';
 export * from './flags.js';
 export * from './health.js';
+export * from './service-health.js';
 export * from './userspace/index.js';
 export { runSvcproxy } from './cli.js';

@@ -1,4 +1,4 @@
-import { isIPv4, ipToInt } from '@pilot/common';
+import { Cidr, isIPv4, ipToInt } from '@pilot/common';
 import { endpointString, servicePortName } from './names.js';
 
 /**
@@ -23,6 +23,18 @@ export interface ServicePortInfo {
   sessionAffinity: 'None' | 'ClientIP';
   /** ClientIP affinity timeout (seconds); kube-proxy's default 10800. */
   stickySeconds: number;
+  /**
+   * externalTrafficPolicy Local on an externally reachable port (NodePort,
+   * external or LB IP): external traffic only to this node's endpoints, client
+   * IP preserved. Absent = Cluster.
+   */
+  externalPolicyLocal?: boolean;
+  /** internalTrafficPolicy Local: cluster-IP traffic only to this node's endpoints. Absent = Cluster. */
+  internalPolicyLocal?: boolean;
+  /** CIDRs allowed to reach the load-balancer IPs (absent or empty = everyone). */
+  loadBalancerSourceRanges?: string[];
+  /** Port of the service health check this node serves (LoadBalancer + externalTrafficPolicy Local). */
+  healthCheckNodePort?: number;
 }
 
 export interface EndpointInfo {
@@ -62,6 +74,10 @@ export interface ServiceLike {
     sessionAffinity?: string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
     externalIPs?: string[];
+    externalTrafficPolicy?: string;
+    internalTrafficPolicy?: string;
+    loadBalancerSourceRanges?: string[];
+    healthCheckNodePort?: number;
   };
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
 }
@@ -125,6 +141,9 @@ export function servicePortsFromService(svc: ServiceLike, warn: Warn = () => {})
     `${id}: loadBalancer ingress IP`,
     warn,
   );
+  const policies = trafficPolicies(spec, id, warn);
+  if (!policies) return [];
+  const externallyReachable = externalIPs.length > 0 || lbIPs.length > 0 || (spec.ports ?? []).some((p) => !!p.nodePort);
   const out: ServicePortInfo[] = [];
   const seen = new Set<string>();
   for (const [i, p] of (spec.ports ?? []).entries()) {
@@ -162,7 +181,67 @@ export function servicePortsFromService(svc: ServiceLike, warn: Warn = () => {})
       stickySeconds,
     };
     if (p.nodePort) info.nodePort = p.nodePort;
+    if (policies.externalLocal && externallyReachable) info.externalPolicyLocal = true;
+    if (policies.internalLocal) info.internalPolicyLocal = true;
+    if (policies.sourceRanges.length) info.loadBalancerSourceRanges = policies.sourceRanges;
+    if (policies.healthCheckNodePort) info.healthCheckNodePort = policies.healthCheckNodePort;
     out.push(info);
+  }
+  return out;
+}
+
+interface TrafficPolicies {
+  externalLocal: boolean;
+  internalLocal: boolean;
+  sourceRanges: string[];
+  healthCheckNodePort?: number;
+}
+
+/**
+ * Traffic policies, source ranges and the health-check port of a service, or
+ * undefined (with a warning naming the service) when one is invalid: a
+ * service whose policy cannot be honoured gets no rules rather than rules
+ * that would open it wider than asked.
+ */
+function trafficPolicies(spec: NonNullable<ServiceLike['spec']>, id: string, warn: Warn): TrafficPolicies | undefined {
+  const policy = (field: 'externalTrafficPolicy' | 'internalTrafficPolicy'): boolean | undefined => {
+    const v = spec[field];
+    if (v === undefined || v === '' || v === 'Cluster') return false;
+    if (v === 'Local') return true;
+    warn(`${id}: ${field} ${JSON.stringify(v)} is not Cluster or Local; skipped`);
+    return undefined;
+  };
+  const externalLocal = policy('externalTrafficPolicy');
+  const internalLocal = policy('internalTrafficPolicy');
+  if (externalLocal === undefined || internalLocal === undefined) return undefined;
+  const sourceRanges: string[] = [];
+  const ranges: unknown = spec.loadBalancerSourceRanges ?? [];
+  if (!Array.isArray(ranges)) {
+    warn(`${id}: loadBalancerSourceRanges ${JSON.stringify(ranges)} is not a list; skipped`);
+    return undefined;
+  }
+  for (const r of ranges) {
+    let cidr: string;
+    try {
+      // Host bits are allowed, as the API allows them; the rule carries the network.
+      cidr = Cidr.parse(String(r), { loose: true }).toString();
+    } catch {
+      warn(`${id}: loadBalancerSourceRanges entry ${JSON.stringify(r)} is not an IPv4 CIDR; skipped`);
+      return undefined;
+    }
+    if (!sourceRanges.includes(cidr)) sourceRanges.push(cidr);
+  }
+  const out: TrafficPolicies = { externalLocal, internalLocal, sourceRanges };
+  // kube-proxy serves a health check only for a LoadBalancer with Local external policy.
+  if (spec.type === 'LoadBalancer' && externalLocal) {
+    const hc = spec.healthCheckNodePort;
+    if (hc !== undefined && hc !== 0) {
+      if (!validPort(hc)) {
+        warn(`${id}: invalid healthCheckNodePort ${JSON.stringify(hc)}; skipped`);
+        return undefined;
+      }
+      out.healthCheckNodePort = hc;
+    }
   }
   return out;
 }

@@ -52,6 +52,16 @@ export function externalChainName(spn: string, protocol: string): string {
   return `KUBE-EXT-${serviceHash(spn, protocol)}`;
 }
 
+/** KUBE-SVL-<hash>: spreads a service port over this node's endpoints only (Local traffic policy). */
+export function localChainName(spn: string, protocol: string): string {
+  return `KUBE-SVL-${serviceHash(spn, protocol)}`;
+}
+
+/** KUBE-FW-<hash>: load-balancer IP entry that lets only loadBalancerSourceRanges on to KUBE-EXT. */
+export function firewallChainName(spn: string, protocol: string): string {
+  return `KUBE-FW-${serviceHash(spn, protocol)}`;
+}
+
 /** KUBE-SEP-<hash>: one endpoint (DNAT + hairpin masquerade). */
 export function endpointChainName(spn: string, protocol: string, endpoint: string): string {
   return `KUBE-SEP-${hash16(spn + protocol.toLowerCase() + endpoint)}`;

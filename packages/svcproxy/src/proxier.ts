@@ -13,6 +13,7 @@ import type { IptablesApplier } from './iptables/apply.js';
 import type { Conntrack } from './iptables/conntrack.js';
 import { buildServiceRules, type NodeConfig, type ServiceRules } from './iptables/rules.js';
 import type { ProxierMetrics } from './metrics.js';
+import { desiredHealthChecks, type ServiceHealth } from './service-health.js';
 
 export interface ProxierOptions {
   applier: IptablesApplier;
@@ -24,6 +25,8 @@ export interface ProxierOptions {
   metrics?: ProxierMetrics;
   /** A full sync at least this often even when canaries are intact (default 1 h, as kube-proxy's runner). */
   fullResyncMs?: number;
+  /** Serves the health-check node ports (LoadBalancer + externalTrafficPolicy Local); updated after every sync. */
+  healthChecks?: { update(desired: ReadonlyMap<number, ServiceHealth>): Promise<void> };
   /** Called when something changed and a sync should be scheduled. */
   onChange?: () => void;
   now?: () => number;
@@ -175,6 +178,7 @@ export class IptablesProxier {
     this.applied = next;
     this.needFull = false;
     const conntrackDeleted = await this.opts.conntrack.clear(staleConntrack(prev, next, dirty));
+    await this.opts.healthChecks?.update(desiredHealthChecks(next.values(), this.warn));
     const end = this.now();
     this.lastSuccess = end;
     const seconds = (end - started) / 1000;

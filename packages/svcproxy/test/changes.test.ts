@@ -74,6 +74,52 @@ describe('partial restore', () => {
   });
 });
 
+describe('partial restore with traffic policies', () => {
+  const tcp = (over: Partial<ServicePortInfo> = {}) => sp('lb', { protocol: 'TCP', port: 80, nodePort: 30080, loadBalancerIPs: ['192.0.2.20'], ...over });
+  const here = (ip: string): EndpointInfo => ({ ...ep(ip), isLocal: true });
+  const there = (ip: string): EndpointInfo => ({ ...ep(ip), isLocal: false });
+  const declared = (text: string) => [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1]!.replace(/-[A-Z2-7]{16}$/, ''));
+
+  it('writes KUBE-SVL and KUBE-FW with the service, and the filter chains by rule', () => {
+    const before = buildServiceRules(tcp(), [here('10.1.1.2'), there('10.1.2.2')], cfg);
+    const after = buildServiceRules(
+      tcp({ externalPolicyLocal: true, loadBalancerSourceRanges: ['198.51.100.0/24'], healthCheckNodePort: 32000 }),
+      [here('10.1.1.2'), there('10.1.2.2')],
+      cfg,
+    );
+    const text = renderPartial(rules(before), rules(after), ['ns/lb'])!;
+    expect(declared(text).sort()).toEqual(['KUBE-EXT', 'KUBE-FW', 'KUBE-SEP', 'KUBE-SEP', 'KUBE-SVC', 'KUBE-SVL']);
+    const lines = text.split('\n');
+    expect(lines.some((l) => l.startsWith('-A KUBE-NODEPORTS -p tcp') && l.endsWith('--dport 32000 -j ACCEPT'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('-A KUBE-PROXY-FIREWALL -d 192.0.2.20/32') && l.endsWith('-j DROP'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('-D KUBE-SERVICES -d 192.0.2.20/32') && l.endsWith('-j KUBE-EXT-' + after.natChains[0]!.name.slice(9)))).toBe(true);
+    expect(lines.some((l) => l.startsWith('-I KUBE-SERVICES 1 -d 192.0.2.20/32') && l.includes('-j KUBE-FW-'))).toBe(true);
+  });
+
+  it('deletes KUBE-SVL and KUBE-FW when they are no longer used, after the references to them', () => {
+    const before = buildServiceRules(tcp({ externalPolicyLocal: true, loadBalancerSourceRanges: ['198.51.100.0/24'] }), [here('10.1.1.2'), there('10.1.2.2')], cfg);
+    const after = buildServiceRules(tcp({ externalPolicyLocal: true }), [there('10.1.2.2')], cfg);
+    const text = renderPartial(rules(before), rules(after), ['ns/lb'])!;
+    const lines = text.split('\n');
+    const svl = before.natChains.find((c) => c.name.startsWith('KUBE-SVL-'))!.name;
+    const fw = before.natChains.find((c) => c.name.startsWith('KUBE-FW-'))!.name;
+    expect(lines).toContain(`-X ${svl}`);
+    expect(lines).toContain(`-X ${fw}`);
+    expect(lines.findIndex((l) => l.startsWith('-D KUBE-SERVICES') && l.includes(fw))).toBeLessThan(lines.indexOf(`-X ${fw}`));
+    expect(lines.some((l) => l.startsWith('-D KUBE-PROXY-FIREWALL'))).toBe(true);
+    // No local endpoint left: external traffic is dropped in filter.
+    expect(lines.filter((l) => l.startsWith('-A KUBE-EXTERNAL-SERVICES') && l.includes('has no local endpoints') && l.endsWith('-j DROP'))).toHaveLength(2);
+  });
+
+  it('marks a service dirty when only the locality of an endpoint changed', () => {
+    const t = new ChangeTracker();
+    t.setEndpoints('ns/lb', new Map([['ns/lb', [there('10.1.1.2')]]]));
+    t.takeDirty();
+    t.setEndpoints('ns/lb', new Map([['ns/lb', [here('10.1.1.2')]]]));
+    expect([...t.takeDirty()]).toEqual(['ns/lb']);
+  });
+});
+
 describe('UDP conntrack cleanup', () => {
   const withTwo = buildServiceRules(sp('a', { nodePort: 30053 }), [ep('10.1.1.2'), ep('10.1.2.2')], cfg);
   const withOne = buildServiceRules(sp('a', { nodePort: 30053 }), [ep('10.1.1.2')], cfg);

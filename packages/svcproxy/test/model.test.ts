@@ -65,6 +65,54 @@ describe('service conversion', () => {
   });
 });
 
+describe('traffic policies', () => {
+  const lb = (over: NonNullable<ServiceLike['spec']> = {}) =>
+    svc({ type: 'LoadBalancer', clusterIP: '10.0.0.20', ports: [{ name: 'http', port: 80, nodePort: 30080 }], ...over }, { loadBalancer: { ingress: [{ ip: '192.0.2.20' }] } });
+
+  it('carries Local policies, source ranges and the health-check port', () => {
+    const [p] = servicePortsFromService(
+      lb({ externalTrafficPolicy: 'Local', internalTrafficPolicy: 'Local', loadBalancerSourceRanges: ['198.51.100.7/24', '203.0.113.7/32'], healthCheckNodePort: 32000 }),
+    );
+    expect(p).toMatchObject({
+      externalPolicyLocal: true,
+      internalPolicyLocal: true,
+      loadBalancerSourceRanges: ['198.51.100.0/24', '203.0.113.7/32'],
+      healthCheckNodePort: 32000,
+    });
+  });
+
+  it('leaves Cluster policies out, and serves no health check without a Local LoadBalancer', () => {
+    const [p] = servicePortsFromService(lb({ externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 32000 }));
+    expect(p).not.toHaveProperty('externalPolicyLocal');
+    expect(p).not.toHaveProperty('internalPolicyLocal');
+    expect(p).not.toHaveProperty('healthCheckNodePort');
+    const [np] = servicePortsFromService(svc({ type: 'NodePort', clusterIP: '10.0.0.20', ports: [{ port: 80, nodePort: 30080 }], externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 }));
+    expect(np).toMatchObject({ externalPolicyLocal: true });
+    expect(np).not.toHaveProperty('healthCheckNodePort');
+  });
+
+  it('skips a service with a bad policy, source range or health-check port, naming it; others keep their rules', () => {
+    for (const bad of [
+      { externalTrafficPolicy: 'Nearby' },
+      { internalTrafficPolicy: 'local' },
+      { loadBalancerSourceRanges: ['10.0.0.0/33'] },
+      { loadBalancerSourceRanges: ['not-a-cidr'] },
+      { externalTrafficPolicy: 'Local', healthCheckNodePort: 70000 },
+    ]) {
+      const warnings: string[] = [];
+      const state = stateFromObjects(
+        [lb(bad), { metadata: { namespace: 'web', name: 'other' }, spec: { clusterIP: '10.0.0.21', ports: [{ port: 80 }] } }],
+        [],
+        'h1',
+        (w) => warnings.push(w),
+      );
+      expect({ bad, keys: [...state.services.keys()] }).toEqual({ bad, keys: ['web/other'] });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^service web\/front: .*skipped$/);
+    }
+  });
+});
+
 describe('endpoints conversion', () => {
   it('crosses ready addresses with ports, keyed by port name, sorted', () => {
     const m = endpointsFromEndpoints(

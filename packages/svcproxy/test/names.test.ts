@@ -1,4 +1,4 @@
-import { base32, endpointChainName, endpointString, externalChainName, serviceChainName, servicePortName } from '../src/names.js';
+import { base32, endpointChainName, endpointString, externalChainName, firewallChainName, localChainName, serviceChainName, servicePortName } from '../src/names.js';
 
 describe('chain names', () => {
   it('match kube-proxy published test vectors', () => {
@@ -8,8 +8,10 @@ describe('chain names', () => {
     expect(serviceChainName('ns3/svc3:p80', 'tcp')).toBe('KUBE-SVC-X27LE4BHSL4DOUIK');
   });
 
-  it('share one hash between the SVC and EXT chains of a service port', () => {
+  it('share one hash between the SVC, SVL, EXT and FW chains of a service port', () => {
     expect(externalChainName('ns1/svc1:p80', 'TCP')).toBe('KUBE-EXT-XPGD46QRK7WJZT7O');
+    expect(localChainName('ns1/svc1:p80', 'TCP')).toBe('KUBE-SVL-XPGD46QRK7WJZT7O');
+    expect(firewallChainName('ns1/svc1:p80', 'TCP')).toBe('KUBE-FW-XPGD46QRK7WJZT7O');
   });
 
   it('differ by protocol', () => {

@@ -127,6 +127,120 @@ describe('iptables rules of one service port', () => {
   });
 });
 
+describe('traffic policies, source ranges and health checks', () => {
+  const local = (ip: string, port = 80): EndpointInfo => ({ ip, port, ready: true, isLocal: true });
+  const remote = (ip: string, port = 80): EndpointInfo => ({ ip, port, ready: true, isLocal: false });
+  const H = 'XPGD46QRK7WJZT7O';
+  const mixed = [local('10.180.0.1'), remote('10.180.0.2'), local('10.180.0.3')];
+
+  it('externalTrafficPolicy Local: pods and the node go through KUBE-SVC, everyone else to KUBE-SVL unmasqueraded', () => {
+    const r = buildServiceRules(sp({ nodePort: 30080, externalIPs: ['192.0.2.10'], externalPolicyLocal: true }), mixed, cfg);
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('nat', 'KUBE-SERVICES').slice(0, 2)).toEqual([
+      `-d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-SVC-${H}`,
+      `-d 192.0.2.10/32 -p tcp -m comment --comment "ns1/svc1:p80 external IP" -m tcp --dport 80 -j KUBE-EXT-${H}`,
+    ]);
+    expect(lines('nat', 'KUBE-NODEPORTS')).toEqual([`-p tcp -m comment --comment ns1/svc1:p80 -m tcp --dport 30080 -j KUBE-EXT-${H}`]);
+    expect(lines('nat', `KUBE-EXT-${H}`)).toEqual([
+      `-s 10.1.0.0/16 -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -j KUBE-SVC-${H}`,
+      '-m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ',
+      `-m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-${H}`,
+      `-j KUBE-SVL-${H}`,
+    ]);
+    // KUBE-SVL spreads over the two local endpoints only, without a masquerade rule.
+    const svl = lines('nat', `KUBE-SVL-${H}`);
+    expect(svl).toEqual([
+      '-m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-SXIVWICOYRO3J4NJ',
+      expect.stringMatching(/^-m comment --comment "ns1\/svc1:p80 -> 10.180.0.3:80" -j KUBE-SEP-/),
+    ]);
+    // KUBE-SVC (cluster IP, pod short-circuit) keeps all three and its masquerade rule.
+    expect(lines('nat', `KUBE-SVC-${H}`)).toHaveLength(4);
+    expect(lines('nat', `KUBE-SVC-${H}`)[0]).toContain('-j KUBE-MARK-MASQ');
+    expect(r.natChains.filter((c) => c.name.startsWith('KUBE-SEP-'))).toHaveLength(3);
+    expect(r.filterExternal).toEqual([]);
+    expect(r.localEndpoints).toBe(2);
+  });
+
+  it('externalTrafficPolicy Local without local endpoints: external traffic dropped, pods and ClusterIP still served', () => {
+    const r = buildServiceRules(
+      sp({ nodePort: 30080, externalIPs: ['192.0.2.10'], loadBalancerIPs: ['192.0.2.20'], externalPolicyLocal: true }),
+      [remote('10.180.0.2')],
+      cfg,
+    );
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('nat', `KUBE-EXT-${H}`)).toEqual([
+      `-s 10.1.0.0/16 -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -j KUBE-SVC-${H}`,
+      '-m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ',
+      `-m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-${H}`,
+    ]);
+    expect(r.natChains.map((c) => c.name)).not.toContain(`KUBE-SVL-${H}`);
+    expect(lines('nat', 'KUBE-SERVICES')[0]).toContain(`-j KUBE-SVC-${H}`);
+    expect(lines('filter', 'KUBE-EXTERNAL-SERVICES')).toEqual([
+      '-d 192.0.2.10/32 -p tcp -m comment --comment "ns1/svc1:p80 has no local endpoints" -m tcp --dport 80 -j DROP',
+      '-d 192.0.2.20/32 -p tcp -m comment --comment "ns1/svc1:p80 has no local endpoints" -m tcp --dport 80 -j DROP',
+      '-p tcp -m comment --comment "ns1/svc1:p80 has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j DROP',
+    ]);
+    expect(lines('filter', 'KUBE-SERVICES')).toEqual([]);
+  });
+
+  it('ignores externalTrafficPolicy Local on a port nobody reaches from outside', () => {
+    const plain = buildServiceRules(sp(), mixed, cfg);
+    expect(buildServiceRules(sp({ externalPolicyLocal: true }), mixed, cfg).natChains).toEqual(plain.natChains);
+  });
+
+  it('internalTrafficPolicy Local: the cluster IP goes to KUBE-SVL, or is dropped without local endpoints', () => {
+    const r = buildServiceRules(sp({ internalPolicyLocal: true }), mixed, cfg);
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('nat', 'KUBE-SERVICES')[0]).toBe(`-d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-SVL-${H}`);
+    expect(lines('nat', `KUBE-SVL-${H}`)[0]).toBe(`! -s 10.1.0.0/16 -d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`);
+    expect(lines('nat', `KUBE-SVL-${H}`)).toHaveLength(3);
+    // Nothing needs the cluster-wide chain or the remote endpoint's chain.
+    expect(r.natChains.map((c) => c.name).filter((n) => !n.startsWith('KUBE-SEP-'))).toEqual([`KUBE-SVL-${H}`]);
+    expect(r.natChains.filter((c) => c.name.startsWith('KUBE-SEP-'))).toHaveLength(2);
+
+    const none = buildServiceRules(sp({ internalPolicyLocal: true }), [remote('10.180.0.2')], cfg);
+    expect(none.natChains).toEqual([]);
+    expect(none.natServices).toEqual([]);
+    expect(tables(renderFull([none], cfg)).lines('filter', 'KUBE-SERVICES')).toEqual([
+      '-d 10.0.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 has no local endpoints" -m tcp --dport 80 -j DROP',
+    ]);
+  });
+
+  it('loadBalancerSourceRanges: LB IPs enter KUBE-FW, which lets the ranges on to KUBE-EXT; KUBE-PROXY-FIREWALL drops the rest', () => {
+    const r = buildServiceRules(sp({ loadBalancerIPs: ['192.0.2.20'], loadBalancerSourceRanges: ['198.51.100.0/24', '203.0.113.7/32'] }), mixed, cfg);
+    const { lines } = tables(renderFull([r], cfg));
+    expect(lines('nat', 'KUBE-SERVICES')[1]).toBe(`-d 192.0.2.20/32 -p tcp -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp --dport 80 -j KUBE-FW-${H}`);
+    expect(lines('nat', `KUBE-FW-${H}`)).toEqual([
+      `-s 198.51.100.0/24 -m comment --comment "ns1/svc1:p80 loadbalancer IP" -j KUBE-EXT-${H}`,
+      `-s 203.0.113.7/32 -m comment --comment "ns1/svc1:p80 loadbalancer IP" -j KUBE-EXT-${H}`,
+      '-m comment --comment "other traffic to ns1/svc1:p80 will be dropped by KUBE-PROXY-FIREWALL"',
+    ]);
+    expect(lines('filter', 'KUBE-PROXY-FIREWALL')).toEqual([
+      `-d 192.0.2.20/32 -p tcp -m comment --comment "ns1/svc1:p80 traffic not accepted by KUBE-FW-${H}" -m tcp --dport 80 -j DROP`,
+    ]);
+    // Without LB IPs the ranges have nothing to guard.
+    const noLb = buildServiceRules(sp({ nodePort: 30080, loadBalancerSourceRanges: ['198.51.100.0/24'] }), mixed, cfg);
+    expect(noLb.natChains.map((c) => c.name)).not.toContain(`KUBE-FW-${H}`);
+    expect(noLb.filterFirewall).toEqual([]);
+  });
+
+  it('accepts the health-check node port in filter KUBE-NODEPORTS, with or without endpoints', () => {
+    for (const eps of [mixed, []]) {
+      const r = buildServiceRules(sp({ loadBalancerIPs: ['192.0.2.20'], externalPolicyLocal: true, healthCheckNodePort: 32000 }), eps, cfg);
+      expect(tables(renderFull([r], cfg)).lines('filter', 'KUBE-NODEPORTS')).toEqual([
+        '-p tcp -m comment --comment "ns1/svc1:p80 health check node port" -m tcp --dport 32000 -j ACCEPT',
+      ]);
+    }
+  });
+
+  it('jumps to the filter chains from INPUT, FORWARD and OUTPUT', () => {
+    const targets = (chain: string) => JUMPS.find((j) => j.table === 'filter' && j.chain === chain)!.rules.map((r) => r[r.length - 1]);
+    expect(targets('INPUT')).toEqual(['KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']);
+    expect(targets('FORWARD')).toEqual(['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-PROXY-FIREWALL']);
+    expect(targets('OUTPUT')).toEqual(['KUBE-SERVICES', 'KUBE-PROXY-FIREWALL']);
+  });
+});
+
 describe('jump fixing', () => {
   const forward = JUMPS.find((j) => j.chain === 'FORWARD')!;
   it('does nothing when our jumps are first', () => {
@@ -135,15 +249,16 @@ describe('jump fixing', () => {
 
   it('moves jumps pushed down by another ACCEPT back to position 1', () => {
     const lines = jumpFixLines(forward, [['-i', 'cbr0', '-j', 'ACCEPT'], ...forward.rules]);
-    expect(lines).toHaveLength(4);
-    expect(lines.slice(0, 2).every((l) => l.startsWith('-D FORWARD '))).toBe(true);
-    expect(lines[2]).toMatch(/^-I FORWARD 1 .*KUBE-EXTERNAL-SERVICES$/);
-    expect(lines[3]).toMatch(/^-I FORWARD 1 .*-j KUBE-SERVICES$/);
+    expect(lines).toHaveLength(6);
+    expect(lines.slice(0, 3).every((l) => l.startsWith('-D FORWARD '))).toBe(true);
+    expect(lines[3]).toMatch(/^-I FORWARD 1 .*-j KUBE-PROXY-FIREWALL$/);
+    expect(lines[4]).toMatch(/^-I FORWARD 1 .*KUBE-EXTERNAL-SERVICES$/);
+    expect(lines[5]).toMatch(/^-I FORWARD 1 .*-j KUBE-SERVICES$/);
   });
 
   it('inserts missing jumps and removes duplicates', () => {
-    expect(jumpFixLines(forward, [])).toHaveLength(2);
+    expect(jumpFixLines(forward, [])).toHaveLength(3);
     const dup = jumpFixLines(forward, [...forward.rules, forward.rules[0]!]);
-    expect(dup.filter((l) => l.startsWith('-D'))).toHaveLength(3);
+    expect(dup.filter((l) => l.startsWith('-D'))).toHaveLength(4);
   });
 });

@@ -34,7 +34,7 @@ export function allocationFailure(err: unknown): string | undefined {
   if (err.code === 500 && /failed to allocate/.test(err.message)) return err.message;
   if (err.code === 422 && /already allocated|not in the valid range/.test(err.message)) {
     const fields = (err.details?.causes ?? []).map((c) => c.field ?? '');
-    if (fields.some((f) => f === 'spec.clusterIP' || /^spec\.ports\[\d+\]\.nodePort$/.test(f))) return err.message;
+    if (fields.some((f) => f === 'spec.clusterIP' || f === 'spec.healthCheckNodePort' || /^spec\.ports\[\d+\]\.nodePort$/.test(f))) return err.message;
   }
   return undefined;
 }

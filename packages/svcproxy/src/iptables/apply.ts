@@ -3,6 +3,7 @@ import { isServiceChain } from '../names.js';
 import {
   CANARY_RULE,
   CHAIN,
+  FILTER_CHAINS,
   JUMPS,
   jumpFixLines,
   renderBase,
@@ -54,7 +55,7 @@ export interface ApplierOptions {
 
 /** Nat chains svcproxy owns besides the per-service ones (removed by cleanup). */
 const OWNED_NAT = [CHAIN.services, CHAIN.nodePorts, CHAIN.postrouting, CHAIN.markMasq, CHAIN.canary];
-const OWNED_FILTER = [CHAIN.services, CHAIN.externalServices, CHAIN.canary];
+const OWNED_FILTER: readonly string[] = FILTER_CHAINS;
 
 export class IptablesApplier {
   readonly backend: IptablesBackend;
@@ -208,7 +209,7 @@ export class IptablesApplier {
     }
     let count = 0;
     const nat = (await this.chainNames('nat')).filter((c) => isServiceChain(c) || OWNED_NAT.includes(c as (typeof OWNED_NAT)[number]));
-    const filter = (await this.chainNames('filter')).filter((c) => OWNED_FILTER.includes(c as (typeof OWNED_FILTER)[number]));
+    const filter = (await this.chainNames('filter')).filter((c) => OWNED_FILTER.includes(c));
     // Flush every owned nat chain first: KUBE-SERVICES references the service chains.
     for (let i = 0; i < nat.length; i += this.chunkChains) await this.restore(renderChainRemoval('nat', nat.slice(i, i + this.chunkChains), false));
     await this.removeChains('nat', nat);

@@ -1,5 +1,5 @@
 import { Cidr, formatRule, renderRestore, type RestoreTable } from '@pilot/common';
-import { endpointChainName, externalChainName, serviceChainName } from '../names.js';
+import { endpointChainName, externalChainName, firewallChainName, localChainName, serviceChainName } from '../names.js';
 import { endpointKey, keyOf, type EndpointInfo, type ServicePortInfo } from '../model.js';
 
 /**
@@ -33,6 +33,8 @@ export const CHAIN = {
   postrouting: 'KUBE-POSTROUTING',
   markMasq: 'KUBE-MARK-MASQ',
   canary: 'KUBE-PROXY-CANARY',
+  /** filter: DROP of load-balancer traffic that KUBE-FW-* did not accept. */
+  firewall: 'KUBE-PROXY-FIREWALL',
 } as const;
 
 /** Everything one service port contributes, in every chain it touches. */
@@ -41,13 +43,19 @@ export interface ServiceRules {
   svc: ServicePortInfo;
   /** The endpoints programmed (ready ones, sorted by ip:port). */
   endpoints: EndpointInfo[];
-  /** Its own nat chains: KUBE-SVC, KUBE-EXT, KUBE-SEP-* (none without endpoints). */
+  /** How many of them run on this node (what the health check reports). */
+  localEndpoints: number;
+  /** Its own nat chains: KUBE-SVC, KUBE-SVL, KUBE-EXT, KUBE-FW, KUBE-SEP-* (none without endpoints). */
   natChains: Chain[];
   /** Rules it owns in shared chains. */
   natServices: Args[];
   natNodePorts: Args[];
   filterServices: Args[];
   filterExternal: Args[];
+  /** filter KUBE-NODEPORTS: ACCEPT of the health-check node port. */
+  filterNodePorts: Args[];
+  /** filter KUBE-PROXY-FIREWALL: DROP of load-balancer traffic KUBE-FW did not let through. */
+  filterFirewall: Args[];
   /** Identity of all of the above, to tell an unchanged service cheaply. */
   signature: string;
 }
@@ -77,86 +85,146 @@ function dst(ip: string): string[] {
   return ['-d', ip.includes('/') ? ip : `${ip}/32`];
 }
 
-/** Rules and chains of one service port (pure). */
+/**
+ * Rules and chains of one service port (pure), by kube-proxy's traffic
+ * policy logic: cluster-IP traffic goes to KUBE-SVC (all endpoints) or, with
+ * internalTrafficPolicy Local, KUBE-SVL (this node's endpoints); NodePort,
+ * external and LB IPs enter KUBE-EXT (through KUBE-FW when source ranges are
+ * set), which masquerades and goes to KUBE-SVC (Cluster) or sends outside
+ * clients to KUBE-SVL unmasqueraded (externalTrafficPolicy Local). A policy
+ * with no endpoint to use turns into a filter REJECT (no endpoints at all) or
+ * DROP (no local endpoints).
+ */
 export function buildServiceRules(svc: ServicePortInfo, allEndpoints: readonly EndpointInfo[], cfg: NodeConfig): ServiceRules {
   const key = keyOf(svc);
   const endpoints = allEndpoints.filter((e) => e.ready);
+  const local = endpoints.filter((e) => e.isLocal);
   const { p, m } = protoArgs(svc.protocol);
   const svcChain = serviceChainName(key, svc.protocol);
+  const svlChain = localChainName(key, svc.protocol);
   const extChain = externalChainName(key, svc.protocol);
+  const fwChain = firewallChainName(key, svc.protocol);
   const hasExternal = svc.nodePort !== undefined || svc.externalIPs.length > 0 || svc.loadBalancerIPs.length > 0;
   const portMatch = [...m, '--dport', String(svc.port)];
   const r: ServiceRules = {
     key,
     svc,
     endpoints,
+    localEndpoints: new Set(local.map((e) => e.ip)).size,
     natChains: [],
     natServices: [],
     natNodePorts: [],
     filterServices: [],
     filterExternal: [],
+    filterNodePorts: [],
+    filterFirewall: [],
     signature: '',
   };
 
-  if (endpoints.length === 0) {
-    // No endpoints: no nat chains, a REJECT so clients fail fast (ECONNREFUSED)
-    // instead of timing out on a DNAT to nowhere.
-    const reject = ['-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
-    const c = comment(`${key} has no endpoints`);
-    r.filterServices.push([...dst(svc.clusterIP), '-p', p, ...c, ...portMatch, ...reject]);
-    for (const ip of svc.externalIPs) r.filterExternal.push([...dst(ip), '-p', p, ...c, ...portMatch, ...reject]);
-    for (const ip of svc.loadBalancerIPs) r.filterExternal.push([...dst(ip), '-p', p, ...c, ...portMatch, ...reject]);
-    if (svc.nodePort !== undefined) {
-      r.filterExternal.push(['-p', p, ...c, '-m', 'addrtype', '--dst-type', 'LOCAL', ...m, '--dport', String(svc.nodePort), ...reject]);
-    }
+  // Whatever the endpoints, the health-check port must be reachable: a load
+  // balancer tells nodes with local endpoints from those without by its answer.
+  if (svc.healthCheckNodePort !== undefined) {
+    r.filterNodePorts.push(['-p', 'tcp', ...comment(`${key} health check node port`), '-m', 'tcp', '--dport', String(svc.healthCheckNodePort), '-j', 'ACCEPT']);
+  }
+
+  const internalLocal = svc.internalPolicyLocal === true;
+  const externalLocal = svc.externalPolicyLocal === true && hasExternal;
+  const hasEndpoints = endpoints.length > 0;
+  const hasInternalEndpoints = internalLocal ? local.length > 0 : hasEndpoints;
+  const hasExternalEndpoints = externalLocal ? local.length > 0 : hasEndpoints;
+  // KUBE-SVC is also needed with external policy Local: pods and the node
+  // itself reach an external address through all endpoints (short-circuit).
+  const usesClusterChain = hasEndpoints && (!internalLocal || hasExternal);
+  const usesLocalChain = local.length > 0 && (internalLocal || externalLocal);
+  const internalChain = internalLocal ? svlChain : svcChain;
+  const externalPolicyChain = externalLocal ? svlChain : svcChain;
+  const usesExtChain = hasEndpoints && hasExternal;
+  const sourceRanges = svc.loadBalancerSourceRanges ?? [];
+  const usesFwChain = hasEndpoints && svc.loadBalancerIPs.length > 0 && sourceRanges.length > 0;
+  const lbChain = usesFwChain ? fwChain : extChain;
+
+  // Filter verdicts: REJECT when there is no endpoint at all (clients fail
+  // fast, ECONNREFUSED), DROP when only this node has none for the policy.
+  const verdict = (target: 'REJECT' | 'DROP') => (target === 'REJECT' ? ['-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'] : ['-j', 'DROP']);
+  const internalFilter = !hasEndpoints ? verdict('REJECT') : !hasInternalEndpoints ? verdict('DROP') : undefined;
+  const externalFilter = !hasEndpoints ? verdict('REJECT') : !hasExternalEndpoints ? verdict('DROP') : undefined;
+  const noEndpoints = comment(`${key} has no endpoints`);
+  const noLocal = comment(`${key} has no local endpoints`);
+  const internalComment = hasEndpoints ? noLocal : noEndpoints;
+  const externalComment = hasEndpoints ? noLocal : noEndpoints;
+
+  // Cluster IP.
+  if (hasInternalEndpoints) r.natServices.push([...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', internalChain]);
+  else r.filterServices.push([...dst(svc.clusterIP), '-p', p, ...internalComment, ...portMatch, ...internalFilter!]);
+
+  // External IPs, load-balancer IPs, NodePort.
+  for (const ip of svc.externalIPs) {
+    if (hasEndpoints) r.natServices.push([...dst(ip), '-p', p, ...comment(`${key} external IP`), ...portMatch, '-j', extChain]);
+    if (externalFilter) r.filterExternal.push([...dst(ip), '-p', p, ...externalComment, ...portMatch, ...externalFilter]);
+  }
+  for (const ip of svc.loadBalancerIPs) {
+    if (hasEndpoints) r.natServices.push([...dst(ip), '-p', p, ...comment(`${key} loadbalancer IP`), ...portMatch, '-j', lbChain]);
+    // Traffic KUBE-FW let through was DNATed away from the LB IP; what still
+    // heads for it was not allowed.
+    if (usesFwChain) r.filterFirewall.push([...dst(ip), '-p', p, ...comment(`${key} traffic not accepted by ${fwChain}`), ...portMatch, '-j', 'DROP']);
+  }
+  if (externalFilter) for (const ip of svc.loadBalancerIPs) r.filterExternal.push([...dst(ip), '-p', p, ...externalComment, ...portMatch, ...externalFilter]);
+  if (svc.nodePort !== undefined) {
+    if (hasEndpoints) r.natNodePorts.push(['-p', p, ...comment(key), ...m, '--dport', String(svc.nodePort), '-j', extChain]);
+    if (externalFilter) r.filterExternal.push(['-p', p, ...externalComment, '-m', 'addrtype', '--dst-type', 'LOCAL', ...m, '--dport', String(svc.nodePort), ...externalFilter]);
+  }
+
+  if (!hasEndpoints) {
     r.signature = signatureOf(r);
     return r;
   }
 
-  // nat KUBE-SERVICES entries.
-  r.natServices.push([...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', svcChain]);
-  for (const ip of svc.externalIPs) r.natServices.push([...dst(ip), '-p', p, ...comment(`${key} external IP`), ...portMatch, '-j', extChain]);
-  for (const ip of svc.loadBalancerIPs) r.natServices.push([...dst(ip), '-p', p, ...comment(`${key} loadbalancer IP`), ...portMatch, '-j', extChain]);
-  if (svc.nodePort !== undefined) r.natNodePorts.push(['-p', p, ...comment(key), ...m, '--dport', String(svc.nodePort), '-j', extChain]);
-
-  // KUBE-SVC: masquerade what does not come from a pod, then spread.
-  const svcRules: Args[] = [];
-  if (cfg.masqueradeAll) {
-    svcRules.push([...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', CHAIN.markMasq]);
-  } else if (cfg.clusterCIDR) {
-    svcRules.push(['!', '-s', cfg.clusterCIDR, ...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', CHAIN.markMasq]);
+  const sepName = (e: EndpointInfo) => endpointChainName(key, svc.protocol, endpointKey(e));
+  // The internal chain first masquerades what does not come from a pod.
+  const internalMasq: Args[] = [];
+  if (hasInternalEndpoints) {
+    if (cfg.masqueradeAll) {
+      internalMasq.push([...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', CHAIN.markMasq]);
+    } else if (cfg.clusterCIDR) {
+      internalMasq.push(['!', '-s', cfg.clusterCIDR, ...dst(svc.clusterIP), '-p', p, ...comment(`${key} cluster IP`), ...portMatch, '-j', CHAIN.markMasq]);
+    }
   }
-  const sepNames = endpoints.map((e) => endpointChainName(key, svc.protocol, endpointKey(e)));
-  if (svc.sessionAffinity === 'ClientIP') {
-    endpoints.forEach((e, i) => {
-      const sep = sepNames[i]!;
-      svcRules.push([
-        ...comment(`${key} -> ${endpointKey(e)}`),
-        ...['-m', 'recent', '--rcheck', '--seconds', String(svc.stickySeconds), '--reap', '--name', sep, '--mask', '255.255.255.255', '--rsource'],
-        '-j',
-        sep,
-      ]);
-    });
+  if (usesClusterChain) {
+    r.natChains.push({ name: svcChain, rules: [...(internalChain === svcChain ? internalMasq : []), ...spreadRules(svc, key, endpoints, sepName)] });
   }
-  const n = endpoints.length;
-  endpoints.forEach((e, i) => {
-    const sep = sepNames[i]!;
-    const stat = i < n - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', cachedProbability(n - i)] : [];
-    svcRules.push([...comment(`${key} -> ${endpointKey(e)}`), ...stat, '-j', sep]);
-  });
-  r.natChains.push({ name: svcChain, rules: svcRules });
-
-  if (hasExternal) {
-    // External entry (eTP=Cluster): always masquerade, so replies come back
-    // through this node whichever host the endpoint is on.
-    r.natChains.push({
-      name: extChain,
-      rules: [[...comment(`masquerade traffic for ${key} external destinations`), '-j', CHAIN.markMasq], ['-j', svcChain]],
-    });
+  if (usesLocalChain) {
+    r.natChains.push({ name: svlChain, rules: [...(internalChain === svlChain ? internalMasq : []), ...spreadRules(svc, key, local, sepName)] });
   }
 
-  endpoints.forEach((e, i) => {
-    const sep = sepNames[i]!;
+  if (usesExtChain) {
+    const ext: Args[] = [];
+    if (!externalLocal) {
+      // Endpoints may be on another host: masquerade, so replies come back through this one.
+      ext.push([...comment(`masquerade traffic for ${key} external destinations`), '-j', CHAIN.markMasq]);
+    } else {
+      // Pods reaching an external address are treated as if they had gone
+      // out to the load balancer and come back: all endpoints, no policy.
+      if (cfg.clusterCIDR) ext.push(['-s', cfg.clusterCIDR, ...comment(`pod traffic for ${key} external destinations`), '-j', svcChain]);
+      // The node itself: its source would be the (local) destination, so masquerade and use any endpoint.
+      ext.push([...comment(`masquerade LOCAL traffic for ${key} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', CHAIN.markMasq]);
+      ext.push([...comment(`route LOCAL traffic for ${key} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', svcChain]);
+    }
+    // Everyone else: the policy's endpoints (for Local, no SNAT: the client IP is kept).
+    if (hasExternalEndpoints) ext.push(['-j', externalPolicyChain]);
+    r.natChains.push({ name: extChain, rules: ext });
+  }
+
+  if (usesFwChain) {
+    const fw: Args[] = sourceRanges.map((cidr) => ['-s', cidr, ...comment(`${key} loadbalancer IP`), '-j', extChain]);
+    // A rule without target, kube-proxy's marker: the DROP is in filter KUBE-PROXY-FIREWALL.
+    fw.push(comment(`other traffic to ${key} will be dropped by KUBE-PROXY-FIREWALL`));
+    r.natChains.push({ name: fwChain, rules: fw });
+  }
+
+  // One KUBE-SEP per endpoint some chain of this node can reach.
+  const reachable = usesClusterChain ? endpoints : local;
+  for (const e of reachable) {
+    const sep = sepName(e);
     const affinity = svc.sessionAffinity === 'ClientIP' ? ['-m', 'recent', '--set', '--name', sep, '--mask', '255.255.255.255', '--rsource'] : [];
     r.natChains.push({
       name: sep,
@@ -167,13 +235,35 @@ export function buildServiceRules(svc: ServicePortInfo, allEndpoints: readonly E
         ['-p', p, ...comment(key), ...affinity, ...m, '-j', 'DNAT', '--to-destination', endpointKey(e)],
       ],
     });
-  });
+  }
   r.signature = signatureOf(r);
   return r;
 }
 
+/** The spread over `eps`: ClientIP affinity checks first, then 1/n, 1/(n-1), ... random picks. */
+function spreadRules(svc: ServicePortInfo, key: string, eps: readonly EndpointInfo[], sepName: (e: EndpointInfo) => string): Args[] {
+  const rules: Args[] = [];
+  if (svc.sessionAffinity === 'ClientIP') {
+    for (const e of eps) {
+      const sep = sepName(e);
+      rules.push([
+        ...comment(`${key} -> ${endpointKey(e)}`),
+        ...['-m', 'recent', '--rcheck', '--seconds', String(svc.stickySeconds), '--reap', '--name', sep, '--mask', '255.255.255.255', '--rsource'],
+        '-j',
+        sep,
+      ]);
+    }
+  }
+  const n = eps.length;
+  eps.forEach((e, i) => {
+    const stat = i < n - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', cachedProbability(n - i)] : [];
+    rules.push([...comment(`${key} -> ${endpointKey(e)}`), ...stat, '-j', sepName(e)]);
+  });
+  return rules;
+}
+
 function signatureOf(r: ServiceRules): string {
-  return JSON.stringify([r.natChains, r.natServices, r.natNodePorts, r.filterServices, r.filterExternal]);
+  return JSON.stringify([r.natChains, r.natServices, r.natNodePorts, r.filterServices, r.filterExternal, r.filterNodePorts, r.filterFirewall, r.localEndpoints]);
 }
 
 /** Fixed nat chains: masquerade plumbing and the flush-detector canary. */
@@ -198,6 +288,9 @@ export const CANARY_RULE: Args = [...comment('svcproxy flush detector'), '-j', '
 
 export const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
 
+/** The filter chains svcproxy owns, all rewritten by a full sync. */
+export const FILTER_CHAINS = [CHAIN.services, CHAIN.externalServices, CHAIN.nodePorts, CHAIN.firewall, CHAIN.canary] as const;
+
 /** The rule(s) that end nat KUBE-SERVICES: local destinations go on to KUBE-NODEPORTS. */
 export function nodePortJumpRules(cfg: NodeConfig): Args[] {
   const tail = [...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', CHAIN.nodePorts];
@@ -214,24 +307,36 @@ export interface JumpSpec {
 
 const PORTALS = 'kubernetes service portals';
 const EXTERNAL_PORTALS = 'kubernetes externally-visible service portals';
+const HEALTH_CHECKS = 'kubernetes health check service ports';
+const LB_FIREWALL = 'kubernetes load balancer firewall';
+const firewallJump: Args = ['-m', 'conntrack', '--ctstate', 'NEW', ...comment(LB_FIREWALL), '-j', CHAIN.firewall];
 
 export const JUMPS: readonly JumpSpec[] = [
-  { table: 'filter', chain: 'INPUT', rules: [['-m', 'conntrack', '--ctstate', 'NEW', ...comment(EXTERNAL_PORTALS), '-j', CHAIN.externalServices]] },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    rules: [
+      ['-m', 'conntrack', '--ctstate', 'NEW', ...comment(EXTERNAL_PORTALS), '-j', CHAIN.externalServices],
+      [...comment(HEALTH_CHECKS), '-j', CHAIN.nodePorts],
+      firewallJump,
+    ],
+  },
   {
     table: 'filter',
     chain: 'FORWARD',
     rules: [
       ['-m', 'conntrack', '--ctstate', 'NEW', ...comment(PORTALS), '-j', CHAIN.services],
       ['-m', 'conntrack', '--ctstate', 'NEW', ...comment(EXTERNAL_PORTALS), '-j', CHAIN.externalServices],
+      firewallJump,
     ],
   },
-  { table: 'filter', chain: 'OUTPUT', rules: [['-m', 'conntrack', '--ctstate', 'NEW', ...comment(PORTALS), '-j', CHAIN.services]] },
+  { table: 'filter', chain: 'OUTPUT', rules: [['-m', 'conntrack', '--ctstate', 'NEW', ...comment(PORTALS), '-j', CHAIN.services], firewallJump] },
   { table: 'nat', chain: 'PREROUTING', rules: [[...comment(PORTALS), '-j', CHAIN.services]] },
   { table: 'nat', chain: 'OUTPUT', rules: [[...comment(PORTALS), '-j', CHAIN.services]] },
   { table: 'nat', chain: 'POSTROUTING', rules: [[...comment('kubernetes postrouting rules'), '-j', CHAIN.postrouting]] },
 ];
 
-const JUMP_TARGETS = new Set<string>([CHAIN.services, CHAIN.externalServices, CHAIN.postrouting]);
+const JUMP_TARGETS = new Set<string>([CHAIN.services, CHAIN.externalServices, CHAIN.postrouting, CHAIN.nodePorts, CHAIN.firewall]);
 
 function targetOf(args: Args): string | undefined {
   const i = args.lastIndexOf('-j');
@@ -289,6 +394,8 @@ export function renderShared(
   for (const c of extra.natChains ?? []) appendChainRules(nat, c);
   for (const s of sorted) for (const r of s.filterServices) filter.push(formatRule('-A', CHAIN.services, r));
   for (const s of sorted) for (const r of s.filterExternal) filter.push(formatRule('-A', CHAIN.externalServices, r));
+  for (const s of sorted) for (const r of s.filterNodePorts) filter.push(formatRule('-A', CHAIN.nodePorts, r));
+  for (const s of sorted) for (const r of s.filterFirewall) filter.push(formatRule('-A', CHAIN.firewall, r));
   filter.push(formatRule('-A', CHAIN.canary, CANARY_RULE));
   nat.push(...(extra.jumps?.nat ?? []));
   filter.push(...(extra.jumps?.filter ?? []));
@@ -296,7 +403,7 @@ export function renderShared(
   const tables: RestoreTable[] = [
     {
       name: 'filter',
-      chains: [CHAIN.services, CHAIN.externalServices, CHAIN.canary].map((name) => ({ name })),
+      chains: FILTER_CHAINS.map((name) => ({ name })),
       lines: filter,
     },
     {

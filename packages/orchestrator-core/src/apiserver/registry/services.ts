@@ -3,12 +3,14 @@ import { invalid, internalError, type FieldProblem } from '../status.js';
 import type { Strategy, StrategyContext, WriteExtras } from './strategy.js';
 
 /**
- * Services: ClusterIP and NodePort allocation. The reservations are keys
+ * Services: ClusterIP, NodePort and healthCheckNodePort allocation. The reservations are keys
  * written in the Service's own transaction (see allocator.ts), so they are
  * race-safe and released by the delete that removes the Service.
  */
 
 const needsNodePorts = (s: Service) => s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer';
+/** A LoadBalancer with externalTrafficPolicy Local gets a health-check node port (kube-apiserver's NeedsHealthCheck). */
+const needsHealthCheck = (s: Service) => s.spec?.type === 'LoadBalancer' && s.spec?.externalTrafficPolicy === 'Local';
 const hasClusterIP = (s: Service) => s.spec?.type !== 'ExternalName' && s.spec?.clusterIP !== 'None';
 
 function fieldInvalid(svc: KubeObject, field: string, value: unknown, message: string) {
@@ -70,8 +72,11 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
   // ---- node ports
   const ports: ServicePort[] = spec.ports ?? [];
   const held = new Set<number>(old && needsNodePorts(old) ? (old.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : [])) : []);
+  const oldHealth = old && needsHealthCheck(old) ? old.spec?.healthCheckNodePort : undefined;
+  if (oldHealth) held.add(oldHealth);
   const keep = new Set<number>();
   if (needsNodePorts(svc)) {
+    // Indexes of ports needing a fresh node port; -1 stands for the health-check port.
     const fresh: number[] = [];
     ports.forEach((p, i) => {
       if (p.nodePort === undefined || p.nodePort === 0) {
@@ -91,6 +96,24 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
         requested.set(key, { field: `spec.ports[${i}].nodePort`, value: np });
       }
     });
+    // The health-check port comes from the node-port range too, in the same transaction.
+    if (needsHealthCheck(svc)) {
+      if (!spec.healthCheckNodePort && oldHealth) spec.healthCheckNodePort = oldHealth;
+      const hc = spec.healthCheckNodePort;
+      if (!hc) fresh.push(-1);
+      else {
+        const problem = ctx.nodePorts.problem(hc);
+        if (problem) throw fieldInvalid(svc, 'spec.healthCheckNodePort', hc, problem);
+        const key = ctx.nodePorts.keyOf(hc);
+        if (keep.has(hc) || requested.has(key)) throw fieldInvalid(svc, 'spec.healthCheckNodePort', hc, 'provided port is already allocated');
+        keep.add(hc);
+        if (!held.has(hc)) {
+          extras.compares.push({ key, target: 'Version', value: 0 });
+          extras.ops.push({ put: key, value: svcKey });
+          requested.set(key, { field: 'spec.healthCheckNodePort', value: hc });
+        }
+      }
+    } else delete spec.healthCheckNodePort;
     if (fresh.length) {
       const taken = await takenPorts(ctx);
       for (const k of requested.keys()) if (k.startsWith(ctx.nodePorts.keyPrefix)) taken.add(ctx.nodePorts.portOfKey(k));
@@ -98,7 +121,8 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
       if (picked.length < fresh.length) throw internalError(`failed to allocate a nodePort: range ${ctx.nodePorts.range.min}-${ctx.nodePorts.range.max} is full`);
       fresh.forEach((i, j) => {
         const np = picked[j]!;
-        ports[i]!.nodePort = np;
+        if (i === -1) spec.healthCheckNodePort = np;
+        else ports[i]!.nodePort = np;
         keep.add(np);
         const key = ctx.nodePorts.keyOf(np);
         extras.compares.push({ key, target: 'Version', value: 0 });
@@ -107,6 +131,7 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
     }
   } else {
     for (const p of ports) delete p.nodePort;
+    delete spec.healthCheckNodePort;
   }
   for (const np of held) if (!keep.has(np)) extras.ops.push({ del: ctx.nodePorts.keyOf(np) });
 
@@ -122,6 +147,7 @@ function release(old: Service, ctx: StrategyContext): WriteExtras {
   const ops: WriteExtras['ops'] = [];
   if (hasClusterIP(old) && old.spec?.clusterIP) ops.push({ del: ctx.serviceIPs.keyOf(old.spec.clusterIP) });
   if (needsNodePorts(old)) for (const p of old.spec?.ports ?? []) if (p.nodePort) ops.push({ del: ctx.nodePorts.keyOf(p.nodePort) });
+  if (needsHealthCheck(old) && old.spec?.healthCheckNodePort) ops.push({ del: ctx.nodePorts.keyOf(old.spec.healthCheckNodePort) });
   return { compares: [], ops: dedupe(ops) };
 }
 
@@ -152,6 +178,7 @@ export const serviceStrategy: Strategy = {
       spec.clusterIP = old.spec.clusterIP;
       spec.clusterIPs = [old.spec.clusterIP];
     }
+    if (needsHealthCheck(svc) && !spec.healthCheckNodePort && needsHealthCheck(old) && old.spec?.healthCheckNodePort) spec.healthCheckNodePort = old.spec.healthCheckNodePort;
     if (needsNodePorts(svc)) {
       for (const p of spec.ports ?? []) {
         if (p.nodePort) continue;
