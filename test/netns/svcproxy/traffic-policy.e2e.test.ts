@@ -98,7 +98,7 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
     backend = await h1.addPod();
     podA = await h1.addPod();
     podB = await h2.addPod();
-    backend.spawn('peer-echo', [NODE, fixture('peer-echo-server.mjs'), backend.ip, String(BACKEND_PORT)]);
+    backend.spawn('peer-echo', [NODE, fixture('echo-server.mjs'), backend.ip, String(BACKEND_PORT), 'peer']);
     await waitForPort(h1, backend.ip, BACKEND_PORT);
 
     const http = [{ name: 'http', port: 80, targetPort: BACKEND_PORT }];
