@@ -51,9 +51,9 @@ export class Overlayd {
   private readonly log: Logger;
   private readonly promRegistry = createRegistry();
   private readonly metrics = new Metrics(this.promRegistry);
-  private readonly kernel = new Kernel();
-  /** Port of the kernel request socket: notifications naming it are overlayd's own writes. */
-  private readonly kernelPort = this.kernel.port;
+  private readonly kernel = new Kernel({ onSocketError: (err) => this.onRequestSocketError(err) });
+  /** The request socket failed and no reconcile has succeeded since: one log line and one early repair per episode. */
+  private requestSocketFailed = false;
   private watcher: KernelWatcher | undefined;
   private readonly eventRepair = new Debouncer(EVENT_REPAIR_DELAY_MS, () => this.queueEventRepair());
   /** Why the coming event repair runs (the first few), and how many reasons came in. */
@@ -274,10 +274,14 @@ export class Overlayd {
 
   private eventScope(): EventScope {
     const { deviceIndex, deviceName } = this.setup;
+    const device = deviceIndex !== undefined && deviceName !== undefined ? { index: deviceIndex, name: deviceName } : undefined;
     return {
-      device: deviceIndex !== undefined && deviceName !== undefined ? { index: deviceIndex, name: deviceName } : undefined,
+      device,
+      // The vxlan backend's address (configureLocal): the subnet's .0 as a /32.
+      localAddress: device && this.own ? this.own.subnet.network : undefined,
       underlayIndex: this.underlay.index,
-      selfPort: this.kernelPort,
+      // Read at each event: a failed request socket is replaced by one on another port.
+      selfPort: this.kernel.port,
     };
   }
 
@@ -294,6 +298,19 @@ export class Overlayd {
       this.log.warn({ reason: why }, `${why}; reconciling kernel entries (the periodic reconcile covers while events are missing)`);
     }
     this.noteEventReason(why);
+  }
+
+  /**
+   * The request socket failed under overlayd (the request in flight, if any,
+   * failed with it, and the next one opens a new socket). A repair soon puts
+   * back whatever that request was doing, rather than the next periodic
+   * reconcile, which may be an hour away.
+   */
+  private onRequestSocketError(err: Error): void {
+    if (this.requestSocketFailed) return;
+    this.requestSocketFailed = true;
+    this.log.warn({ err: err.message }, `${err.message}; opening a new one and reconciling kernel entries`);
+    this.noteEventReason('netlink request socket failed');
   }
 
   private noteEventReason(why: string): void {
@@ -353,6 +370,7 @@ export class Overlayd {
     const n = diffSize(diff) > 0 ? await this.applyDiff(diff) : 0;
     this.metrics.routesProgrammed.set(entries.routes.length);
     this.lastError = undefined;
+    this.requestSocketFailed = false;
     return n;
   }
 
@@ -568,8 +586,9 @@ export class Overlayd {
 
   /**
    * The backend's device and local address: a deleted device is recreated
-   * (its new MAC goes into the lease), one set down is set up again. Returns
-   * 1 when the device had to be recreated.
+   * (its new MAC goes into the lease), one set down is set up again, a
+   * deleted address put back. Returns the repairs: 1 for a recreated device,
+   * plus the address changes.
    */
   private async repairDevice(): Promise<number> {
     const own = this.own!;
@@ -581,7 +600,7 @@ export class Overlayd {
       const updated = await this.registry.rewriteLease(own, this.attrs(), this.opts.subnetLeaseTtl);
       if (updated) this.own = updated;
     }
-    await this.backend.configureLocal(this.setup, this.own!.subnet, this.config.network);
-    return changed ? 1 : 0;
+    const address = await this.backend.configureLocal(this.setup, this.own!.subnet, this.config.network);
+    return (changed ? 1 : 0) + address;
   }
 }

@@ -49,6 +49,20 @@ export function decodeEvent(msg: Pick<NetlinkMessage, 'type' | 'port' | 'data'>)
         addr: (family === 'inet' ? ipv4(attrs.dst) : attrs.lladdr && formatMac(attrs.lladdr)) ?? '?',
       };
     }
+    case rt.MessageType.NEWADDR:
+    case rt.MessageType.DELADDR: {
+      const { data, attrs } = rt.parseAddressMessage(msg.data);
+      if (data.family !== AF_INET) return undefined;
+      return {
+        kind: 'addr',
+        op: msg.type === rt.MessageType.NEWADDR ? 'new' : 'del',
+        port,
+        ifindex: data.index ?? 0,
+        // IFA_LOCAL is the interface's own address; IFA_ADDRESS differs from it only on point-to-point links.
+        ip: ipv4(attrs.local ?? attrs.address) ?? '?',
+        prefix: data.prefixlen ?? 0,
+      };
+    }
     case rt.MessageType.NEWLINK:
     case rt.MessageType.DELLINK: {
       const { data, attrs } = rt.parseLinkMessage(msg.data);

@@ -11,7 +11,7 @@ export { Kernel, KernelError, OVERLAYD_RT_PROTO } from './netlink.js';
 export { repairReason } from './kernelevents.js';
 export type { KernelEvent, EventScope } from './kernelevents.js';
 export { decodeEvent } from './eventdecode.js';
-export type { LinkInfo, AddressInfo, VxlanSpec } from './netlink.js';
+export type { LinkInfo, AddressInfo, VxlanSpec, KernelOptions } from './netlink.js';
 export { createBackend } from './backend/index.js';
 export type { Backend, BackendSetup, DesiredState, Underlay, SkippedLease } from './backend/index.js';
 export { vxlanDesired, vxlanDeviceName, VXLAN_OVERHEAD } from './backend/vxlan.js';

@@ -11,7 +11,7 @@ export const OVERLAYD_RT_PROTO = 79;
 /** The main routing table, the only one overlayd writes. */
 export const RT_TABLE_MAIN = 254;
 
-export type KernelEvent = RouteEvent | NeighEvent | LinkEvent;
+export type KernelEvent = RouteEvent | NeighEvent | LinkEvent | AddressEvent;
 
 interface EventBase {
   op: 'new' | 'del';
@@ -49,10 +49,20 @@ export interface LinkEvent extends EventBase {
   up: boolean;
 }
 
+export interface AddressEvent extends EventBase {
+  kind: 'addr';
+  /** The device the IPv4 address is on. */
+  ifindex: number;
+  ip: string;
+  prefix: number;
+}
+
 /** What overlayd owns right now; read at each event (the device index changes when the device is recreated). */
 export interface EventScope {
   /** The backend's device (vxlan: flannel.<VNI>); undefined for host-gw. */
   device: { index: number; name: string } | undefined;
+  /** The address overlayd keeps on that device as `<ip>/32` (vxlan: `<subnet>.0`); undefined for host-gw. */
+  localAddress: string | undefined;
   /** The external interface: routes via it (host-gw, DirectRouting) vanish while it is down. */
   underlayIndex: number;
   /** Netlink port of the socket overlayd writes through: notifications naming it echo overlayd's own changes. */
@@ -81,6 +91,13 @@ export function repairReason(e: KernelEvent, scope: EventScope): string | undefi
       // The kernel's own updates (ARP state changes, port 0) are churn; a process writing on our device changed an entry.
       if (e.port !== 0) return `${what} on ${dev.name} changed by someone else`;
       return undefined;
+    }
+    case 'addr': {
+      // Only our own /32 going matters: host → remote pod packets take their source address from it. Others' addresses are not ours.
+      const dev = scope.device;
+      if (!dev || e.ifindex !== dev.index || e.op !== 'del') return undefined;
+      if (e.ip !== scope.localAddress || e.prefix !== 32) return undefined;
+      return `address ${e.ip}/32 on ${dev.name} deleted`;
     }
     case 'link': {
       const dev = scope.device;

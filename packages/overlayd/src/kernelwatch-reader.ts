@@ -4,15 +4,15 @@ import { decodeEvent, type ReaderMessage } from './eventdecode.js';
 
 /**
  * The netlink event reader, forked by KernelWatcher in overlayd's network
- * namespace: joins the link, neighbour and IPv4 route groups and sends each
- * batch of decoded notifications to overlayd. It has no state and no
+ * namespace: joins the link, neighbour, IPv4 address and IPv4 route groups
+ * and sends each batch of decoded notifications to overlayd. It has no state and no
  * recovery of its own: on any socket error it exits and overlayd starts a
  * new one (an overflow aborts it inside the netlink package anyway).
  */
 
 /** Big enough for a burst of a few thousand notifications; the kernel caps it at net.core.rmem_max. */
 const RECV_BUFFER_BYTES = 1 << 20;
-const GROUPS = [rt.MulticastGroups.LINK, rt.MulticastGroups.NEIGH, rt.MulticastGroups.IPV4_ROUTE];
+const GROUPS = [rt.MulticastGroups.LINK, rt.MulticastGroups.NEIGH, rt.MulticastGroups.IPV4_IFADDR, rt.MulticastGroups.IPV4_ROUTE];
 
 const send = (m: ReaderMessage) => process.send?.(m);
 

@@ -6,11 +6,12 @@ import type { KernelEvent } from './kernelevents.js';
 /**
  * The kernel's change notifications, read by a small child process
  * (kernelwatch-reader.ts) on an rtnetlink socket joined to the link,
- * neighbour and IPv4 route groups. A child, because the `netlink` package
- * aborts the whole process (a C++ exception out of its poll callback) when a
- * multicast socket overflows (ENOBUFS); so an overflow ends the reader, not
- * overlayd, which reconciles everything and starts a new reader. Decoding
- * is eventdecode.ts's job, what events mean kernelevents.ts's.
+ * neighbour, IPv4 address and IPv4 route groups. A child, because the
+ * `netlink` package aborts the whole process (a C++ exception out of its poll
+ * callback) when a multicast socket overflows (ENOBUFS); so an overflow
+ * ends the reader, not overlayd, which reconciles everything and starts a
+ * new reader. Decoding is eventdecode.ts's job, what events mean
+ * kernelevents.ts's.
  */
 
 const READER = new URL('./kernelwatch-reader.js', import.meta.url);

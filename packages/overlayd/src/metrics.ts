@@ -15,7 +15,7 @@ export class Metrics {
     this.routesProgrammed = new Gauge({ name: 'overlayd_routes_programmed', help: 'Routes carrying overlayd\'s protocol in the kernel after the last reconcile', registers });
     this.reconcileRepairs = new Counter({
       name: 'overlayd_reconcile_repairs_total',
-      help: 'Kernel entries, devices and iptables chains a reconcile had to put back or remove without a lease event asking for it (changed by hand, left over, or missed), found by the periodic check or after a netlink event',
+      help: 'Kernel entries, device addresses, devices and iptables chains a reconcile had to put back or remove without a lease event asking for it (changed by hand, left over, or missed), found by the periodic check or after a netlink event',
       registers,
     });
     this.eventRepairs = new Counter({

@@ -71,6 +71,14 @@ const ipBuf = (ip: string) => {
 const bufIp = (b: Buffer | undefined) => (b && b.length === 4 ? intToIp(b.readUInt32BE(0)) : undefined);
 export const parseMac = (s: string) => Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
 
+function closeQuietly(sock: RtNetlinkSocket): void {
+  try {
+    sock.socket.close();
+  } catch {
+    // Already closed by the binding (a failed poll closes it).
+  }
+}
+
 function errCode(err: unknown): string | undefined {
   const m = /Request rejected: (\w+)/.exec(err instanceof Error ? err.message : '');
   return m?.[1];
@@ -93,29 +101,95 @@ function parseLinkInfo(buf: Buffer | undefined): { kind: string | undefined; vxl
   };
 }
 
-export class Kernel {
-  private readonly sock: RtNetlinkSocket;
+export interface KernelOptions {
+  /**
+   * Called once per request socket that failed asynchronously (the binding
+   * reports a failed receive or poll as an 'error' event, which would crash
+   * the process without a listener). The request in flight, if any, is
+   * rejected; the next request opens a new socket.
+   */
+  onSocketError?: (err: KernelError) => void;
+  /** Opens a request socket; tests pass their own. */
+  openSocket?: () => RtNetlinkSocket;
+}
 
-  constructor() {
-    this.sock = createRtNetlink();
+/** A request socket and what its failure looks like to the request in flight. */
+interface RequestSocket {
+  sock: RtNetlinkSocket;
+  port: number;
+  /** Rejects when the socket fails: its replies may be lost, so a request must not wait for them. */
+  failed: Promise<never>;
+}
+
+export class Kernel {
+  private current: RequestSocket | undefined;
+  /** Port of the last socket, while none is open (after a failure, until the next request). */
+  private lastPort = 0;
+  /** What the socket is doing, for the failure's log line. */
+  private inFlight: string | undefined;
+  private closed = false;
+  private readonly openSocket: () => RtNetlinkSocket;
+
+  constructor(private readonly opts: KernelOptions = {}) {
+    this.openSocket = opts.openSocket ?? (() => createRtNetlink());
+    // Opened now, so a host where netlink is unusable fails at start, not at the first reconcile.
+    this.socket();
   }
 
   close(): void {
-    this.sock.socket.close();
+    this.closed = true;
+    const s = this.current;
+    this.current = undefined;
+    if (s) closeQuietly(s.sock);
   }
 
   /** The netlink port requests go out from; the kernel names it in the notifications they cause. */
   get port(): number {
-    return this.sock.socket.address().port;
+    return this.current?.port ?? this.lastPort;
+  }
+
+  private socket(): RequestSocket {
+    if (this.current) return this.current;
+    if (this.closed) throw new Error('netlink request socket closed');
+    const sock = this.openSocket();
+    let fail!: (err: KernelError) => void;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    // Only a request in flight listens; a failure between requests must not be an unhandled rejection.
+    failed.catch(() => undefined);
+    const s: RequestSocket = { sock, port: sock.socket.address().port, failed };
+    sock.socket.on('error', (err: Error & { code?: string }) => {
+      // Runs inside the binding's poll callback: throwing here would abort the process.
+      try {
+        if (this.current !== s) return;
+        this.current = undefined;
+        // Closed once the binding's callback has returned, not from inside it.
+        setImmediate(() => closeQuietly(sock));
+        const cause = err.code ? `${err.code}: ${err.message}` : err;
+        fail(new KernelError(`netlink request socket (port ${s.port}) failed`, undefined, cause));
+        const during = this.inFlight ? ` during "${this.inFlight}"` : '';
+        this.opts.onSocketError?.(new KernelError(`netlink request socket (port ${s.port}) failed${during}`, undefined, cause));
+      } catch {
+        // Nothing to do: the next request opens a new socket.
+      }
+    });
+    this.current = s;
+    this.lastPort = s.port;
+    return s;
   }
 
   /** One request in flight at a time: the kernel runs one dump per socket, and replies must not interleave. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private call<T>(what: string, fn: (sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
     const run = async () => {
       try {
-        return await fn();
+        const s = this.socket();
+        this.inFlight = what;
+        try {
+          return await Promise.race([fn(s.sock), s.failed]);
+        } finally {
+          this.inFlight = undefined;
+        }
       } catch (err) {
         throw new KernelError(what, errCode(err), err);
       }
@@ -126,7 +200,7 @@ export class Kernel {
   }
 
   async links(): Promise<LinkInfo[]> {
-    const msgs = await this.call('list links', () => this.sock.getLinks());
+    const msgs = await this.call('list links', (s) => s.getLinks());
     return msgs.map((m) => {
       const { kind, vxlan } = parseLinkInfo(m.attrs.linkinfo);
       return {
@@ -146,7 +220,7 @@ export class Kernel {
   }
 
   async addresses(): Promise<AddressInfo[]> {
-    const msgs = await this.call('list addresses', () => this.sock.getAddresses({ family: AF_INET }));
+    const msgs = await this.call('list addresses', (s) => s.getAddresses({ family: AF_INET }));
     const out: AddressInfo[] = [];
     for (const m of msgs) {
       const ip = bufIp(m.attrs.local ?? m.attrs.address);
@@ -157,7 +231,7 @@ export class Kernel {
 
   /** The interface of the main table's default route, if any. */
   async defaultRouteIfindex(): Promise<number | undefined> {
-    const routes = await this.call('list routes', () => this.sock.getRoutes({ family: AF_INET }));
+    const routes = await this.call('list routes', (s) => s.getRoutes({ family: AF_INET }));
     const def = routes.find((r) => r.data.dstLen === 0 && (r.attrs.table ?? r.data.table) === RT_TABLE_MAIN && r.attrs.oif !== undefined);
     return def?.attrs.oif;
   }
@@ -187,47 +261,51 @@ export class Kernel {
       // Locally administered unicast MAC, random like flannel's.
       const mac = randomBytes(6);
       mac[0] = (mac[0]! & 0xfe) | 0x02;
-      await this.call(`create vxlan device ${spec.name}`, () =>
-        this.sock.newLink({}, { ifname: spec.name, mtu: spec.mtu, address: mac, linkinfo: Buffer.concat(info.bufs) }, { flags: FlagsNew.CREATE | FlagsNew.EXCL }),
+      await this.call(`create vxlan device ${spec.name}`, (s) =>
+        s.newLink({}, { ifname: spec.name, mtu: spec.mtu, address: mac, linkinfo: Buffer.concat(info.bufs) }, { flags: FlagsNew.CREATE | FlagsNew.EXCL }),
       );
       link = await this.link(spec.name);
       if (!link) throw new KernelError(`create vxlan device ${spec.name}`, undefined, 'device missing after creation');
     }
     const l = link;
-    if (l.mtu !== spec.mtu) await this.call(`set mtu ${spec.mtu} on ${spec.name}`, () => this.sock.setLink({ index: l.index }, { mtu: spec.mtu }));
-    if (!l.up) await this.call(`set ${spec.name} up`, () => this.sock.setLink({ index: l.index, change: { up: true }, flags: { up: true } }));
+    if (l.mtu !== spec.mtu) await this.call(`set mtu ${spec.mtu} on ${spec.name}`, (s) => s.setLink({ index: l.index }, { mtu: spec.mtu }));
+    if (!l.up) await this.call(`set ${spec.name} up`, (s) => s.setLink({ index: l.index, change: { up: true }, flags: { up: true } }));
     return (await this.link(spec.name)) ?? l;
   }
 
   async deleteLink(index: number, name: string): Promise<void> {
-    await this.call(`delete link ${name}`, () => this.sock.delLink({ index }));
+    await this.call(`delete link ${name}`, (s) => s.delLink({ index }));
   }
 
   /**
    * Gives a device exactly one address inside `network`: `ip/32`. Other
    * addresses inside the network (an old subnet) are removed; addresses
-   * outside it are not ours and stay.
+   * outside it are not ours and stay. Returns how many changes it made.
    */
-  async setOnlyAddress(ifindex: number, ip: string, network: Cidr): Promise<void> {
+  async setOnlyAddress(ifindex: number, ip: string, network: Cidr): Promise<number> {
     const addrs = (await this.addresses()).filter((a) => a.ifindex === ifindex);
+    let changes = 0;
     for (const a of addrs) {
       if (network.contains(a.ip) && !(a.ip === ip && a.prefix === 32)) {
-        await this.call(`remove address ${a.ip}/${a.prefix}`, () =>
-          this.sock.delAddress({ family: AF_INET, prefixlen: a.prefix, index: ifindex }, { local: ipBuf(a.ip), address: ipBuf(a.ip) }),
+        await this.call(`remove address ${a.ip}/${a.prefix}`, (s) =>
+          s.delAddress({ family: AF_INET, prefixlen: a.prefix, index: ifindex }, { local: ipBuf(a.ip), address: ipBuf(a.ip) }),
         );
+        changes++;
       }
     }
     if (!addrs.some((a) => a.ip === ip && a.prefix === 32)) {
-      await this.call(`add address ${ip}/32`, () =>
-        this.sock.newAddress({ family: AF_INET, prefixlen: 32, index: ifindex }, { local: ipBuf(ip), address: ipBuf(ip) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
+      await this.call(`add address ${ip}/32`, (s) =>
+        s.newAddress({ family: AF_INET, prefixlen: 32, index: ifindex }, { local: ipBuf(ip), address: ipBuf(ip) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
       );
+      changes++;
     }
+    return changes;
   }
 
   /** overlayd's entries as the kernel has them: its routes, and permanent entries on its device. */
   async ownedEntries(vxlanIfindex: number | undefined): Promise<KernelEntries> {
     const routes: RouteEntry[] = [];
-    for (const r of await this.call('list routes', () => this.sock.getRoutes({ family: AF_INET }))) {
+    for (const r of await this.call('list routes', (s) => s.getRoutes({ family: AF_INET }))) {
       if ((r.data.protocol as number) !== OVERLAYD_RT_PROTO || (r.attrs.table ?? r.data.table) !== RT_TABLE_MAIN) continue;
       const dst = bufIp(r.attrs.dst) ?? '0.0.0.0';
       routes.push({
@@ -240,12 +318,12 @@ export class Kernel {
     const neighs: NeighEntry[] = [];
     const fdb: FdbEntry[] = [];
     if (vxlanIfindex !== undefined) {
-      for (const n of await this.call('list neighbours', () => this.sock.getNeighbors({ family: AF_INET, ifindex: vxlanIfindex }))) {
+      for (const n of await this.call('list neighbours', (s) => s.getNeighbors({ family: AF_INET, ifindex: vxlanIfindex }))) {
         if (n.data.ifindex !== vxlanIfindex || !n.data.state?.permanent) continue;
         const ip = bufIp(n.attrs.dst);
         if (ip && n.attrs.lladdr) neighs.push({ ip, mac: formatMac(n.attrs.lladdr), ifindex: vxlanIfindex });
       }
-      for (const n of await this.call('list fdb', () => this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: vxlanIfindex }))) {
+      for (const n of await this.call('list fdb', (s) => s.getNeighbors({ family: AF_BRIDGE, ifindex: vxlanIfindex }))) {
         if (n.data.ifindex !== vxlanIfindex || !n.data.state?.permanent) continue;
         const dst = bufIp(n.attrs.dst);
         if (dst && n.attrs.lladdr) fdb.push({ mac: formatMac(n.attrs.lladdr), dst, ifindex: vxlanIfindex });
@@ -277,27 +355,27 @@ export class Kernel {
    */
   async addRoute(r: RouteEntry): Promise<void> {
     const m = this.routeMsg(r);
-    await this.call(`add route ${r.dst} via ${r.gateway}`, () => this.sock.newRoute(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
+    await this.call(`add route ${r.dst} via ${r.gateway}`, (s) => s.newRoute(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
   }
 
   async delRoute(r: RouteEntry): Promise<void> {
     const m = this.routeMsg(r);
-    await this.call(`delete route ${r.dst} via ${r.gateway}`, () => this.sock.delRoute(m.data, m.attrs));
+    await this.call(`delete route ${r.dst} via ${r.gateway}`, (s) => s.delRoute(m.data, m.attrs));
   }
 
   async setNeigh(n: NeighEntry): Promise<void> {
-    await this.call(`set neighbour ${n.ip} lladdr ${n.mac}`, () =>
-      this.sock.newNeighbor({ family: AF_INET, ifindex: n.ifindex, state: { permanent: true } }, { dst: ipBuf(n.ip), lladdr: parseMac(n.mac) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
+    await this.call(`set neighbour ${n.ip} lladdr ${n.mac}`, (s) =>
+      s.newNeighbor({ family: AF_INET, ifindex: n.ifindex, state: { permanent: true } }, { dst: ipBuf(n.ip), lladdr: parseMac(n.mac) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }),
     );
   }
 
   async delNeigh(n: NeighEntry): Promise<void> {
-    await this.call(`delete neighbour ${n.ip}`, () => this.sock.delNeighbor({ family: AF_INET, ifindex: n.ifindex }, { dst: ipBuf(n.ip) }));
+    await this.call(`delete neighbour ${n.ip}`, (s) => s.delNeighbor({ family: AF_INET, ifindex: n.ifindex }, { dst: ipBuf(n.ip) }));
   }
 
   async addFdb(f: FdbEntry): Promise<void> {
-    await this.call(`add fdb ${f.mac} dst ${f.dst}`, () =>
-      this.sock.newNeighbor(
+    await this.call(`add fdb ${f.mac} dst ${f.dst}`, (s) =>
+      s.newNeighbor(
         { family: AF_BRIDGE, ifindex: f.ifindex, state: { permanent: true }, flags: { self: true } },
         { lladdr: parseMac(f.mac), dst: ipBuf(f.dst) },
         { flags: FlagsNew.CREATE | FlagsNew.APPEND },
@@ -306,8 +384,8 @@ export class Kernel {
   }
 
   async delFdb(f: FdbEntry): Promise<void> {
-    await this.call(`delete fdb ${f.mac} dst ${f.dst}`, () =>
-      this.sock.delNeighbor({ family: AF_BRIDGE, ifindex: f.ifindex, flags: { self: true } }, { lladdr: parseMac(f.mac), dst: ipBuf(f.dst) }),
+    await this.call(`delete fdb ${f.mac} dst ${f.dst}`, (s) =>
+      s.delNeighbor({ family: AF_BRIDGE, ifindex: f.ifindex, flags: { self: true } }, { lladdr: parseMac(f.mac), dst: ipBuf(f.dst) }),
     );
   }
 }

@@ -2,11 +2,12 @@ import { AttrStream, rt } from 'netlink';
 import { decodeEvent } from '../src/eventdecode.js';
 
 /** A notification as the kernel would send it, built with the same library's encoders. */
-type Encodable = rt.RouteMessage | rt.NeighborMessage | rt.LinkMessage;
+type Encodable = rt.RouteMessage | rt.NeighborMessage | rt.LinkMessage | rt.AddressMessage;
 function msg(type: rt.MessageType, m: Encodable, port = 900) {
   const out = new AttrStream();
   if (m.kind === 'route') rt.formatRouteMessage(m, out);
   else if (m.kind === 'neighbor') rt.formatNeighborMessage(m, out);
+  else if (m.kind === 'address') rt.formatAddressMessage(m, out);
   else rt.formatLinkMessage(m, out);
   return { type, port, data: Buffer.concat(out.bufs) };
 }
@@ -47,8 +48,17 @@ describe('decoding rtnetlink notifications', () => {
     expect(decodeEvent(m)).toEqual({ kind: 'link', op: 'new', port: 0, index: 7, name: 'flannel.1', up: false });
   });
 
-  it('ignores IPv6 routes and message types it does not watch', () => {
+  it('reads an IPv4 address\'s device, local address, prefix and cause', () => {
+    const m = msg(rt.MessageType.DELADDR, { kind: 'address', data: { family: 2, prefixlen: 32, index: 7 }, attrs: { local: ip('10.1.3.0'), address: ip('10.1.3.0') } });
+    expect(decodeEvent(m)).toEqual({ kind: 'addr', op: 'del', port: 900, ifindex: 7, ip: '10.1.3.0', prefix: 32 });
+    // Point-to-point links: IFA_LOCAL is the interface's own address, IFA_ADDRESS the peer's.
+    const ptp = msg(rt.MessageType.NEWADDR, { kind: 'address', data: { family: 2, prefixlen: 32, index: 9 }, attrs: { local: ip('10.9.0.1'), address: ip('10.9.0.2') } }, 0);
+    expect(decodeEvent(ptp)).toEqual({ kind: 'addr', op: 'new', port: 0, ifindex: 9, ip: '10.9.0.1', prefix: 32 });
+  });
+
+  it('ignores IPv6 routes and addresses, and message types it does not watch', () => {
     expect(decodeEvent(msg(rt.MessageType.DELROUTE, { kind: 'route', data: { family: 10, dstLen: 64, table: 254, protocol: PROTO_OVERLAYD }, attrs: {} }))).toBeUndefined();
-    expect(decodeEvent({ type: rt.MessageType.NEWADDR, port: 0, data: Buffer.alloc(8) })).toBeUndefined();
+    expect(decodeEvent(msg(rt.MessageType.DELADDR, { kind: 'address', data: { family: 10, prefixlen: 64, index: 7 }, attrs: { address: Buffer.alloc(16) } }))).toBeUndefined();
+    expect(decodeEvent({ type: rt.MessageType.NEWRULE, port: 0, data: Buffer.alloc(12) })).toBeUndefined();
   });
 });

@@ -1,12 +1,13 @@
-import { repairReason, type EventScope, type KernelEvent, type LinkEvent, type NeighEvent, type RouteEvent } from '../src/kernelevents.js';
+import { repairReason, type AddressEvent, type EventScope, type KernelEvent, type LinkEvent, type NeighEvent, type RouteEvent } from '../src/kernelevents.js';
 
 const SELF = 4242;
-const vxlan: EventScope = { device: { index: 7, name: 'flannel.1' }, underlayIndex: 2, selfPort: SELF };
-const hostGw: EventScope = { device: undefined, underlayIndex: 2, selfPort: SELF };
+const vxlan: EventScope = { device: { index: 7, name: 'flannel.1' }, localAddress: '10.1.3.0', underlayIndex: 2, selfPort: SELF };
+const hostGw: EventScope = { device: undefined, localAddress: undefined, underlayIndex: 2, selfPort: SELF };
 
 const route = (e: Partial<RouteEvent>): KernelEvent => ({ kind: 'route', op: 'del', port: 900, dst: '10.1.5.0/24', protocol: 79, table: 254, ...e });
 const neigh = (e: Partial<NeighEvent>): KernelEvent => ({ kind: 'neigh', op: 'del', port: 0, family: 'inet', ifindex: 7, permanent: true, addr: '10.1.5.0', ...e });
 const link = (e: Partial<LinkEvent>): KernelEvent => ({ kind: 'link', op: 'new', port: 0, index: 7, name: 'flannel.1', up: true, ...e });
+const addr = (e: Partial<AddressEvent>): KernelEvent => ({ kind: 'addr', op: 'del', port: 900, ifindex: 7, ip: '10.1.3.0', prefix: 32, ...e });
 
 describe('which kernel events call for a repair', () => {
   describe('routes', () => {
@@ -54,6 +55,28 @@ describe('which kernel events call for a repair', () => {
       expect(repairReason(neigh({ op: 'new', port: 900 }), vxlan)).toBe('neighbour 10.1.5.0 on flannel.1 changed by someone else');
       expect(repairReason(neigh({ op: 'new', port: 0, permanent: false }), vxlan)).toBeUndefined();
       expect(repairReason(neigh({ op: 'new', port: SELF }), vxlan)).toBeUndefined();
+    });
+  });
+
+  describe('addresses', () => {
+    it('overlayd\'s /32 deleted from its device is relevant, whoever deleted it', () => {
+      expect(repairReason(addr({}), vxlan)).toBe('address 10.1.3.0/32 on flannel.1 deleted');
+      expect(repairReason(addr({ port: 0 }), vxlan)).toBe('address 10.1.3.0/32 on flannel.1 deleted');
+    });
+
+    it('overlayd\'s own removal (an old subnet\'s address) is not', () => {
+      expect(repairReason(addr({ port: SELF }), vxlan)).toBeUndefined();
+    });
+
+    it('other addresses, the same address on another device, and additions are not', () => {
+      expect(repairReason(addr({ ip: '192.0.2.7', prefix: 24 }), vxlan)).toBeUndefined();
+      expect(repairReason(addr({ prefix: 24 }), vxlan)).toBeUndefined();
+      expect(repairReason(addr({ ifindex: 2 }), vxlan)).toBeUndefined();
+      expect(repairReason(addr({ op: 'new' }), vxlan)).toBeUndefined();
+    });
+
+    it('host-gw keeps no address, so no address event concerns it', () => {
+      expect(repairReason(addr({ ifindex: 2 }), hostGw)).toBeUndefined();
     });
   });
 

@@ -6,18 +6,24 @@ import {
 } from './helpers.js';
 
 /**
- * Repair on netlink events: both daemons run with a reconcile interval of an
+ * Repair on netlink events: every daemon runs with a reconcile interval of an
  * hour, so whatever comes back within seconds after a hand edit was put back
  * because overlayd saw the kernel's notification, not by the periodic check.
  */
+
+/** Deadline for a repair: far below the hour of the periodic reconcile. */
+const REPAIR_MS = 10_000;
+
+/** Kernel entries put back right after a netlink event, from the daemon's metrics. */
+const eventRepairs = async (h: Host) =>
+  Number(/^overlayd_event_repairs_total (\d+)$/m.exec(await (await fetch(`http://${h.ip}:9199/metrics`)).text())?.[1] ?? NaN);
+
 describe('overlayd repairs its kernel entries on netlink events', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
   const pods: { pod: Pod; name: string }[] = [];
   const logs = () => c;
-  /** Deadline for a repair: far below the hour of the periodic reconcile. */
-  const REPAIR_MS = 10_000;
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 2, etcd: true });
@@ -70,9 +76,6 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     );
   }
 
-  const eventRepairs = async (h: Host) =>
-    Number(/^overlayd_event_repairs_total (\d+)$/m.exec(await (await fetch(`http://${h.ip}:9199/metrics`)).text())?.[1] ?? NaN);
-
   it('starts with every entry for the peer in place', withLogsOnFailure(logs, async () => {
     expect(await entriesOn(c!.hosts[0]!, await peer())).toEqual({ route: true, neigh: true, fdb: true });
     expect(await eventRepairs(c!.hosts[0]!)).toBe(0);
@@ -105,6 +108,21 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     expect((await entriesOn(h1, p)).fdb).toBe(false);
     await waitAllBack(h1, 'after bridge fdb del');
     expect(await eventRepairs(h1)).toBeGreaterThan(before);
+  }));
+
+  it('puts back its address on flannel.1 deleted by hand', withLogsOnFailure(logs, async () => {
+    const [h1, s] = [c!.hosts[0]!, od[0]!];
+    const addr = netOf(envs[0]!.FLANNEL_SUBNET!).replace('/24', '/32');
+    const has = async () => (await h1.execOk(['ip', '-4', 'addr', 'show', 'dev', 'flannel.1'])).stdout.includes(`inet ${addr} `);
+    expect(await has()).toBe(true);
+    const before = await eventRepairs(h1);
+    await h1.execOk(['ip', 'addr', 'del', addr, 'dev', 'flannel.1']);
+    // Counted only once the address was put back, and only by a repair an event started (the periodic one is an hour away).
+    await waitFor(async () => (await eventRepairs(h1)) > before, { timeoutMs: REPAIR_MS, what: `a repair after ip addr del ${addr} on h1` });
+    expect(await has()).toBe(true);
+    // The kernel reports the address first; removing a device's last address also flushes its routes and neighbours, put back too.
+    expect(s.daemon.log()).toContain(`after: address ${addr} on flannel.1 deleted`);
+    await waitAllBack(h1, 'after ip addr del');
   }));
 
   it('sets flannel.1 up again after it was set down, with the entries the kernel flushed', withLogsOnFailure(logs, async () => {
@@ -174,5 +192,61 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     expect(routes).toContain(`192.0.2.0/24 via ${c!.hosts[1]!.ip} dev eth0 proto static`);
     // Only the peer's route carries overlayd's protocol.
     expect(await overlaydRoutes(h1)).toEqual([`${netOf(envs[1]!.FLANNEL_SUBNET!)} via ${netOf(envs[1]!.FLANNEL_SUBNET!).split('/')[0]} dev flannel.1 onlink`]);
+  }));
+});
+
+/** The same with host-gw: routes via the external interface, no device of overlayd's own. */
+describe('overlayd host-gw repairs its routes on netlink events', () => {
+  let c: Cluster | undefined;
+  let od: Started[] = [];
+  let envs: Record<string, string>[] = [];
+  const logs = () => c;
+
+  beforeAll(async () => {
+    c = await Cluster.create({ hosts: 2, etcd: true });
+    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'host-gw' } });
+    od = c.hosts.map((h) => startOverlayd(c!, h, ['--reconcile-interval', '1h']));
+    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+  }, 120_000);
+
+  afterAll(async () => {
+    await c?.teardown();
+  });
+
+  /** h1's route to h2's subnet, as `ip route show proto 79` prints it. */
+  const peerRoute = () => `${netOf(envs[1]!.FLANNEL_SUBNET!)} via ${c!.hosts[1]!.ip} dev eth0`;
+  async function waitRouteBack(h: Host, before: number, what: string): Promise<void> {
+    await waitFor(async () => (await overlaydRoutes(h)).includes(peerRoute()), { timeoutMs: REPAIR_MS, what: `${what}: ${peerRoute()} back on ${h.name}` });
+    await waitFor(async () => (await eventRepairs(h)) > before, { timeoutMs: REPAIR_MS, what: `${what}: a repair on an event counted on ${h.name}` });
+  }
+
+  it('puts back a peer route deleted by hand, and leaves a hand-added route of another protocol alone', withLogsOnFailure(logs, async () => {
+    const [h1, h2] = [c!.hosts[0]!, c!.hosts[1]!];
+    // h2's lease may have come after h1's first reconcile: it arrives by the etcd watch.
+    await waitFor(async () => (await overlaydRoutes(h1)).includes(peerRoute()), { timeoutMs: REPAIR_MS, what: `${peerRoute()} on h1` });
+    await h1.execOk(['ip', 'route', 'add', '10.1.250.0/24', 'via', h2.ip, 'proto', 'static']);
+    const before = await eventRepairs(h1);
+    await h1.execOk(['ip', 'route', 'del', netOf(envs[1]!.FLANNEL_SUBNET!)]);
+    await waitRouteBack(h1, before, 'after ip route del');
+    expect((await h1.execOk(['ip', 'route'])).stdout).toContain(`10.1.250.0/24 via ${h2.ip} dev eth0 proto static`);
+    expect(await overlaydRoutes(h1)).toEqual([peerRoute()]);
+  }));
+
+  it('puts back the routes the kernel flushed while eth0 was down, once it is up', withLogsOnFailure(logs, async () => {
+    const h1 = c!.hosts[0]!;
+    const before = await eventRepairs(h1);
+    // The kernel drops every route via eth0 when it goes down, without a notification per route: only eth0's coming up tells.
+    await h1.execOk(['ip', 'link', 'set', 'eth0', 'down']);
+    try {
+      expect(await overlaydRoutes(h1)).toEqual([]);
+    } finally {
+      await h1.execOk(['ip', 'link', 'set', 'eth0', 'up']);
+      // The harness's default route went with the others; it is no route of overlayd's.
+      await h1.execOk(['ip', 'route', 'replace', 'default', 'via', c!.master.ip, 'dev', 'eth0']);
+    }
+    await waitRouteBack(h1, before, 'after ip link set eth0 down and up');
+    expect(od[0]!.daemon.log()).toContain('after: eth0 is up (routes via it may have been flushed)');
+    // The operator's route was flushed with eth0 too: overlayd puts back its own routes only.
+    expect((await h1.execOk(['ip', 'route'])).stdout).not.toContain('10.1.250.0/24');
   }));
 });

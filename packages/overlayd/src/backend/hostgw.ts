@@ -35,8 +35,9 @@ export class HostGwBackend implements Backend {
     return { mtu: this.underlay.mtu, attrs: { BackendType: 'host-gw' }, deviceIndex: undefined, deviceName: undefined };
   }
 
-  async configureLocal(): Promise<void> {
+  async configureLocal(): Promise<number> {
     // Nothing local: the pod bridge Docker creates carries the subnet.
+    return 0;
   }
 
   desired(remotes: readonly Lease[]): DesiredState {

@@ -49,8 +49,8 @@ export interface Backend {
   readonly type: BackendType;
   /** Creates (or repairs) the backend's devices; idempotent. */
   ensureDevice(): Promise<BackendSetup>;
-  /** Applies the local subnet to the device (vxlan: its /32 address). */
-  configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<void>;
+  /** Applies the local subnet to the device (vxlan: its /32 address); returns how many changes that took. */
+  configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<number>;
   /** Pure: the entries the remote leases call for. */
   desired(remotes: readonly Lease[], setup: BackendSetup): DesiredState;
 }

@@ -70,9 +70,9 @@ export class VxlanBackend implements Backend {
     return { mtu, attrs: { BackendType: 'vxlan', BackendData: { VNI: this.config.vni, VtepMAC: link.mac } }, deviceIndex: link.index, deviceName: name };
   }
 
-  async configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<void> {
+  async configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<number> {
     if (setup.deviceIndex === undefined) throw new Error('vxlan device not set up');
-    await this.kernel.setOnlyAddress(setup.deviceIndex, subnet.network, network);
+    return this.kernel.setOnlyAddress(setup.deviceIndex, subnet.network, network);
   }
 
   desired(remotes: readonly Lease[], setup: BackendSetup): DesiredState {
