@@ -9,16 +9,19 @@ let c: Cluster | undefined;
 let api: InProcess;
 /** A second apiserver on the same etcd with a tiny watch buffer, so old revisions need their own etcd watch. */
 let small: InProcess;
+/** A third one sending bookmarks every 200 ms (the default is a minute). */
+let marks: InProcess;
 
 beforeAll(async () => {
   c = await Cluster.create({ hosts: 0, etcd: true });
   api = await startInProcess(c);
   small = await startInProcess(c, { watchCacheSize: '5' });
-  for (const ns of ['w', 'sel', 'fan', 'old', 'inf', 'noise']) await api.client.create('namespaces', { metadata: { name: ns } });
+  marks = await startInProcess(c, {}, { watchBookmarkIntervalMs: 200 });
+  for (const ns of ['w', 'sel', 'fan', 'old', 'inf', 'noise', 'bm']) await api.client.create('namespaces', { metadata: { name: ns } });
 });
 
 afterAll(async () => {
-  for (const s of [api, small]) {
+  for (const s of [api, small, marks]) {
     s?.client.close();
     await s?.server.close();
   }
@@ -42,6 +45,13 @@ async function collect(gen: AsyncGenerator<WatchEvent>, n: number, ac: AbortCont
   }
   return out;
 }
+
+/** Reads a watch into `into` until it ends (server close or abort). */
+async function pump(gen: AsyncGenerator<WatchEvent>, into: WatchEvent[]): Promise<void> {
+  for await (const ev of gen) into.push(ev);
+}
+
+const watchers = async (s: InProcess) => Number(((await raw(s.url, 'GET', '/metrics')).body as string).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? 0);
 
 const brief = (evs: WatchEvent[]) => evs.map((e) => `${e.type} ${e.object.metadata.name}`);
 
@@ -195,5 +205,52 @@ describe('watch', () => {
       ac.abort();
       await running;
     }
+  });
+
+  t('allowWatchBookmarks brings BOOKMARKs of only kind, apiVersion and a resourceVersion covering every event sent; without it none come', async () => {
+    const base = await marks.client.create('pods', pod('bm-0'), { namespace: 'bm' });
+    const ac = new AbortController();
+    const withMarks: WatchEvent[] = [];
+    const without: WatchEvent[] = [];
+    const rv = base.metadata.resourceVersion!;
+    const running = [
+      pump(marks.client.watch('pods', { namespace: 'bm', resourceVersion: rv, allowWatchBookmarks: true, signal: ac.signal }), withMarks),
+      pump(marks.client.watch('pods', { namespace: 'bm', resourceVersion: rv, signal: ac.signal }), without),
+    ];
+    try {
+      await waitFor(async () => (await watchers(marks)) === 2, { what: 'both watches to register' });
+      await marks.client.create('pods', pod('bm-1'), { namespace: 'bm' });
+      const last = await marks.client.patch('pods', 'bm-1', { metadata: { labels: { v: '2' } } }, 'merge', { namespace: 'bm' });
+      // Several bookmarks after the last change, while the other watch stays open as long.
+      await waitFor(() => withMarks.slice(withMarks.findIndex((e) => e.type === 'MODIFIED') + 1).filter((e) => e.type === 'BOOKMARK').length >= 3 && withMarks.some((e) => e.type === 'MODIFIED'), {
+        what: 'three bookmarks after the last event',
+        timeoutMs: 15_000,
+      });
+      expect(without.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED bm-1', 'MODIFIED bm-1']);
+      const marksSeen = withMarks.filter((e) => e.type === 'BOOKMARK');
+      for (const m of marksSeen) expect(m.object).toEqual({ kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } });
+      // Each bookmark's resourceVersion is at least that of every event before it.
+      let seen = 0;
+      for (const e of withMarks) {
+        const v = Number(e.object.metadata.resourceVersion);
+        if (e.type === 'BOOKMARK') expect(v).toBeGreaterThanOrEqual(seen);
+        seen = Math.max(seen, v);
+      }
+      expect(Number(marksSeen[marksSeen.length - 1]!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(last.metadata.resourceVersion));
+      expect(withMarks.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED bm-1', 'MODIFIED bm-1']);
+    } finally {
+      ac.abort();
+      await Promise.all(running);
+    }
+    expect(without.some((e) => e.type === 'BOOKMARK')).toBe(false);
+  });
+
+  t('a bookmarked watch with a timeout gets one BOOKMARK 2 s before it ends, as kube-apiserver sends', async () => {
+    // The default interval (a minute) is far beyond the 3 s timeout: only the pre-deadline bookmark comes.
+    const p = await api.client.create('pods', pod('deadline'), { namespace: 'bm' });
+    const evs: WatchEvent[] = [];
+    await pump(api.client.watch('pods', { namespace: 'bm', resourceVersion: p.metadata.resourceVersion!, allowWatchBookmarks: true, timeoutSeconds: 3 }), evs);
+    expect(evs.map((e) => e.type)).toEqual(['BOOKMARK']);
+    expect(Number(evs[0]!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(p.metadata.resourceVersion));
   });
 });

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
-import type { ApiServer, RawFlags } from '@pilot/orchestrator-core';
+import type { ApiServer, RawFlags, StartOptions } from '@pilot/orchestrator-core';
 import type { Cluster, Host } from './cluster.js';
 import type { Daemon } from './daemon.js';
 import { createPki, writeKubeconfig, type Pki } from './pki.js';
@@ -57,11 +57,12 @@ export interface InProcess {
 /**
  * An apiserver inside the test process, plain HTTP on 127.0.0.1, over the
  * harness's real etcd. `flags` are the apiserver's raw flags (e.g. an own
- * `etcdPrefix`, so suites sharing one etcd never see each other's objects).
+ * `etcdPrefix`, so suites sharing one etcd never see each other's objects);
+ * `start` are start options that are no flags (a short bookmark interval).
  * The orchestrator is loaded only here, so suites that never call this do
  * not pay for it.
  */
-export async function startInProcess(c: Cluster, flags: RawFlags = {}): Promise<InProcess> {
+export async function startInProcess(c: Cluster, flags: RawFlags = {}, start: Omit<StartOptions, 'log'> = {}): Promise<InProcess> {
   if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
   const { resolveConfig, startApiserver } = await import('@pilot/orchestrator-core');
   const cfg = resolveConfig({
@@ -70,7 +71,7 @@ export async function startInProcess(c: Cluster, flags: RawFlags = {}): Promise<
     etcdCompactionInterval: '0',
     ...flags,
   });
-  const server = await startApiserver(cfg, { log: createLogger('apiserver', { level: 'warn' }) });
+  const server = await startApiserver(cfg, { ...start, log: createLogger('apiserver', { level: 'warn' }) });
   const url = server.insecureUrl!;
   const client = new ApiClient({ server: url });
   return {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { Cidr, CidrError, FatalError, isIP } from '@pilot/common';
+import { Cidr, CidrError, durationFlag, FatalError, FlagError, isIP } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
 
 /** Everything `pilot apiserver` is configured with, validated. */
@@ -22,6 +22,8 @@ export interface ApiserverConfig {
   /** 0 disables compaction. */
   etcdCompactionIntervalMs: number;
   watchCacheSize: number;
+  /** How long Events live in etcd (an etcd lease); 0 = forever. */
+  eventTtlMs: number;
 }
 
 export interface RawFlags {
@@ -39,6 +41,7 @@ export interface RawFlags {
   advertiseAddress?: string;
   etcdCompactionInterval?: string;
   watchCacheSize?: string;
+  eventTtl?: string;
 }
 
 export function isLoopback(addr: string): boolean {
@@ -58,6 +61,21 @@ export function parseDuration(s: string, flag: string): number {
   }
   if (t === '' || matched !== t.length) throw new FatalError(`${flag}: invalid duration "${s}" (e.g. 5m, 30s, 1h)`);
   return total;
+}
+
+/** Longest --event-ttl: a year (etcd caps lease TTLs far above; beyond this it is a typo). */
+const MAX_EVENT_TTL_MS = 365 * 24 * 3_600_000;
+
+/** `--event-ttl`: 0 keeps events forever; otherwise at least 1s (etcd's lease TTLs are whole seconds). */
+export function eventTtlFlag(text: string): number {
+  try {
+    const ms = durationFlag('event-ttl', text, 0, MAX_EVENT_TTL_MS);
+    if (ms > 0 && ms < 1000) throw new FlagError('event-ttl', `${text} is shorter than 1s (0 keeps events forever)`);
+    return ms;
+  } catch (err) {
+    if (err instanceof FlagError) throw new FatalError(err.message);
+    throw err;
+  }
 }
 
 function port(s: string, flag: string): number {
@@ -124,6 +142,7 @@ export function resolveConfig(f: RawFlags): ApiserverConfig {
     securePort,
     etcdCompactionIntervalMs: parseDuration(f.etcdCompactionInterval ?? '5m', '--etcd-compaction-interval'),
     watchCacheSize,
+    eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h'),
   };
   if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
@@ -150,5 +169,6 @@ export function apiserverCommand(): Command {
     .addOption(new Option('--token-auth-file <path>', 'bearer tokens, CSV: token,user,uid[,"groups"]'))
     .addOption(new Option('--advertise-address <ip>', 'address published in the default/kubernetes Endpoints'))
     .addOption(new Option('--etcd-compaction-interval <duration>', 'how often etcd history is compacted (0 = never)').default('5m'))
-    .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'));
+    .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'))
+    .addOption(new Option('--event-ttl <duration>', 'how long Events are kept in etcd (an etcd lease; 0 = forever)').default('1h'));
 }

@@ -21,7 +21,8 @@ import { bodyFormat, decodeBody, isObject, readBody, type ResourcePath } from '.
 import { applyPatch } from './patch.js';
 import { checkFields, checkPatchedFields, fieldDirective } from './field-validation.js';
 import { badRequest, conflict, invalid, methodNotAllowed, successStatus } from './status.js';
-import { selection, type Store } from './registry/store.js';
+import { itemObject, selection, type Store } from './registry/store.js';
+import { encodeList } from './list-encoding.js';
 import { serveWatch } from './watch-stream.js';
 import { deleteNamespace } from './registry/namespaces.js';
 import { cascades, deleteDependents } from './registry/dependents.js';
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   onWatchers: (delta: number) => void;
   events: EventRecorder;
   kubelets: KubeletProxy;
+  /** BOOKMARK interval of watches that allow them (default: watch-stream's). */
+  bookmarkIntervalMs?: number;
 }
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'connect';
@@ -73,6 +76,12 @@ export function sendJson(res: ServerResponse, code: number, body: unknown): void
   const text = JSON.stringify(body);
   res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A JSON body already encoded. */
+export function sendBytes(res: ServerResponse, code: number, body: Buffer): void {
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -142,19 +151,30 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
             bookmarks: q.get('allowWatchBookmarks') === 'true',
             ...(table ? { table } : {}),
           },
-          { store, caches: deps.caches, connect: deps.connect, onOpen: deps.onWatchers },
+          {
+            store,
+            caches: deps.caches,
+            connect: deps.connect,
+            onOpen: deps.onWatchers,
+            ...(deps.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: deps.bookmarkIntervalMs } : {}),
+          },
         );
         return verb;
       }
       const limit = intParam(q, 'limit');
-      const list = await store.list(r, ns, {
+      const list = await store.listRaw(r, ns, {
         labelSelector: q.get('labelSelector') ?? '',
         fieldSelector: q.get('fieldSelector') ?? '',
         ...(limit !== undefined ? { limit } : {}),
         ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
       });
-      const meta = { resourceVersion: list.metadata.resourceVersion!, ...(list.metadata.continue ? { continue: list.metadata.continue } : {}) };
-      sendJson(res, 200, table ? toTable(r, list.items, { ...table, ...meta }) : list);
+      if (table) {
+        sendJson(res, 200, toTable(r, list.items.map((i) => itemObject(r, i)), { ...table, ...list.metadata }));
+        return verb;
+      }
+      // Encoded from the stored bytes; the same bytes as JSON.stringify of the decoded list.
+      const body = encodeList(list, { apiVersion: list.apiVersion, kind: r.kind }, list.items, (i) => JSON.stringify(itemObject(r, i)));
+      sendBytes(res, 200, body);
       return verb;
     }
     case 'POST': {

@@ -26,6 +26,7 @@ import { bootstrap } from './bootstrap.js';
 import { EventRecorder } from './events.js';
 import { KubeletProxy, writeUpgradeError } from './kubelet-proxy.js';
 import { startCompaction } from './compaction.js';
+import { LeaseManager, leasePolicy } from './lease-manager.js';
 
 /**
  * `pilot apiserver`: the Kubernetes REST API over etcd. One request handler
@@ -46,6 +47,8 @@ export interface ApiServer {
 export interface StartOptions {
   log?: Logger;
   signal?: AbortSignal;
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK (default 60 s, kube-apiserver's; tests shorten it). */
+  watchBookmarkIntervalMs?: number;
 }
 
 /** A watch reconnect backoff for etcd3 (its default waits up to 30 s after an etcd restart). */
@@ -102,7 +105,16 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     nodePorts: new PortAllocator(cfg.serviceNodePortRange, `${cfg.etcdPrefix}/ranges/servicenodeports/`),
     log,
   };
-  const store = new Store({ storage, strategies: strategies(), ctx, validate, defaults: (r, obj) => defaultObject(r.resource, obj) });
+  // Events expire (--event-ttl): every write of one carries a reused etcd lease.
+  const eventLeases = cfg.eventTtlMs > 0 ? new LeaseManager(leasePolicy(cfg.eventTtlMs), { grant: (s) => storage.grantLease(s) }) : undefined;
+  const store = new Store({
+    storage,
+    strategies: strategies(),
+    ctx,
+    validate,
+    defaults: (r, obj) => defaultObject(r.resource, obj),
+    leases: (r) => (r.resource === 'events' ? eventLeases : undefined),
+  });
   const events = new EventRecorder(store, log);
   const kubelets = new KubeletProxy(store, log);
   const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize, onEtcdWatches: (d) => metrics.etcdWatches.inc(d) });
@@ -175,6 +187,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
         events,
         kubelets,
+        ...(opts.watchBookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.watchBookmarkIntervalMs } : {}),
       });
       code = res.statusCode;
     } catch (err) {

@@ -16,7 +16,8 @@ export interface Stored {
   rv: number;
 }
 
-export type TxnOp = { put: string; value: string } | { del: string };
+/** A put with `lease` is bound to that etcd lease (the key goes when the lease expires). */
+export type TxnOp = { put: string; value: string; lease?: string } | { del: string };
 
 /** A guard: the key's mod revision (Mod) or version (Version, 0 = absent) equals (or exceeds) `value`. */
 export interface TxnCompare {
@@ -37,8 +38,25 @@ export interface ListPage {
   nextKey?: string;
 }
 
-/** Keys per etcd range read when a whole collection is listed (keeps gRPC messages small). */
-const LIST_CHUNK = 500;
+export interface ListRange {
+  limit?: number;
+  fromKey?: string;
+  revision?: number;
+}
+
+/** A list page as etcd returned it: key-values not decoded yet. */
+export interface RawPage {
+  items: IKeyValue[];
+  revision: number;
+  nextKey?: string;
+}
+
+/**
+ * Keys per etcd range read when a whole collection is listed: kube-apiserver's
+ * maxLimit, so 10k objects are one round trip. A chunk too big for one gRPC
+ * message (huge objects) is read again in halves.
+ */
+const LIST_CHUNK = 10_000;
 
 export type EtcdObserver = (operation: string, seconds: number) => void;
 
@@ -79,19 +97,39 @@ export class Storage {
    * Without a limit the range is read in chunks at one revision, so a big
    * collection stays one consistent snapshot without one giant gRPC message.
    */
-  async list(prefix: string, opts: { limit?: number; fromKey?: string; revision?: number; keysOnly?: boolean } = {}): Promise<ListPage> {
-    if (opts.limit) return this.range(prefix, { ...opts, limit: opts.limit });
-    const out: Stored[] = [];
-    let page = await this.range(prefix, { ...opts, limit: LIST_CHUNK });
-    out.push(...page.items);
-    while (page.nextKey) {
-      page = await this.range(prefix, { ...opts, limit: LIST_CHUNK, fromKey: page.nextKey, revision: page.revision });
-      out.push(...page.items);
-    }
-    return { items: out, revision: page.revision };
+  async list(prefix: string, opts: ListRange & { keysOnly?: boolean } = {}): Promise<ListPage> {
+    const page = await this.listRaw(prefix, opts);
+    const items = opts.keysOnly ? page.items.map((kv) => ({ key: kv.key.toString(), obj: { metadata: {} }, rv: Number(kv.mod_revision) })) : page.items.map(decode);
+    return page.nextKey ? { items, revision: page.revision, nextKey: page.nextKey } : { items, revision: page.revision };
   }
 
-  private async range(prefix: string, opts: { limit: number; fromKey?: string; revision?: number; keysOnly?: boolean }): Promise<ListPage> {
+  /** Like list, but the stored key-values as etcd returned them (lists encode them without parsing). */
+  async listRaw(prefix: string, opts: ListRange & { keysOnly?: boolean } = {}): Promise<RawPage> {
+    if (opts.limit) return this.range(prefix, { ...opts, limit: opts.limit });
+    const out: IKeyValue[] = [];
+    let chunk = LIST_CHUNK;
+    let from = opts.fromKey;
+    let revision = opts.revision ?? 0;
+    for (;;) {
+      let page: RawPage;
+      try {
+        page = await this.range(prefix, { ...opts, limit: chunk, revision, ...(from !== undefined ? { fromKey: from } : {}) });
+      } catch (err) {
+        if (chunk > 1 && isTooLarge(err)) {
+          chunk = Math.ceil(chunk / 2);
+          continue;
+        }
+        throw err;
+      }
+      for (const kv of page.items) out.push(kv);
+      // Every further chunk at the first one's revision: one consistent snapshot.
+      revision = page.revision;
+      if (!page.nextKey) return { items: out, revision };
+      from = page.nextKey;
+    }
+  }
+
+  private async range(prefix: string, opts: { limit: number; fromKey?: string; revision?: number; keysOnly?: boolean }): Promise<RawPage> {
     const start = Buffer.from(opts.fromKey ?? prefix);
     try {
       const res = await this.timed('list', () =>
@@ -103,11 +141,9 @@ export class Storage {
           keys_only: opts.keysOnly ?? false,
         }),
       );
-      const items = opts.keysOnly
-        ? res.kvs.map((kv) => ({ key: kv.key.toString(), obj: { metadata: {} }, rv: Number(kv.mod_revision) }))
-        : res.kvs.map(decode);
-      const page: ListPage = { items, revision: Number(res.header.revision) };
-      if (res.more && items.length > 0) page.nextKey = `${items[items.length - 1]!.key}\x00`;
+      const items = res.kvs;
+      const page: RawPage = { items, revision: Number(res.header.revision) };
+      if (res.more && items.length > 0) page.nextKey = `${items[items.length - 1]!.key.toString()}\x00`;
       return page;
     } catch (err) {
       if (isCompacted(err)) throw expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`);
@@ -147,13 +183,19 @@ export class Storage {
     return { ok: false, revision, current };
   }
 
+  /** Grants an etcd lease of `seconds` (never kept alive: it is meant to expire); resolves to its ID. */
+  async grantLease(seconds: number): Promise<string> {
+    const res = await this.timed('lease_grant', () => this.client.leaseClient.leaseGrant({ TTL: seconds, ID: 0 }));
+    return String(res.ID);
+  }
+
   async compact(revision: number): Promise<void> {
     await this.timed('compact', () => this.client.kv.compact({ revision, physical: false }));
   }
 }
 
 function toRequestOp(op: TxnOp): IRequestOp {
-  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: Buffer.from(op.value) } };
+  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: Buffer.from(op.value), ...(op.lease ? { lease: op.lease } : {}) } };
   return { request_delete_range: { key: Buffer.from(op.del) } };
 }
 
@@ -190,6 +232,16 @@ export function prefixEnd(prefix: string): Buffer {
     }
   }
   return Buffer.from([0]);
+}
+
+/** etcd refused a put because its lease is gone (expired or revoked before the write). */
+export function isLeaseNotFound(err: unknown): boolean {
+  return err instanceof Error && /lease not found/i.test(err.message);
+}
+
+/** A response over the client's gRPC message limit. */
+function isTooLarge(err: unknown): boolean {
+  return err instanceof Error && /RESOURCE_EXHAUSTED|larger than max/i.test(err.message);
 }
 
 export function isCompacted(err: unknown): boolean {

@@ -47,12 +47,25 @@ function encodeEvent(type: string, object: KubeObject): string {
 
 /** Above this much unsent output a watcher is too slow and is cut off (it will relist). */
 const MAX_BACKLOG_BYTES = 32 * 1024 * 1024;
-const BOOKMARK_INTERVAL_MS = 30_000;
+/** kube-apiserver's cacher sends bookmarks about every minute (`bookmarkFrequency`)... */
+export const BOOKMARK_INTERVAL_MS = 60_000;
+/** ...and one this long before the watch's deadline, so the client resumes from there. */
+const BOOKMARK_BEFORE_DEADLINE_MS = 2_000;
+
+/**
+ * When the next BOOKMARK is due (kube-apiserver's `nextBookmarkTime`): one
+ * interval from now, or just before the deadline if that comes first;
+ * undefined when even that has passed (the stream is about to end).
+ */
+export function nextBookmarkAt(now: number, intervalMs: number, deadline: number): number | undefined {
+  const at = Math.min(now + intervalMs, deadline - BOOKMARK_BEFORE_DEADLINE_MS);
+  return at > now ? at : undefined;
+}
 
 export async function serveWatch(
   res: ServerResponse,
   w: WatchRequest,
-  deps: { store: Store; caches: WatchCaches; connect: () => Etcd3; onOpen: (delta: number) => void },
+  deps: { store: Store; caches: WatchCaches; connect: () => Etcd3; onOpen: (delta: number) => void; bookmarkIntervalMs?: number },
 ): Promise<void> {
   const { resource: r } = w;
   const prefix = deps.store.storage.prefixFor(r.resource, r.namespaced ? w.namespace : undefined);
@@ -131,12 +144,21 @@ export async function serveWatch(
 
   // kube-apiserver ends watches after a randomised 30–60 min unless told otherwise.
   const timeoutMs = w.timeoutSeconds ? w.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
+  const deadline = Date.now() + timeoutMs;
   timers.push(setTimeout(close, timeoutMs).unref());
   if (w.bookmarks) {
-    const tick = () => {
-      emit('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(lastRv) } });
-      timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS).unref());
+    // Only kind, apiVersion and the resourceVersion every event up to which has been sent.
+    const interval = deps.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS;
+    const slot = timers.length;
+    const schedule = () => {
+      const now = Date.now();
+      const at = nextBookmarkAt(now, interval, deadline);
+      if (at === undefined || closed) return;
+      timers[slot] = setTimeout(() => {
+        emit('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(lastRv) } });
+        schedule();
+      }, at - now).unref();
     };
-    timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS).unref());
+    schedule();
   }
 }

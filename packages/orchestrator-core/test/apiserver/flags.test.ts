@@ -24,6 +24,9 @@ describe('apiserver flags', () => {
       [{ tlsCertFile: 'c', tlsPrivateKeyFile: 'k' }, '--token-auth-file'],
       [{ etcdServers: 'localhost:2379' }, '--etcd-servers'],
       [{ etcdCompactionInterval: '5 minutes' }, '--etcd-compaction-interval'],
+      [{ eventTtl: 'an hour' }, '--event-ttl'],
+      [{ eventTtl: '500ms' }, '--event-ttl'],
+      [{ eventTtl: '-1h' }, '--event-ttl'],
     ];
     for (const [flags, name] of bad) {
       let err: unknown;
@@ -36,6 +39,12 @@ describe('apiserver flags', () => {
       expect((err as Error).message).toContain(name);
       expect((err as Error).message).not.toContain('\n');
     }
+  });
+
+  it('keeps events an hour by default; --event-ttl 0 keeps them forever', () => {
+    expect(resolveConfig({}).eventTtlMs).toBe(3_600_000);
+    expect(resolveConfig({ eventTtl: '3s' }).eventTtlMs).toBe(3_000);
+    expect(resolveConfig({ eventTtl: '0' }).eventTtlMs).toBe(0);
   });
 
   it('parses durations', () => {

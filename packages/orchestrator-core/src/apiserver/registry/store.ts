@@ -14,7 +14,9 @@ import {
   type List,
   type ResourceInfo,
 } from '@pilot/api';
-import { encode, type Storage, type TxnCompare } from '../storage.js';
+import type { IKeyValue } from 'etcd3';
+import { decode, encode, isLeaseNotFound, type Storage, type TxnCompare, type TxnOp, type TxnResult } from '../storage.js';
+import type { LeaseManager } from '../lease-manager.js';
 import {
   alreadyExists,
   badRequest,
@@ -44,6 +46,8 @@ export interface StoreDeps {
   ctx: StrategyContext;
   validate: Validator;
   defaults: Defaulter;
+  /** The leases of a resource whose objects expire (events with --event-ttl); none: kept forever. */
+  leases?: (r: ResourceInfo) => LeaseManager | undefined;
 }
 
 export interface ListOptions {
@@ -57,6 +61,24 @@ export interface Selection {
   label: LabelSelector;
   field: FieldSelector;
   matches: (obj: KubeObject) => boolean;
+  /** No selector at all: every object matches, no need to read one to know. */
+  everything: boolean;
+}
+
+/** One listed object as stored: its bytes and revision, and the object when it had to be read to match a selector. */
+export interface ListedItem {
+  key: Buffer;
+  value: Buffer;
+  rv: number;
+  obj?: KubeObject;
+}
+
+/** A list with its items still as stored bytes (encoded for the wire by list-encoding.ts). */
+export interface RawList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string; continue?: string };
+  items: ListedItem[];
 }
 
 /** Parses label and field selectors; a malformed one or an unknown field label is 400. */
@@ -69,6 +91,7 @@ export function selection(r: ResourceInfo, labelSelector = '', fieldSelector = '
       label,
       field,
       matches: (obj) => label.matches(obj.metadata.labels ?? {}) && matchesFields(r.resource, obj, field),
+      everything: label.requirements.length === 0 && label.matches({}) && field.isEmpty(),
     };
   } catch (err) {
     if (err instanceof SelectorError) throw badRequest(err.message);
@@ -127,6 +150,16 @@ export class Store {
   }
 
   async list(r: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<List> {
+    const raw = await this.listRaw(r, namespace, opts);
+    return { apiVersion: raw.apiVersion, kind: raw.kind, metadata: raw.metadata, items: raw.items.map((i) => itemObject(r, i)) };
+  }
+
+  /**
+   * The objects of a list as stored (selected, limited and continued as
+   * `list` does), for responses encoded from the stored bytes: without a
+   * selector no object is parsed at all.
+   */
+  async listRaw(r: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<RawList> {
     const sel = selection(r, opts.labelSelector, opts.fieldSelector);
     const prefix = this.deps.storage.prefixFor(r.resource, r.namespaced ? namespace : undefined);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
@@ -137,19 +170,24 @@ export class Store {
       fromKey = t.key;
       revision = t.rv;
     }
-    const items: KubeObject[] = [];
+    const items: ListedItem[] = [];
     let next: string | undefined;
     for (;;) {
-      const page = await this.deps.storage.list(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
+      const page = await this.deps.storage.listRaw(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
       revision = page.revision;
       let cut = false;
-      for (const s of page.items) {
+      for (const kv of page.items) {
         if (limit && items.length === limit) {
-          next = s.key;
+          next = kv.key.toString();
           cut = true;
           break;
         }
-        if (sel.matches(s.obj)) items.push(withType(r, s.obj));
+        const item: ListedItem = { key: kv.key, value: kv.value, rv: Number(kv.mod_revision) };
+        if (!sel.everything) {
+          item.obj = decode(kv).obj;
+          if (!sel.matches(item.obj)) continue;
+        }
+        items.push(item);
       }
       if (cut || !page.nextKey) break;
       if (limit && items.length === limit) {
@@ -158,7 +196,7 @@ export class Store {
       }
       fromKey = page.nextKey;
     }
-    const list: List = { apiVersion: apiVersionOf(r), kind: `${r.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+    const list: RawList = { apiVersion: apiVersionOf(r), kind: `${r.kind}List`, metadata: { resourceVersion: String(revision) }, items };
     if (next) list.metadata.continue = encodeContinue({ rv: revision, key: next });
     return list;
   }
@@ -223,9 +261,11 @@ export class Store {
       const extras = (await this.strategy(r).createExtras?.(obj, this.deps.ctx, attempt)) ?? NO_EXTRAS;
       // A namespaced object is created only while its namespace exists, checked in the same transaction.
       const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, obj.metadata.namespace!) : undefined;
-      const res = await this.deps.storage.txn(
+      const res = await this.putTxn(
+        r,
         [{ key, target: 'Version', value: 0 }, ...(nsKey ? [{ key: nsKey, target: 'Version' as const, value: 0, result: 'Greater' as const }] : []), ...extras.compares],
-        [{ put: key, value: encode(obj) }, ...extras.ops],
+        { put: key, value: encode(obj) },
+        extras.ops,
       );
       if (res.ok) {
         obj.metadata.resourceVersion = String(res.revision);
@@ -234,6 +274,26 @@ export class Store {
       if (res.current.get(key)) throw alreadyExists(kindLabel(r), obj.metadata.name!);
       if (nsKey && !res.current.get(nsKey)) throw notFound('namespaces', obj.metadata.namespace!);
       this.extrasFailed(r, obj, extras, res.current, attempt);
+    }
+  }
+
+  /**
+   * The object's put (with the extras) as one transaction. Objects of an
+   * expiring resource carry a (reused) lease on every put, creates and
+   * updates alike: a put without one would keep the key forever. A lease
+   * etcd no longer knows is dropped and the write retried once with a fresh one.
+   */
+  private async putTxn(r: ResourceInfo, compares: readonly TxnCompare[], put: { put: string; value: string }, extraOps: readonly TxnOp[]): Promise<TxnResult> {
+    const leases = this.deps.leases?.(r);
+    if (!leases) return this.deps.storage.txn(compares, [put, ...extraOps]);
+    for (let attempt = 0; ; attempt++) {
+      const lease = await leases.lease();
+      try {
+        return await this.deps.storage.txn(compares, [{ ...put, lease }, ...extraOps]);
+      } catch (err) {
+        if (attempt > 0 || !isLeaseNotFound(err)) throw err;
+        leases.lost(lease);
+      }
     }
   }
 
@@ -307,10 +367,7 @@ export class Store {
       const old = withType(r, cur.obj);
       const next = this.nextObject(r, old, change(structuredClone(old)), subresource);
       const extras = subresource ? NO_EXTRAS : ((await this.strategy(r).updateExtras?.(next, old, this.deps.ctx, attempt)) ?? NO_EXTRAS);
-      const res = await this.deps.storage.txn(
-        [{ key, target: 'Mod', value: cur.rv }, ...extras.compares],
-        [{ put: key, value: encode(next) }, ...extras.ops],
-      );
+      const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }, ...extras.compares], { put: key, value: encode(next) }, extras.ops);
       if (res.ok) {
         next.metadata.resourceVersion = String(res.revision);
         return next;
@@ -377,7 +434,7 @@ export class Store {
       if (plan.kind === 'mark') {
         const marked = plan.obj;
         delete marked.metadata.resourceVersion;
-        const res = await this.deps.storage.txn([{ key, target: 'Mod', value: cur.rv }], [{ put: key, value: encode(marked) }]);
+        const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }], { put: key, value: encode(marked) }, []);
         if (res.ok) {
           marked.metadata.resourceVersion = String(res.revision);
           return marked;
@@ -402,6 +459,11 @@ function failedCompare(c: TxnCompare, current: Map<string, unknown>): boolean {
     return c.value === 0 ? s !== undefined : s === undefined;
   }
   return (s?.rv ?? 0) !== c.value;
+}
+
+/** A listed item as an object (read now, unless a selector already did). */
+export function itemObject(r: ResourceInfo, item: ListedItem): KubeObject {
+  return withType(r, item.obj ?? decode({ key: item.key, value: item.value, mod_revision: String(item.rv) } as IKeyValue).obj);
 }
 
 /** Objects read back always carry their kind and apiVersion. */
