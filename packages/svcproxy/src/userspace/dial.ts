@@ -37,7 +37,8 @@ export interface DialOptions {
   onFailure?: (f: DialFailure) => void;
   /** Errors that make further attempts pointless (EMFILE: the proxy itself is out of descriptors). */
   isFatal?: (err: Error) => boolean;
-  signal?: AbortSignal;
+  /** Stops further attempts once `aborted` (an AbortSignal fits; a plain flag is cheaper per connection). */
+  signal?: { readonly aborted: boolean };
 }
 
 /**

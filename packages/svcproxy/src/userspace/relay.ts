@@ -143,35 +143,48 @@ export class Direction {
   }
 }
 
-interface AdoptableHandle {
-  readStart(): number;
-  readStop(): number;
-  useUserBuffer(buf: Uint8Array): void;
+/**
+ * Node's private Socket fields behind the `onread` option, found once on a
+ * probe socket by their symbol descriptions (net.Socket has no public way to
+ * give an existing socket a user buffer). Undefined when this Node's Socket
+ * does not keep them that way.
+ */
+const onreadFields = ((): { buffer: symbol; callback: symbol; generator: symbol } | undefined => {
+  const buffer = (): Buffer => Buffer.alloc(0);
+  const callback = (): boolean => true;
+  const probe = new Socket({ onread: { buffer, callback } } as ConstructorParameters<typeof Socket>[0]);
+  const own = Object.getOwnPropertySymbols(probe);
+  const find = (description: string, value: unknown) => own.find((k) => k.description === description && (probe as unknown as Record<symbol, unknown>)[k] === value);
+  const fields = { buffer: find('kBuffer', true), callback: find('kBufferCb', callback), generator: find('kBufferGen', buffer) };
+  probe.destroy();
+  return fields.buffer && fields.callback && fields.generator ? (fields as { buffer: symbol; callback: symbol; generator: symbol }) : undefined;
+})();
+
+interface ReadHandle {
+  reading?: boolean;
+  useUserBuffer?: (buf: Uint8Array) => void;
 }
 
 /**
- * Re-wraps an accepted socket (accepted paused, nothing read yet) into a
- * Socket that reads through `onread`: net.Server has no option to give
- * accepted sockets a user buffer, so the handle is moved to a new Socket and
- * the original is retired without closing it. Returns undefined (the caller
- * keeps the original socket and pipes) when this Node does not expose the
- * handle the way this relies on.
+ * Makes an accepted socket (accepted paused, nothing read yet) read through
+ * `onread` from now on, in place: net.Server has no option to give accepted
+ * sockets a user buffer, so the fields the `onread` option would have set are
+ * set here and the handle is told about the buffer. The socket stays paused
+ * (resume it once its reads have somewhere to go). Returns false (the caller
+ * keeps Node's own reads, e.g. pipes) when the socket has no handle or this
+ * Node does not keep those fields the way this relies on.
+ *
+ * Why in place: moving the handle to a new Socket (the earlier way) cost a
+ * second Socket per connection, measurable on short connections.
  */
-export function adoptAccepted(accepted: Socket, onread: Direction['onread']): Socket | undefined {
-  const holder = accepted as unknown as { _handle?: Partial<AdoptableHandle> | null };
-  const handle = holder._handle;
-  if (
-    !handle ||
-    accepted.destroyed ||
-    typeof handle.readStart !== 'function' ||
-    typeof handle.readStop !== 'function' ||
-    typeof handle.useUserBuffer !== 'function'
-  ) {
-    return undefined;
-  }
-  holder._handle = null;
-  // With no handle, destroy() only settles the old object (and the server's
-  // connection count); the kernel socket lives on in the new wrapper.
-  accepted.destroy();
-  return new Socket({ handle, allowHalfOpen: true, noDelay: true, onread } as ConstructorParameters<typeof Socket>[0]);
+export function useReadBuffers(accepted: Socket, onread: Direction['onread']): boolean {
+  const handle = (accepted as unknown as { _handle?: ReadHandle | null })._handle;
+  if (!onreadFields || !handle || accepted.destroyed || handle.reading || typeof handle.useUserBuffer !== 'function') return false;
+  const buf = onread.buffer();
+  const fields = accepted as unknown as Record<symbol, unknown>;
+  fields[onreadFields.generator] = onread.buffer;
+  fields[onreadFields.callback] = onread.callback;
+  fields[onreadFields.buffer] = buf;
+  handle.useUserBuffer(buf);
+  return true;
 }

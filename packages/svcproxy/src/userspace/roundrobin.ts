@@ -82,23 +82,25 @@ export class RoundRobinBalancer {
   /**
    * The endpoint for the next connection of `clientIP`, or undefined when the
    * service has none. `resetAffinity` (set after a failed connect) skips the
-   * client's sticky endpoint and records a fresh choice.
+   * client's sticky endpoint and records a fresh choice. `clientIP` may be a
+   * getter: it is only read for ClientIP affinity (a TCP peer address costs a
+   * getpeername() syscall per connection).
    */
-  next(key: string, clientIP: string, resetAffinity = false): string | undefined {
+  next(key: string, clientIP: string | (() => string), resetAffinity = false): string | undefined {
     const s = this.services.get(key);
     if (!s || s.endpoints.length === 0) return undefined;
+    if (s.affinity.type !== 'ClientIP') return walk(s);
+    const ip = typeof clientIP === 'function' ? clientIP() : clientIP;
     const now = this.now();
-    const sticky = s.affinity.type === 'ClientIP';
-    if (sticky && !resetAffinity) {
-      const hit = s.sticky.get(clientIP);
+    if (!resetAffinity) {
+      const hit = s.sticky.get(ip);
       if (hit && now - hit.lastUsedMs < s.affinity.ttlSeconds * 1000) {
         hit.lastUsedMs = now;
         return hit.endpoint;
       }
     }
-    const endpoint = s.endpoints[s.index % s.endpoints.length]!;
-    s.index = (s.index + 1) % s.endpoints.length;
-    if (sticky) s.sticky.set(clientIP, { endpoint, lastUsedMs: now });
+    const endpoint = walk(s);
+    s.sticky.set(ip, { endpoint, lastUsedMs: now });
     return endpoint;
   }
 
@@ -127,4 +129,11 @@ export class RoundRobinBalancer {
     }
     return out;
   }
+}
+
+/** The next endpoint in walk order (the list is not empty). */
+function walk(s: ServiceBalance): string {
+  const endpoint = s.endpoints[s.index % s.endpoints.length]!;
+  s.index = (s.index + 1) % s.endpoints.length;
+  return endpoint;
 }

@@ -1,8 +1,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dialWithRetry, DialError, isDescriptorExhaustion } from './dial.js';
+import { dialWithRetry, DialError, isDescriptorExhaustion, type DialFailure } from './dial.js';
 import { splitEndpoint, type PortalContext } from './context.js';
 import type { ServiceTraffic } from './metrics.js';
-import { adoptAccepted, Direction } from './relay.js';
+import { Direction, useReadBuffers } from './relay.js';
 
 /**
  * The TCP listener of one service port. Each accepted client is relayed to a
@@ -18,10 +18,13 @@ import { adoptAccepted, Direction } from './relay.js';
 // pipe()'s fresh 64 KiB chunk per read halved the proxy's CPU per byte.
 // Larger writable high-water marks or a data/drain loop over pipe()'s chunks
 // did not help. Latency: Nagle off on both sides, nothing read before the
-// backend is connected.
+// backend is connected, and per accepted connection no work that a short
+// connection pays for without needing it (no second Socket for the client,
+// no peer-address syscall without ClientIP affinity, no AbortController):
+// a short connection is CPU on the critical path (README, "Short connections").
 
 interface Conn {
-  client: Socket;
+  readonly client: Socket;
   backend?: Socket;
 }
 
@@ -98,14 +101,25 @@ export class TcpPortal {
     }
   }
 
+  /** Counts and logs one failed connect attempt (one function per listener, not per connection). */
+  private readonly onDialFailure = (f: DialFailure): void => {
+    if (isDescriptorExhaustion(f.error)) return;
+    this.ctx.metrics.connectFailures.inc({ service: this.ctx.key });
+    this.ctx.log.debug({ service: this.ctx.key, endpoint: f.endpoint, timeoutMs: f.timeoutMs, err: f.error.message }, 'backend connect failed; trying the next endpoint');
+  };
+
+  // Per connection only what must be: the hot path of a short connection is
+  // accept → dial → first bytes, and everything allocated or called here is on it.
   private accept(client: Socket): void {
     const { key } = this.ctx;
     const conn: Conn = { client };
     this.conns.add(conn);
-    const ignoreError = () => {
-      /* handled on close: the backend gets a reset */
-    };
+    // Errors are handled on close (the backend gets a reset); the listener
+    // stays, the relay adds its own.
     client.on('error', ignoreError);
+    // A client that leaves while we dial stops the fail-over loop (a flag:
+    // an AbortController per connection costs more and gives nothing here).
+    const gone = { aborted: false };
     // A connection leaves the live set only when both of its sockets are
     // closed, and its bytes move to the closed totals at that moment, so the
     // byte counters never step backwards between scrapes.
@@ -114,54 +128,36 @@ export class TcpPortal {
       this.closedIn += conn.client.bytesRead;
       this.closedOut += conn.backend?.bytesRead ?? 0;
     };
-    client.once('close', settle);
+    client.once('close', () => {
+      gone.aborted = true;
+      settle();
+    });
     if (this.closing) {
       reset(client);
       return;
     }
-    const clientIP = client.remoteAddress ?? '';
-    // A client that leaves while we dial stops the fail-over loop.
-    const gone = new AbortController();
-    const onGone = () => gone.abort();
-    client.once('close', onGone);
     const toClient = new Direction();
     dialWithRetry(
-      (attempt) => this.ctx.balancer.next(key, clientIP, attempt > 0),
+      // The peer address is read only when the balancer needs it (ClientIP affinity).
+      (attempt) => this.ctx.balancer.next(key, () => client.remoteAddress ?? '', attempt > 0),
       (endpoint, timeoutMs) => dialTcp(endpoint, timeoutMs, toClient.onread),
-      {
-        service: key,
-        timeoutsMs: this.ctx.dialTimeoutsMs,
-        isFatal: isDescriptorExhaustion,
-        signal: gone.signal,
-        onFailure: (f) => {
-          if (isDescriptorExhaustion(f.error)) return;
-          this.ctx.metrics.connectFailures.inc({ service: key });
-          this.ctx.log.debug({ service: key, endpoint: f.endpoint, timeoutMs: f.timeoutMs, err: f.error.message }, 'backend connect failed; trying the next endpoint');
-        },
-      },
+      { service: key, timeoutsMs: this.ctx.dialTimeoutsMs, isFatal: isDescriptorExhaustion, signal: gone, onFailure: this.onDialFailure },
     )
       .then(
         ({ value: backend }) => {
-          if (gone.signal.aborted || client.destroyed) {
+          if (gone.aborted || client.destroyed) {
             backend.destroy();
             return;
           }
           conn.backend = backend;
           backend.once('close', settle);
-          // The client moves to a socket that reads into our buffers; the
-          // retired original must not count as the client closing.
+          // The client reads into our buffers from now on; without that
+          // (a Node that does not allow it) its bytes are piped.
           const toBackend = new Direction();
-          client.off('close', settle);
-          client.off('close', onGone);
-          client.off('error', ignoreError);
-          const adopted = adoptAccepted(client, toBackend.onread);
-          if (adopted) conn.client = adopted;
-          conn.client.once('close', settle);
-          // Without adoption the client's bytes are piped (Node's own chunks).
-          relay(conn.client, backend, adopted ? toBackend : undefined, toClient);
+          relay(client, backend, useReadBuffers(client, toBackend.onread) ? toBackend : undefined, toClient);
         },
         (err: unknown) => {
-          if (gone.signal.aborted) return;
+          if (gone.aborted) return;
           const failures = err instanceof DialError ? err.failures : [];
           const fdLimit = failures.some((f) => isDescriptorExhaustion(f.error));
           const reason = fdLimit ? 'fd-limit' : failures.length ? 'all-failed' : 'no-endpoints';
@@ -180,6 +176,10 @@ export class TcpPortal {
       });
   }
 }
+
+const ignoreError = (): void => {
+  /* handled on close: the other side gets a reset */
+};
 
 /**
  * Connects to `ip:port` within `timeoutMs`. With `onread` the socket reads
@@ -227,9 +227,9 @@ function linkFates(client: Socket, backend: Socket): void {
 
 /**
  * Joins a client and a backend that read through `toBackend` / `toClient`
- * (backend still paused from dialTcp). A FIN is passed on once the bytes
- * before it are written; an error or an unexpected close on one side resets
- * the other.
+ * (both still paused: the client accepted so, the backend from dialTcp). A
+ * FIN is passed on once the bytes before it are written; an error or an
+ * unexpected close on one side resets the other.
  */
 export function relay(client: Socket, backend: Socket, toBackend: Direction | undefined, toClient: Direction): void {
   toClient.attach(backend, client);
@@ -238,8 +238,9 @@ export function relay(client: Socket, backend: Socket, toBackend: Direction | un
   if (toBackend) {
     toBackend.attach(client, backend);
     client.once('end', () => backend.end());
+    client.resume();
   } else {
-    client.pipe(backend); // ends the backend when the client ends
+    client.pipe(backend); // ends the backend when the client ends (and resumes the client)
   }
   backend.resume();
 }

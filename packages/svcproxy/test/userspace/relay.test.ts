@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, connect, Socket, type Server } from 'node:net';
 import { createLogger, waitFor } from '@pilot/common';
 import { NoPortalRules, UserspaceProxier } from '../../src/userspace/index.js';
-import { adoptAccepted, Direction, ReadBufferPool, sharedReadBuffers } from '../../src/userspace/relay.js';
+import { Direction, ReadBufferPool, sharedReadBuffers, useReadBuffers } from '../../src/userspace/relay.js';
 import { dialTcp, relay } from '../../src/userspace/tcp.js';
 import type { ProxyState } from '../../src/model.js';
 
@@ -131,8 +131,40 @@ describe('relay with reusable read buffers', () => {
   });
 });
 
+describe('useReadBuffers', () => {
+  it('makes an accepted socket read into our buffer in place, and only once resumed', async () => {
+    const seen: string[] = [];
+    const buf = Buffer.alloc(64);
+    let accepted: { s: Socket; inPlace: boolean; events: number } | undefined;
+    const front = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => {
+      const a = { s, inPlace: useReadBuffers(s, { buffer: () => buf, callback: (n, b) => (seen.push(b.toString('utf8', 0, n)), true) }), events: 0 };
+      s.on('data', () => a.events++); // Node's own reads would show up here
+      accepted = a;
+    });
+    servers.push(front);
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const c = connect({ host: '127.0.0.1', port: (front.address() as { port: number }).port, allowHalfOpen: true });
+    c.resume();
+    // Once the client's bytes and FIN are written they sit in the kernel (loopback): still unread.
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => c.end('in place', resolve));
+      c.once('error', reject);
+    });
+    await waitFor(() => accepted !== undefined, { timeoutMs: 5000, what: 'the front to accept' });
+    expect(seen).toEqual([]);
+    const ended = new Promise<void>((resolve) => accepted!.s.once('end', resolve));
+    accepted!.s.resume();
+    await ended;
+    accepted!.s.destroy();
+    c.destroy();
+    expect(accepted!.inPlace).toBe(true);
+    expect(accepted!.events).toBe(0);
+    expect(seen.join('')).toBe('in place');
+  });
+});
+
 describe('relay fallback', () => {
-  it('pipes the client side when the accepted socket cannot be adopted, still both ways with half-close', async () => {
+  it('pipes the client side when the accepted socket cannot read into our buffers, still both ways with half-close', async () => {
     const backendPort = await new Promise<number>((resolve) => {
       const srv = createServer({ allowHalfOpen: true }, (s) => {
         const parts: Buffer[] = [];
@@ -142,8 +174,8 @@ describe('relay fallback', () => {
       servers.push(srv);
       srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
     });
-    // A socket without a kernel handle (here: never connected) cannot be adopted.
-    expect(adoptAccepted(new Socket(), new Direction().onread)).toBeUndefined();
+    // A socket without a kernel handle (here: never connected) cannot read into our buffers.
+    expect(useReadBuffers(new Socket(), new Direction().onread)).toBe(false);
     // The fallback path itself: the client side piped, the backend through its Direction.
     const relayFront = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
       const toClient = new Direction();

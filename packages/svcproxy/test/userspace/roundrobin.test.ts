@@ -71,6 +71,21 @@ describe('RoundRobinBalancer', () => {
     expect(after).toBe(lb.endpointsOf('ns/a')[2]);
   });
 
+  it('reads a lazy client address only for ClientIP affinity', () => {
+    const lb = new RoundRobinBalancer();
+    let reads = 0;
+    const ip = () => (reads++, '192.168.0.1');
+    lb.update('ns/a', ['10.1.1.2:80', '10.1.1.3:80'], none);
+    const walked = [lb.next('ns/a', ip), lb.next('ns/a', ip)];
+    expect(reads).toBe(0);
+    expect(new Set(walked).size).toBe(2);
+    lb.update('ns/a', ['10.1.1.2:80', '10.1.1.3:80'], sticky(100));
+    const first = lb.next('ns/a', ip);
+    expect(lb.next('ns/a', ip)).toBe(first);
+    expect(lb.next('ns/a', '192.168.0.1')).toBe(first); // the same client, given as a string
+    expect(reads).toBe(2);
+  });
+
   it('gives a new endpoint when affinity is reset after a failed connect', () => {
     const lb = new RoundRobinBalancer();
     lb.update('ns/a', ['10.1.1.2:80', '10.1.1.3:80'], sticky(100));
