@@ -9,6 +9,7 @@
  *      apiserver's own write → watch-event latency, on a real etcd.
  *
  * Run (root not needed): node_modules/.bin/tsx bench/dnsd/main.ts
+ * (BENCH_DNSD_BIN=path/to/bin/dnsd.js benches another build of dnsd.)
  * Everything listens on 127.0.0.1 with kernel-chosen free ports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +27,8 @@ import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/
 import { quantile } from '../lib/report.js';
 import { freeLocalPort } from '@pilot/netns';
 
-const DNSD = fileURLToPath(new URL('../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
+// BENCH_DNSD_BIN: another build of dnsd's bin (e.g. a copy of dist from before a change), for before/after runs.
+const DNSD = process.env.BENCH_DNSD_BIN ?? fileURLToPath(new URL('../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
 const N = 1000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CLIENTS = 4;

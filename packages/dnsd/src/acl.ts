@@ -8,6 +8,8 @@ import { networkInterfaces } from 'node:os';
  */
 export class RecursionAcl {
   private readonly list = new BlockList();
+  /** Decisions by source address: the networks never change, so a decision never goes stale. */
+  private readonly decisions = new Map<string, boolean>();
 
   constructor(readonly networks: string[]) {
     for (const n of networks) {
@@ -24,11 +26,25 @@ export class RecursionAcl {
   }
 
   allows(ip: string): boolean {
+    // BlockList.check builds a SocketAddress per call: too dear per query.
+    let ok = this.decisions.get(ip);
+    if (ok === undefined) {
+      ok = this.check(ip);
+      // Bounded: a flood from many sources costs a clear, never unbounded memory.
+      if (this.decisions.size >= MAX_DECISIONS) this.decisions.clear();
+      this.decisions.set(ip, ok);
+    }
+    return ok;
+  }
+
+  private check(ip: string): boolean {
     // IPv4-mapped IPv6 sources (dual-stack TCP sockets) are checked as IPv4.
     const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
     return this.list.check(v4, isIPv6(v4) ? 'ipv6' : 'ipv4');
   }
 }
+
+const MAX_DECISIONS = 4096;
 
 /** The networks of this namespace's own interfaces, as CIDRs (netns-aware: getifaddrs). */
 export function localNetworks(): string[] {

@@ -135,7 +135,8 @@ export class ForwardCache {
       return undefined;
     }
     this.hits++;
-    const out = Buffer.from(e.response);
+    const out = Buffer.allocUnsafe(e.response.length);
+    e.response.copy(out);
     patchForQuery(out, id, queryFlags);
     const aged = Math.floor((now - e.storedAt) / 1000);
     for (const t of e.ttls) out.writeUInt32BE(Math.max(0, t.ttl - aged), t.offset);
@@ -323,8 +324,21 @@ export class Forwarder {
    * upstream's response already fits the client) with a fresh ID.
    */
   async forward(q: Query, raw: Buffer, transport: 'udp' | 'tcp', key: string): Promise<ForwardResult> {
-    const hit = this.cache.get(key, q.id, q.flags);
+    const hit = this.cached(q, key);
     if (hit) return { response: hit, source: 'cache' };
+    return this.fetch(q, raw, transport, key);
+  }
+
+  /**
+   * The forward cache's answer re-addressed to this query, synchronously —
+   * the hot path takes a hit without a promise; `fetch` does the rest.
+   */
+  cached(q: Query, key: string): Buffer | undefined {
+    return this.cache.get(key, q.id, q.flags);
+  }
+
+  /** `forward` after a cache miss: one upstream exchange, shared by identical questions in flight. */
+  async fetch(q: Query, raw: Buffer, transport: 'udp' | 'tcp', key: string): Promise<ForwardResult> {
     let p = this.inflight.get(key);
     if (!p) {
       p = this.ask(raw, transport === 'tcp')

@@ -128,7 +128,13 @@ export class QueryHandler {
       this.outcome({ type: q.type, rcode: Rcode.REFUSED, transport: ctx.transport, path: 'refused' }, started);
       return this.simple(q, Rcode.REFUSED, size);
     }
-    return forwarder.forward(q, packet, ctx.transport, key).then((res) => {
+    // A forward-cache hit is answered synchronously, like a zone cache hit.
+    const cached = forwarder.cached(q, key);
+    if (cached) {
+      this.outcome({ type: q.type, rcode: cached[3]! & 0xf, transport: ctx.transport, path: 'forward-cache' }, started);
+      return cached;
+    }
+    return forwarder.fetch(q, packet, ctx.transport, key).then((res) => {
       const path = res.source === 'cache' ? 'forward-cache' : 'forward';
       this.outcome({ type: q.type, rcode: res.response[3]! & 0xf, transport: ctx.transport, path }, started);
       return res.response;

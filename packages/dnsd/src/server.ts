@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
+import { createServer, isIP, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from '@pilot/common';
 import type { QueryHandler } from './handler.js';
 
@@ -75,7 +76,7 @@ export class DnsServer {
   }
 
   private bindUdp(address: string): Promise<Socket> {
-    const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false });
+    const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
     return new Promise((resolve, reject) => {
       sock.once('error', (err) => reject(new Error(`UDP bind ${address}:${this.port}: ${err.message}`)));
       sock.bind({ address, port: this.port, exclusive: true }, () => {
@@ -135,6 +136,21 @@ export class DnsServer {
     this.tcp = undefined;
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
   }
+}
+
+/**
+ * dgram resolves every send's address, even a literal one, through
+ * dns.lookup and a process.nextTick. Replies always go to the literal source
+ * address of the query, so it is answered on the spot; names still resolve.
+ */
+function literalLookup(
+  host: string,
+  family: number | LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const fam = isIP(host);
+  if (fam !== 0) callback(null, host, fam);
+  else dnsLookup(host, family as LookupOptions, callback as never);
 }
 
 function writeFramed(sock: TcpSocket, msg: Buffer): void {

@@ -99,20 +99,49 @@ export class WireError extends Error {
   }
 }
 
-/** Reads the owner name at `off` without compression (the question may not point). */
-function readQuestionName(buf: Buffer, off: number, id: number, flags: number): { labels: string[]; end: number } {
-  const labels: string[] = [];
+/**
+ * Checks the owner name at `off` without compression (the question may not
+ * point) and returns the offset after it. Labels become strings only when
+ * asked for: a cache hit never needs them.
+ */
+function checkQuestionName(buf: Buffer, off: number, id: number, flags: number): number {
   let total = 1;
   for (;;) {
     if (off >= buf.length) throw new WireError('question name runs past the packet', 'formerr', id, flags);
     const len = buf[off]!;
-    if (len === 0) return { labels, end: off + 1 };
+    if (len === 0) return off + 1;
     if (len & 0xc0) throw new WireError('compression pointer or extended label in question', 'formerr', id, flags);
     total += len + 1;
     if (total > 255) throw new WireError('question name longer than 255 octets', 'formerr', id, flags);
     if (off + 1 + len > buf.length) throw new WireError('question label runs past the packet', 'formerr', id, flags);
-    labels.push(buf.toString('latin1', off + 1, off + 1 + len));
     off += 1 + len;
+  }
+}
+
+/** A parsed query; `labels` and `name` are decoded from the question bytes on first use. */
+class ParsedQuery implements Query {
+  readonly class: number;
+  private labelsCache: string[] | undefined;
+  private nameCache: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly flags: number,
+    readonly opcode: number,
+    readonly type: number,
+    klass: number,
+    readonly questionBytes: Buffer,
+    readonly edns: Edns | undefined,
+  ) {
+    this.class = klass;
+  }
+
+  get labels(): string[] {
+    return (this.labelsCache ??= labelsOfQuestion(this.questionBytes));
+  }
+
+  get name(): string {
+    return (this.nameCache ??= this.labels.join('.').toLowerCase());
   }
 }
 
@@ -149,7 +178,7 @@ export function parseQuery(buf: Buffer): Query {
   const ns = buf.readUInt16BE(8);
   const ar = buf.readUInt16BE(10);
   if (qd !== 1) throw new WireError(`question count ${qd}, want 1`, 'formerr', id, flags);
-  const { labels, end } = readQuestionName(buf, HEADER_SIZE, id, flags);
+  const end = checkQuestionName(buf, HEADER_SIZE, id, flags);
   if (end + 4 > buf.length) throw new WireError('question type/class runs past the packet', 'formerr', id, flags);
   const type = buf.readUInt16BE(end);
   const klass = buf.readUInt16BE(end + 2);
@@ -181,17 +210,7 @@ export function parseQuery(buf: Buffer): Query {
     if (err instanceof WireError) throw err;
     throw new WireError(`malformed record section: ${(err as Error).message}`, 'formerr', id, flags);
   }
-  return {
-    id,
-    flags,
-    opcode,
-    labels,
-    name: labels.join('.').toLowerCase(),
-    type,
-    class: klass,
-    questionBytes,
-    edns,
-  };
+  return new ParsedQuery(id, flags, opcode, type, klass, questionBytes, edns);
 }
 
 function skipRecord(buf: Buffer, off: number): number {
