@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Host, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure, type Host } from '@pilot/netns';
 import {
-  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, putConfig, startOverlayd, startWebServer, waitSubnetEnv, type Started,
+  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, startOverlayd, waitSubnetEnv, type NamedPod, type Started,
 } from './helpers.js';
 
 /**
@@ -22,7 +22,7 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
-  const pods: { pod: Pod; name: string }[] = [];
+  let pods: NamedPod[] = [];
   const logs = () => c;
 
   beforeAll(async () => {
@@ -30,12 +30,7 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } });
     od = c.hosts.map((h) => startOverlayd(c!, h, ['--reconcile-interval', '1h']));
     envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
-    for (const [i, h] of c.hosts.entries()) {
-      await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
-      const pod = await h.addPod();
-      await startWebServer(pod, `pod-on-${h.name}`);
-      pods.push({ pod, name: `pod-on-${h.name}` });
-    }
+    pods = await podsOnEveryHost(c, od);
     // Operators' routes, neither in overlayd's protocol: one inside the Network, one outside.
     const h1 = c.hosts[0]!;
     await h1.execOk(['ip', 'route', 'add', '10.1.250.0/24', 'via', c.hosts[1]!.ip]);

@@ -93,6 +93,27 @@ export async function startWebServer(target: Pod | Host, name: string, port = 80
   await waitForPort(target, target.ip, port);
 }
 
+/** A pod serving HTTP as `pod-on-<host>`. */
+export interface NamedPod {
+  pod: Pod;
+  name: string;
+}
+
+/**
+ * On every host: the bridge from the subnet.env its overlayd wrote (as
+ * dockerd --bip would set it up), one pod on it, serving HTTP as `pod-on-<host>`.
+ */
+export async function podsOnEveryHost(c: Cluster, od: readonly Started[]): Promise<NamedPod[]> {
+  const pods: NamedPod[] = [];
+  for (const [i, h] of c.hosts.entries()) {
+    await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
+    const pod = await h.addPod();
+    await startWebServer(pod, `pod-on-${h.name}`);
+    pods.push({ pod, name: `pod-on-${h.name}` });
+  }
+  return pods;
+}
+
 export async function httpGet(from: Pod | Host, ip: string, port = 8080): Promise<string> {
   const r = await from.exec(['curl', '-s', '--max-time', '5', `http://${ip}:${port}/`], { timeoutMs: 10_000 });
   if (r.exitCode !== 0) throw new Error(`curl ${ip}:${port} exited ${r.exitCode}: ${r.stderr}`);
@@ -105,7 +126,7 @@ export async function ping(from: Pod | Host, ip: string): Promise<boolean> {
 }
 
 /** Polls until every pod reaches every other pod by ping and HTTP (the first packets may race ARP/route setup). */
-export async function expectFullMesh(pods: readonly { pod: Pod; name: string }[], timeoutMs = 20_000): Promise<void> {
+export async function expectFullMesh(pods: readonly NamedPod[], timeoutMs = 20_000): Promise<void> {
   const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
   await Promise.all(
     pairs.map(([a, b]) =>

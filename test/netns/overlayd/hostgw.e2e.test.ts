@@ -1,25 +1,14 @@
 import { waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Pod } from '@pilot/netns';
-import { etcdLeases, expectFullMesh, httpGet, keyOf, netOf, overlaydRoutes, putConfig, readEnv, startOverlayd, startWebServer, waitSubnetEnv, type Started } from './helpers.js';
+import { Cluster, withLogsOnFailure } from '@pilot/netns';
+import { etcdLeases, expectFullMesh, httpGet, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, readEnv, startOverlayd, startWebServer, waitSubnetEnv, type NamedPod, type Started } from './helpers.js';
 
 /** The same connectivity with host-gw (and --ip-masq), and with vxlan DirectRouting. */
-
-async function podsOnEveryHost(c: Cluster, od: Started[]): Promise<{ pod: Pod; name: string }[]> {
-  const pods: { pod: Pod; name: string }[] = [];
-  for (const [i, h] of c.hosts.entries()) {
-    await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
-    const pod = await h.addPod();
-    await startWebServer(pod, `pod-on-${h.name}`);
-    pods.push({ pod, name: `pod-on-${h.name}` });
-  }
-  return pods;
-}
 
 describe('overlayd host-gw with --ip-masq on 3 hosts', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
-  let pods: { pod: Pod; name: string }[] = [];
+  let pods: NamedPod[] = [];
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 3, etcd: true });
@@ -91,7 +80,7 @@ describe('overlayd vxlan with DirectRouting on 3 hosts', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
-  let pods: { pod: Pod; name: string }[] = [];
+  let pods: NamedPod[] = [];
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 3, etcd: true });

@@ -1,8 +1,8 @@
 import { waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure } from '@pilot/netns';
 import {
-  PREFIX, etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, putConfig, readEnv, startOverlayd,
-  startWebServer, waitReady, waitSubnetEnv, type Started,
+  PREFIX, etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, readEnv, startOverlayd,
+  waitReady, waitSubnetEnv, type NamedPod, type Started,
 } from './helpers.js';
 
 /**
@@ -14,7 +14,7 @@ describe('overlayd vxlan on 3 hosts', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
-  const pods: { pod: Pod; name: string }[] = [];
+  let pods: NamedPod[] = [];
   const logs = () => c;
 
   beforeAll(async () => {
@@ -22,12 +22,7 @@ describe('overlayd vxlan on 3 hosts', () => {
     await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } });
     od = c.hosts.map((h) => startOverlayd(c!, h));
     envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
-    for (const [i, h] of c.hosts.entries()) {
-      await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
-      const pod = await h.addPod();
-      await startWebServer(pod, `pod-on-${h.name}`);
-      pods.push({ pod, name: `pod-on-${h.name}` });
-    }
+    pods = await podsOnEveryHost(c, od);
   }, 120_000);
 
   afterAll(async () => {
