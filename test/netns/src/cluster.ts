@@ -157,6 +157,20 @@ export class Cluster {
     return [this.master, ...this.hosts];
   }
 
+  /**
+   * A pod network without overlayd, for suites about what runs on top of
+   * it: host i (of `hosts`) gets the bridge 10.1.<i+1>.1/24 and a route to
+   * every other one's subnet via that host's underlay address, as overlayd's
+   * host-gw backend would program it.
+   */
+  async staticPodNetwork(hosts: readonly Host[] = this.hosts): Promise<void> {
+    const subnet = (i: number) => `10.1.${i + 1}.0/24`;
+    for (const [i, h] of hosts.entries()) await h.configureBridge(`10.1.${i + 1}.1/24`);
+    for (const [i, h] of hosts.entries()) {
+      for (const [j, peer] of hosts.entries()) if (j !== i) await h.execOk(['ip', 'route', 'add', subnet(j), 'via', peer.ip]);
+    }
+  }
+
   /** Registers a daemon started by this run (teardown stops it). */
   track(d: Daemon): Daemon {
     this.daemons.push(d);

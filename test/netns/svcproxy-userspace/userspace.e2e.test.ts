@@ -123,10 +123,7 @@ describe('svcproxy userspace mode', () => {
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 2 });
     [h1, h2] = c.hosts as [Host, Host];
-    await h1.configureBridge('10.1.1.1/24');
-    await h2.configureBridge('10.1.2.1/24');
-    await h1.execOk(['ip', 'route', 'add', '10.1.2.0/24', 'via', h2.ip]);
-    await h2.execOk(['ip', 'route', 'add', '10.1.1.0/24', 'via', h1.ip]);
+    await c.staticPodNetwork([h1, h2]);
     for (const [name, host] of [['a', h1], ['b', h1], ['c', h2]] as const) {
       const pod = await host.addPod();
       backends.push({ name, pod, daemon: pod.spawn(`backend-${name}`, [node, fixture('backend.mjs'), name, String(BACKEND_PORT)]) });

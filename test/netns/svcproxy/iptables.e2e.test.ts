@@ -104,10 +104,7 @@ describe('svcproxy iptables mode', () => {
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 2 });
     [h1, h2] = c.hosts as [Host, Host];
-    await h1.configureBridge('10.1.1.1/24');
-    await h2.configureBridge('10.1.2.1/24');
-    await h1.execOk(['ip', 'route', 'add', '10.1.2.0/24', 'via', h2.ip]);
-    await h2.execOk(['ip', 'route', 'add', '10.1.1.0/24', 'via', h1.ip]);
+    await c.staticPodNetwork([h1, h2]);
     // Docker-style FORWARD: policy DROP plus an ACCEPT for the pod network.
     // h1 uses the nf_tables backend, h2 the legacy one: svcproxy must write
     // where each host's other tools do.

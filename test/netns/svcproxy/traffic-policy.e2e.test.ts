@@ -89,10 +89,7 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
     c = await Cluster.create({ hosts: 3, etcd: true });
     [h1, h2, h3] = c.hosts as [Host, Host, Host];
     cp = await startControlPlane(c);
-    await h1.configureBridge('10.1.1.1/24');
-    await h2.configureBridge('10.1.2.1/24');
-    await h1.execOk(['ip', 'route', 'add', '10.1.2.0/24', 'via', h2.ip]);
-    await h2.execOk(['ip', 'route', 'add', '10.1.1.0/24', 'via', h1.ip]);
+    await c.staticPodNetwork([h1, h2]);
     // The load balancer's address leads to h1, for the master and for h3 (outside clients).
     for (const outside of [c.master, h3]) await outside.execOk(['ip', 'route', 'add', `${LB_IP}/32`, 'via', h1.ip]);
     backend = await h1.addPod();
