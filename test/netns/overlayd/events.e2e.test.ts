@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
 import { Cluster, withLogsOnFailure, type Host } from '@pilot/netns';
 import {
-  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, startOverlayd, waitSubnetEnv, type NamedPod, type Started,
+  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, startOverlaydEverywhere, type NamedPod, type Started,
 } from './helpers.js';
 
 /**
@@ -27,9 +27,7 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 2, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } });
-    od = c.hosts.map((h) => startOverlayd(c!, h, ['--reconcile-interval', '1h']));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } }, ['--reconcile-interval', '1h']));
     pods = await podsOnEveryHost(c, od);
     // Operators' routes, neither in overlayd's protocol: one inside the Network, one outside.
     const h1 = c.hosts[0]!;
@@ -199,9 +197,7 @@ describe('overlayd host-gw repairs its routes on netlink events', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 2, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'host-gw' } });
-    od = c.hosts.map((h) => startOverlayd(c!, h, ['--reconcile-interval', '1h']));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'host-gw' } }, ['--reconcile-interval', '1h']));
   }, 120_000);
 
   afterAll(async () => {

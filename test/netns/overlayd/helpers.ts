@@ -60,6 +60,19 @@ export async function waitSubnetEnv(s: Started, timeoutMs = 30_000): Promise<Rec
   );
 }
 
+/** `config` in etcd, overlayd (with `extra` flags) on every host, and each host's subnet.env once written. */
+export async function startOverlaydEverywhere(
+  c: Cluster,
+  config: object,
+  extra: readonly string[] = [],
+  timeoutMs?: number,
+): Promise<{ od: Started[]; envs: Record<string, string>[] }> {
+  await putConfig(c, config);
+  const od = c.hosts.map((h) => startOverlayd(c, h, extra));
+  const envs = await Promise.all(od.map((s) => waitSubnetEnv(s, timeoutMs)));
+  return { od, envs };
+}
+
 /** Leases as etcdctl shows them: key → value. */
 export async function etcdLeases(c: Cluster): Promise<Map<string, { PublicIP: string; BackendType: string; BackendData?: { VtepMAC?: string }; NodeName?: string }>> {
   const r = await c.etcd!.etcdctl(['get', '--prefix', `${PREFIX}/subnets/`]);

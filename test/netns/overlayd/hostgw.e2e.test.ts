@@ -1,6 +1,8 @@
 import { waitFor } from '@pilot/common';
 import { Cluster, withLogsOnFailure } from '@pilot/netns';
-import { etcdLeases, expectFullMesh, httpGet, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, readEnv, startOverlayd, startWebServer, waitSubnetEnv, type NamedPod, type Started } from './helpers.js';
+import {
+  etcdLeases, expectFullMesh, httpGet, keyOf, netOf, overlaydRoutes, podsOnEveryHost, readEnv, startOverlaydEverywhere, startWebServer, type NamedPod, type Started,
+} from './helpers.js';
 
 /** The same connectivity with host-gw (and --ip-masq), and with vxlan DirectRouting. */
 
@@ -12,9 +14,7 @@ describe('overlayd host-gw with --ip-masq on 3 hosts', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 3, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'host-gw' } });
-    od = c.hosts.map((h) => startOverlayd(c!, h, ['--ip-masq']));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'host-gw' } }, ['--ip-masq']));
     pods = await podsOnEveryHost(c, od);
   }, 120_000);
 
@@ -84,9 +84,7 @@ describe('overlayd vxlan with DirectRouting on 3 hosts', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 3, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan', DirectRouting: true } });
-    od = c.hosts.map((h) => startOverlayd(c!, h));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan', DirectRouting: true } }));
     pods = await podsOnEveryHost(c, od);
   }, 120_000);
 

@@ -1,6 +1,6 @@
 import { waitFor } from '@pilot/common';
 import { Cluster, withLogsOnFailure, type Pod } from '@pilot/netns';
-import { etcdLeases, keyOf, overlaydRoutes, ping, putConfig, startOverlayd, waitSubnetEnv, type Started } from './helpers.js';
+import { etcdLeases, keyOf, overlaydRoutes, ping, startOverlaydEverywhere, type Started } from './helpers.js';
 
 /** 20 hosts started at once: distinct subnets, a full route table everywhere, every pod reachable from every pod. */
 describe('overlayd on 20 hosts started at once', () => {
@@ -12,9 +12,7 @@ describe('overlayd on 20 hosts started at once', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: N, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } });
-    od = c.hosts.map((h) => startOverlayd(c!, h, ['--reconcile-interval', '5s']));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s, 60_000)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } }, ['--reconcile-interval', '5s'], 60_000));
     for (const [i, h] of c.hosts.entries()) {
       await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
       pods.push(await h.addPod());

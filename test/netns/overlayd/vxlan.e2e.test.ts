@@ -1,8 +1,7 @@
 import { waitFor } from '@pilot/common';
 import { Cluster, withLogsOnFailure } from '@pilot/netns';
 import {
-  PREFIX, etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, putConfig, readEnv, startOverlayd,
-  waitReady, waitSubnetEnv, type NamedPod, type Started,
+  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, PREFIX, readEnv, startOverlaydEverywhere, waitReady, type NamedPod, type Started,
 } from './helpers.js';
 
 /**
@@ -19,9 +18,7 @@ describe('overlayd vxlan on 3 hosts', () => {
 
   beforeAll(async () => {
     c = await Cluster.create({ hosts: 3, etcd: true });
-    await putConfig(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } });
-    od = c.hosts.map((h) => startOverlayd(c!, h));
-    envs = await Promise.all(od.map((s) => waitSubnetEnv(s)));
+    ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } }));
     pods = await podsOnEveryHost(c, od);
   }, 120_000);
 
