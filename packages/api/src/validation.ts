@@ -679,6 +679,19 @@ function validateScale(s: KubeObject): FieldError[] {
   return nonNegativeInt(spec?.replicas, 'spec.replicas');
 }
 
+/** Kind-specific rules by resource (plural); metadata is checked for every kind. */
+const KIND_VALIDATORS: Readonly<Record<string, (obj: KubeObject, old?: KubeObject) => FieldError[]>> = {
+  pods: (o, old) => validatePod(o as Pod, old as Pod | undefined),
+  services: (o, old) => validateService(o as Service, old as Service | undefined),
+  replicationcontrollers: (o) => validateRC(o as ReplicationController),
+  endpoints: (o) => validateEndpoints(o as Endpoints),
+  endpointslices: (o) => validateEndpointSlice(o as EndpointSlice),
+  nodes: (o) => validateNode(o as Node),
+  events: (o) => validateEvent(o as Event),
+  leases: (o) => validateLease(o as Lease),
+  namespaces: (o) => validateNamespace(o as Namespace),
+};
+
 /**
  * Validates an object of `resource` (plural, e.g. `pods`; `bindings` and
  * `scale` are accepted for those request bodies). Pass `old` on update to get
@@ -695,35 +708,8 @@ export function validateObject(resource: string, obj: KubeObject, old?: KubeObje
   if (res === 'scale') return validateScale(obj);
   const info = resourceByName(res);
   const errs = validateMeta(res, obj.metadata, info?.namespaced ?? true, old);
-  switch (res) {
-    case 'pods':
-      errs.push(...validatePod(obj as Pod, old as Pod | undefined));
-      break;
-    case 'services':
-      errs.push(...validateService(obj as Service, old as Service | undefined));
-      break;
-    case 'replicationcontrollers':
-      errs.push(...validateRC(obj as ReplicationController));
-      break;
-    case 'endpoints':
-      errs.push(...validateEndpoints(obj as Endpoints));
-      break;
-    case 'endpointslices':
-      errs.push(...validateEndpointSlice(obj as EndpointSlice));
-      break;
-    case 'nodes':
-      errs.push(...validateNode(obj as Node));
-      break;
-    case 'events':
-      errs.push(...validateEvent(obj as Event));
-      break;
-    case 'leases':
-      errs.push(...validateLease(obj as Lease));
-      break;
-    case 'namespaces':
-      errs.push(...validateNamespace(obj as Namespace));
-      break;
-  }
+  const kindRules = KIND_VALIDATORS[res];
+  if (kindRules) errs.push(...kindRules(obj, old));
   return errs;
 }
 
