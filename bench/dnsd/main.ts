@@ -14,9 +14,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { createLogger, run, waitFor } from '@pilot/common';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
 import { quantile } from '../lib/report.js';
+import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
 
 // BENCH_DNSD_BIN: another build of dnsd's bin (e.g. a copy of dist from before a change), for before/after runs.
@@ -34,15 +34,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CLIENTS = 4;
 const CREATES = Number(process.env.BENCH_CREATES ?? 40);
 
-const children: ChildProcess[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'pilot-bench-dnsd-'));
-
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+const ws = benchWorkspace('pilot-bench-dnsd-');
+const { dir } = ws;
 
 
 function start(name: string, argv: string[]): ChildProcess {
@@ -56,8 +49,7 @@ function start(name: string, argv: string[]): ChildProcess {
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`${name} exited (${code ?? signal}):\n${tail}\n`);
   });
-  children.push(child);
-  return child;
+  return ws.track(child);
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -293,5 +285,5 @@ async function programmingLatency(): Promise<void> {
 
 await throughput();
 await programmingLatency();
-cleanup();
+ws.cleanup();
 process.exit(0);

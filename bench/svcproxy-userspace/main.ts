@@ -17,13 +17,13 @@
  * all rounds' requests).
  * Usage: node_modules/.bin/tsx bench/svcproxy-userspace/main.ts [--time 7] [--requests 3000] [--rounds 2]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, waitFor } from '@pilot/common';
 import { quantile } from '../lib/report.js';
+import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
 
 function arg(name: string, def: number): number {
@@ -38,21 +38,13 @@ const requests = arg('requests', 3000);
 const rounds = arg('rounds', 2);
 const here = new URL('.', import.meta.url).pathname;
 const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
-const children: ChildProcess[] = [];
-const work = mkdtempSync(join(tmpdir(), 'svcproxy-us-bench-'));
-
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+const ws = benchWorkspace('svcproxy-us-bench-');
+const work = ws.dir;
 
 
 /** Starts a child; resolves with its stdout once `ready` matches it. */
 function start(argv: string[], ready: RegExp | undefined, stderr: 'inherit' | 'ignore' = 'inherit'): Promise<string> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', stderr] });
-  children.push(child);
+  const child = ws.track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', stderr] }));
   if (!ready) return Promise.resolve('');
   return new Promise((resolve, reject) => {
     let buf = '';
