@@ -8,3 +8,4 @@ export * from './iptables.js';
 export * from './prereq.js';
 export * from './health.js';
 export * from './flags.js';
+export * from './bounded-frequency-runner.js';

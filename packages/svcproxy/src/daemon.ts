@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiClient, Informer, type Endpoints, type Service } from '@pilot/api';
 import {
   backendFor,
+  BoundedFrequencyRunner,
   checkKernelPrerequisites,
   createLogger,
   createRegistry,
@@ -19,7 +20,6 @@ import { IptablesApplier } from './iptables/apply.js';
 import { Conntrack } from './iptables/conntrack.js';
 import { createProxierMetrics } from './metrics.js';
 import { IptablesProxier } from './proxier.js';
-import { SyncRunner } from './sync-runner.js';
 import { syncHealth } from './health.js';
 import { ServiceHealthServer } from './service-health.js';
 import { IptablesPortalSink, UserspaceProvider, UserspaceProxier, detectListenIP } from './userspace/index.js';
@@ -86,7 +86,7 @@ export class Svcproxy {
     const registry = createRegistry();
     const metrics = createProxierMetrics(registry);
     const started = Date.now();
-    let runner: SyncRunner | undefined;
+    let runner: BoundedFrequencyRunner | undefined;
     let proxier: ProxyProvider;
     let userspace: UserspaceProxier | undefined;
     let serviceHealth: ServiceHealthServer | undefined;
@@ -150,7 +150,7 @@ export class Svcproxy {
       // REJECT services whose endpoints have not been listed yet.
       await Promise.all([services.waitForSync(signal), endpoints.waitForSync(signal)]);
       log.info('caches synced');
-      runner = new SyncRunner(
+      runner = new BoundedFrequencyRunner(
         async () => {
           await proxier.sync();
         },
@@ -158,7 +158,7 @@ export class Svcproxy {
           minIntervalMs: opts.minSyncPeriodMs,
           maxIntervalMs: opts.syncPeriodMs,
           signal,
-          onError: () => runner?.retryAfter(Math.min(opts.syncPeriodMs, 5_000)),
+          onError: () => runner?.runSoon(Math.min(opts.syncPeriodMs, 5_000)),
         },
       );
       await runner.loop();

@@ -1,7 +1,6 @@
 export * from './names.js';
 export * from './model.js';
 export * from './changes.js';
-export * from './sync-runner.js';
 export * from './metrics.js';
 export * from './proxier.js';
 export * from './iptables/rules.js';
