@@ -80,3 +80,15 @@ export function ianaSvcNameError(s: string): string | undefined {
 export function isPortNumber(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
 }
+
+/**
+ * Why a name cannot be one segment of a REST path (apimachinery's
+ * `IsValidPathSegmentName`): `.` and `..` would name the parent once a path is
+ * normalised, and `/` or `%` would split or re-encode it. Empty when fine.
+ */
+export function pathSegmentNameErrors(s: string): string[] {
+  if (s === '.' || s === '..') return [`may not be '${s}'`];
+  const out: string[] = [];
+  for (const c of ['/', '%']) if (s.includes(c)) out.push(`may not contain '${c}'`);
+  return out;
+}

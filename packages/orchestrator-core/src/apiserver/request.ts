@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import * as api from '@pilot/api';
 import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE, ProtobufError, RESOURCES, UnknownProtobufKindError, type ResourceInfo } from '@pilot/api';
-import { badRequest, fromStatus, pathNotFound, tooLarge, unsupportedMediaType } from './status.js';
+import { badRequest, fromStatus, pathNotFound, pathSegmentError, tooLarge, unsupportedMediaType } from './status.js';
 
 /** etcd's default request limit; a bigger object could never be stored. */
 export const MAX_BODY_BYTES = 1.5 * 1024 * 1024;
@@ -16,11 +16,70 @@ export interface ResourcePath {
 }
 
 /**
- * Maps a path to a resource. Returns undefined for paths that are not
- * resource paths (discovery, health), throws 404 for unknown resources.
+ * A request target as sent, split without normalising: `new URL()` would
+ * remove dot-segments (`%2E%2E` included) and so turn
+ * `DELETE .../namespaces/victim/pods/%2E%2E` into a delete of the namespace.
+ * Here `..` stays a segment, which resource paths refuse (parseResourcePath).
  */
-export function parseResourcePath(path: string): ResourcePath | undefined {
-  const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+export interface RequestTarget {
+  /** The path exactly as sent (absolute-form `http://host` stripped). */
+  rawPath: string;
+  /** The segments percent-decoded one by one and joined: for exact matches (`/healthz`, discovery). */
+  path: string;
+  query: URLSearchParams;
+}
+
+export function parseRequestTarget(url: string): RequestTarget {
+  let target = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const hash = target.indexOf('#');
+  if (hash >= 0) target = target.slice(0, hash);
+  const q = target.indexOf('?');
+  const rawPath = (q >= 0 ? target.slice(0, q) : target) || '/';
+  const query = new URLSearchParams(q >= 0 ? target.slice(q + 1) : '');
+  // Lenient here (a malformed escape stays as sent): this runs before authentication.
+  const path = rawPath
+    .split('/')
+    .map((seg) => {
+      try {
+        return decodeURIComponent(seg);
+      } catch {
+        return seg;
+      }
+    })
+    .join('/');
+  return { rawPath, path, query };
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`malformed percent-encoding in the URL path segment "${s}"`);
+  }
+}
+
+/** Segments of a raw path, each decoded; the leading and one trailing slash do not make segments. */
+function pathSegments(rawPath: string): string[] {
+  const parts = rawPath.split('/');
+  if (parts[0] === '') parts.shift();
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts.map(decodeSegment);
+}
+
+/** 400 unless `s` can be one path segment (kube-apiserver's registry key functions answer the same). */
+function checkSegment(s: string, what: 'Name' | 'Namespace'): void {
+  const bad = pathSegmentError(what, s);
+  if (bad) throw bad;
+}
+
+/**
+ * Maps a raw (not normalised, not decoded) path to a resource. Returns
+ * undefined for paths that are not resource paths (discovery, health),
+ * throws 400 for a name or namespace that is not one path segment (`.`,
+ * `..`, an encoded `/`) before anything is resolved, 404 for unknown resources.
+ */
+export function parseResourcePath(rawPath: string): ResourcePath | undefined {
+  const segs = pathSegments(rawPath);
   let group: string;
   let version: string;
   let rest: string[];
@@ -34,24 +93,31 @@ export function parseResourcePath(path: string): ResourcePath | undefined {
     rest = segs.slice(3);
   } else return undefined;
   const find = (plural: string) => RESOURCES.find((r) => r.group === group && r.version === version && r.resource === plural);
-  let namespace: string | undefined;
   // namespaces/{ns}/{resource}... is a namespaced path unless {resource} is
   // not a namespaced resource (then it is the namespace's own subresource).
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const r = find(rest[2]!);
-    if (r?.namespaced) {
-      namespace = rest[1]!;
-      rest = rest.slice(2);
-    }
+  const namespacedPath = rest[0] === 'namespaces' && rest.length >= 3 && find(rest[2]!)?.namespaced === true;
+  // No segment may step out of the path (a dot-segment) or hide a separator, wherever it is.
+  segs.forEach((s, i) => {
+    if (s === '.' || s === '..' || s.includes('/')) checkSegment(s, namespacedPath && i === segs.length - rest.length + 1 ? 'Namespace' : 'Name');
+  });
+  if (segs.includes('')) throw pathNotFound(rawPath);
+  let namespace: string | undefined;
+  if (namespacedPath) {
+    namespace = rest[1]!;
+    checkSegment(namespace, 'Namespace');
+    rest = rest.slice(2);
   }
   const resource = find(rest[0]!);
-  if (!resource || rest.length > 3) throw pathNotFound(path);
-  if (namespace !== undefined && !resource.namespaced) throw pathNotFound(path);
+  if (!resource || rest.length > 3) throw pathNotFound(rawPath);
+  if (namespace !== undefined && !resource.namespaced) throw pathNotFound(rawPath);
   const out: ResourcePath = { resource };
   if (namespace !== undefined) out.namespace = namespace;
-  if (rest[1] !== undefined) out.name = rest[1];
+  if (rest[1] !== undefined) {
+    checkSegment(rest[1], 'Name');
+    out.name = rest[1];
+  }
   if (rest[2] !== undefined) {
-    if (!resource.subresources.includes(rest[2])) throw pathNotFound(path);
+    if (!resource.subresources.includes(rest[2])) throw pathNotFound(rawPath);
     out.subresource = rest[2];
   }
   return out;

@@ -19,7 +19,7 @@ import type { StrategyContext, StrategyTable } from './registry/strategy.js';
 import { ApiMetrics } from './metrics.js';
 import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
 import { discoveryDocument } from './discovery.js';
-import { parseResourcePath } from './request.js';
+import { parseRequestTarget, parseResourcePath } from './request.js';
 import { handleResource, sendJson } from './handlers.js';
 import { badRequest, internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
 import { bootstrap } from './bootstrap.js';
@@ -141,12 +141,13 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
 
   const handle = async (req: IncomingMessage, res: ServerResponse, secure: boolean) => {
     const start = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://apiserver');
-    const path = url.pathname;
     let verb = (req.method ?? 'GET').toLowerCase();
     let resource = '';
     let code = 200;
     try {
+      // Never normalised: a dot-segment must not reach the parent (parseRequestTarget).
+      const target = parseRequestTarget(req.url ?? '/');
+      const path = target.path;
       const publicPath = path === '/healthz' || path === '/livez' || path === '/readyz' || path === '/version';
       if (secure && !publicPath && !authenticate(req, tokens!)) throw unauthorized();
       if (path === '/healthz' || path === '/livez' || path === '/readyz') {
@@ -164,14 +165,14 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       }
       if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
         // kubectl create/apply/replace validate against OpenAPI v3 and skip client-side checks when it is served.
-        const doc = req.method === 'GET' ? resolveOpenApiV3(path, url.searchParams.get('hash')) : undefined;
+        const doc = req.method === 'GET' ? resolveOpenApiV3(path, target.query.get('hash')) : undefined;
         if (!doc) throw pathNotFound(path);
         res.setHeader('etag', doc.etag);
         res.setHeader('cache-control', doc.immutable ? 'public, immutable' : 'no-cache, private');
         sendJson(res, 200, doc.body);
         return;
       }
-      const p = parseResourcePath(path);
+      const p = parseResourcePath(target.rawPath);
       if (!p) {
         const doc = req.method === 'GET' ? discoveryDocument(path, serverAddress) : undefined;
         if (doc === undefined) throw pathNotFound(path);
@@ -179,7 +180,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         return;
       }
       resource = p.subresource ? `${p.resource.resource}/${p.subresource}` : p.resource.resource;
-      verb = await handleResource(req, res, p, url.searchParams, {
+      verb = await handleResource(req, res, p, target.query, {
         store,
         caches,
         connect,
@@ -192,7 +193,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       code = res.statusCode;
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
-      if (!(err instanceof StatusError)) log.error({ err: err instanceof Error ? err.stack : String(err), method: req.method, path }, 'request failed');
+      if (!(err instanceof StatusError)) log.error({ err: err instanceof Error ? err.stack : String(err), method: req.method, path: req.url }, 'request failed');
       code = se.code;
       if (!res.headersSent) {
         if (code === 413) res.setHeader('connection', 'close');
@@ -208,14 +209,14 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
 
   /** pods/exec streams: HTTP upgrades spliced to the pod's kubelet; anything else is refused. */
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) => {
-    const url = new URL(req.url ?? '/', 'http://apiserver');
     let code = 101;
     socket.on('error', () => socket.destroy());
     try {
       if (secure && !authenticate(req, tokens!)) throw unauthorized();
-      const p = parseResourcePath(url.pathname);
-      if (!p || p.resource.resource !== 'pods' || p.subresource !== 'exec' || !p.name || !p.namespace) throw badRequest(`upgrade is only served for pods/exec, not ${url.pathname}`);
-      await kubelets.proxyUpgrade(req, socket, head, p.namespace, p.name, url.searchParams);
+      const target = parseRequestTarget(req.url ?? '/');
+      const p = parseResourcePath(target.rawPath);
+      if (!p || p.resource.resource !== 'pods' || p.subresource !== 'exec' || !p.name || !p.namespace) throw badRequest(`upgrade is only served for pods/exec, not ${target.rawPath}`);
+      await kubelets.proxyUpgrade(req, socket, head, p.namespace, p.name, target.query);
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
       code = se.code;

@@ -44,6 +44,12 @@ export const serviceUnavailable = (message: string) => wrap(api.serviceUnavailab
 export const internalError = (message: string) => wrap(api.internalError(message));
 export const fromStatus = (s: Status) => wrap(s);
 
+/** 400 for a name or namespace that cannot be one path segment (kube-apiserver's key functions' wording), else undefined. */
+export function pathSegmentError(what: 'Name' | 'Namespace', value: string): StatusError | undefined {
+  const problems = api.pathSegmentNameErrors(value);
+  return problems.length > 0 ? badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${problems.join(';')}`) : undefined;
+}
+
 /** A field problem, as validation reports it (message already worded, e.g. `Required value`). */
 export interface FieldProblem {
   type: string;

@@ -23,6 +23,7 @@ import {
   conflict,
   invalid,
   notFound,
+  pathSegmentError,
   StatusError,
   type FieldProblem,
 } from '../status.js';
@@ -139,8 +140,12 @@ export class Store {
     return this.deps.storage;
   }
 
+  /** The storage key of one object; a name or namespace that is not one path segment never makes a key (400, as kube-apiserver's KeyFunc). */
   keyOf(r: ResourceInfo, namespace: string | undefined, name: string): string {
-    return this.deps.storage.keyFor(r.resource, r.namespaced ? namespace : undefined, name);
+    const ns = r.namespaced ? namespace : undefined;
+    const bad = pathSegmentError('Name', name) ?? (ns !== undefined ? pathSegmentError('Namespace', ns) : undefined);
+    if (bad) throw bad;
+    return this.deps.storage.keyFor(r.resource, ns, name);
   }
 
   async get(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
