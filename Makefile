@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages the project runs against for real (tests, demo, bench).
 APT_PACKAGES := etcd-server etcd-client iptables iproute2 conntrack dnsutils iperf3 \
-	busybox-static openssl docker.io iputils-ping curl procps psmisc netcat-openbsd \
+	busybox-static openssl docker.io docker-registry catatonit iputils-ping curl procps psmisc netcat-openbsd \
 	haproxy knot dnsperf
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 

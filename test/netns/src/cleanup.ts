@@ -2,6 +2,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { killPidsSync, runSync } from './sys.js';
 import { PREFIX_RE, STATE_ROOT, prefixOf, stateDirOf } from './paths.js';
 import { cleanIfFree } from './lock.js';
+import { cgroupNames, killCgroupProcs, removeCgroups } from './cgroups.js';
+import { unmountUnder } from './mounts.js';
 
 /** Named network namespaces whose names start with `<prefix>-`. */
 export function namespacesOf(prefix: string): string[] {
@@ -21,16 +23,21 @@ function pidsIn(ns: string): number[] {
 }
 
 /**
- * Removes everything a run with this prefix made: processes living in its
- * namespaces (found by namespace, never by name), the namespaces themselves
- * (and with them every veth, bridge, route and iptables rule inside), its root
- * veth, its /etc/netns entries and its state directory.
+ * Removes everything a run with this prefix made: containers (found by the
+ * run's cgroups), processes living in its namespaces (found by namespace,
+ * never by name: dockerd, its containerd and shims, every other daemon), the
+ * namespaces themselves (and with them every veth, bridge, route and iptables
+ * rule inside), its root veth, its /etc/netns entries, every mount under its
+ * state directory, its cgroups and the state directory.
  */
 export function removeRun(prefix: string, opts: { keepState?: boolean; extraPids?: readonly number[] } = {}): void {
+  // Containers first: with live-restore a dockerd that goes keeps them running.
+  killCgroupProcs(prefix);
   const namespaces = namespacesOf(prefix);
   const pids = new Set<number>(opts.extraPids ?? []);
   for (const ns of namespaces) pidsIn(ns).forEach((p) => pids.add(p));
   if (pids.size) killPidsSync([...pids]);
+  killCgroupProcs(prefix);
   // Pods first, then hosts, then the switch: no dependency, just tidy.
   for (const ns of namespaces.sort((a, b) => b.length - a.length)) runSync(['ip', 'netns', 'del', ns]);
   const links = runSync(['ip', '-o', 'link', 'show']).stdout;
@@ -43,6 +50,8 @@ export function removeRun(prefix: string, opts: { keepState?: boolean; extraPids
   } catch {
     /* no /etc/netns */
   }
+  unmountUnder(stateDirOf(prefix));
+  removeCgroups(prefix);
   if (!opts.keepState) rmSync(stateDirOf(prefix), { recursive: true, force: true });
 }
 
@@ -53,6 +62,7 @@ export function removeLeftovers(): string[] {
     const m = PREFIX_RE.exec(ns.split(' ')[0] ?? '');
     if (m) slots.add(Number(m[1]));
   }
+  for (const name of cgroupNames(PREFIX_RE)) slots.add(Number(PREFIX_RE.exec(name)![1]));
   try {
     for (const d of readdirSync(STATE_ROOT)) {
       const m = PREFIX_RE.exec(d);

@@ -5,6 +5,10 @@ import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
 import { Daemon } from './daemon.js';
 import { Etcd } from './etcd.js';
+import { Dockerd, type DockerdOptions } from './dockerd.js';
+import { ensureImages } from './images.js';
+import { Registry } from './registry.js';
+import { killCgroupProcs } from './cgroups.js';
 
 /**
  * A cluster of hosts built from network namespaces, none of it in the root
@@ -71,6 +75,7 @@ export class Cluster {
   readonly hosts: Host[] = [];
   etcd: Etcd | undefined;
   readonly daemons: Daemon[] = [];
+  private registryStarted: Promise<Registry> | undefined;
   private readonly pids = new Set<number>();
   private tornDown = false;
 
@@ -171,6 +176,16 @@ export class Cluster {
     }
   }
 
+  /**
+   * The run's Docker registry in the master namespace, serving the locally
+   * built images (built here first when no earlier run did). Started once;
+   * pass it to `Host.startDockerd` so dockerd uses it as its Docker Hub mirror.
+   */
+  startRegistry(): Promise<Registry> {
+    this.registryStarted ??= (async () => new Registry(this.master, await ensureImages(this.master)).start())();
+    return this.registryStarted;
+  }
+
   /** Registers a daemon started by this run (teardown stops it). */
   track(d: Daemon): Daemon {
     this.daemons.push(d);
@@ -199,6 +214,8 @@ export class Cluster {
   /** Stops daemons gracefully, then removes everything the run created. */
   async teardown(): Promise<void> {
     if (this.tornDown) return;
+    // Containers first, while their dockerd still runs to clean up after them.
+    killCgroupProcs(this.prefix);
     await Promise.all(this.daemons.map((d) => d.stop(5_000).catch(() => undefined)));
     this.teardownSync();
   }
@@ -258,6 +275,14 @@ export class Host {
     );
     this.cluster.track(d);
     return d.start();
+  }
+
+  /**
+   * A real dockerd in this host (see dockerd.ts), with the network options
+   * overlayd wrote for it; resolves once its socket answers.
+   */
+  startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> {
+    return new Dockerd(this, opts).start();
   }
 
   /** A TCP/UDP port nothing listens on in this namespace. */
