@@ -33,8 +33,10 @@ node_modules/.pilot-installed: package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 	@touch $@
 
-# Builds the packages, then type-checks what only jest/tsx run (tests, bench, demo).
+# Stamps the build (version + git commit for --version and *_build_info),
+# builds the packages, then type-checks what only jest/tsx run (tests, bench, demo).
 build: node_modules/.pilot-installed
+	node packages/common/scripts/stamp-build-info.mjs
 	npx tsc -b
 	npx tsc -p tsconfig.check.json
 
@@ -46,7 +48,8 @@ test: setup
 	$(JEST) --selectProjects e2e --runInBand --json --outputFile=$(RESULTS)/e2e.json
 	@node test/summary.mjs $(RESULTS)/unit.json $(RESULTS)/e2e.json
 
-test-unit: node_modules/.pilot-installed
+# The unit suite runs the built bins too (packages/orchestrator-core/test/bins.test.ts).
+test-unit: build
 	$(JEST) --selectProjects unit
 
 test-e2e: setup

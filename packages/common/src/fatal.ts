@@ -12,6 +12,21 @@ export class FatalError extends Error {
   }
 }
 
+/**
+ * A mistake on the command line (an unknown flag, a bad value): exit code 2,
+ * printed under the name of the command that refused it, which for `pilot
+ * <component>` is more than the bin's name (`pilot apiserver: --x: ...`).
+ */
+export class UsageError extends FatalError {
+  constructor(
+    readonly program: string,
+    message: string,
+  ) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
 /** Collapses whitespace and newlines so an error always prints as one line. */
 export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, '; ').replace(/\s+/g, ' ').trim();
@@ -38,7 +53,7 @@ export async function main(program: string, fn: () => Promise<number | void>, io
   } catch (err) {
     const code = err instanceof FatalError ? err.exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`${program}: ${oneLine(message)}`);
+    io.stderr(`${err instanceof UsageError ? err.program : program}: ${oneLine(message)}`);
     io.exit(code === 0 ? 1 : code);
   }
 }

@@ -1,10 +1,10 @@
 import { Cidr, CidrError, isIPv4 } from './cidr.js';
-import { FatalError } from './fatal.js';
 
 /**
- * Flag values every daemon parses the same way. A bad value is a FlagError
- * naming the flag (`--sync-period: "5x" is not a duration ...`); bins turn it
- * into a one-line fatal error with exit code 2.
+ * Flag values every component parses the same way. A bad value is a FlagError
+ * naming the flag (`--sync-period: "5x" is not a duration ...`);
+ * parseCommandLine (command-line.ts) prints it as `<program>: <message>` and
+ * exits 2.
  */
 export class FlagError extends Error {
   constructor(
@@ -18,10 +18,19 @@ export class FlagError extends Error {
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** `500ms`, `30s`, `15m`, `1h30m`, or a plain number of seconds → milliseconds. */
-export function parseDuration(text: string): number {
+/** Receives a deprecation notice about a flag value (`--flag: what to write instead`). */
+export type FlagWarn = (message: string) => void;
+
+const BARE_NUMBER = /^\d+(\.\d+)?$/;
+
+/**
+ * `500ms`, `30s`, `15m`, `1h30m` → milliseconds. A bare number is read in
+ * `bareUnit` (seconds unless told): flags that took plain numbers keep
+ * meaning what they meant.
+ */
+export function parseDuration(text: string, bareUnit: 'ms' | 's' = 's'): number {
   const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1_000;
+  if (BARE_NUMBER.test(t)) return Number(t) * (bareUnit === 'ms' ? 1 : 1_000);
   const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== t) {
     throw new Error(`"${text}" is not a duration (want e.g. 500ms, 30s, 15m, 24h)`);
@@ -29,19 +38,45 @@ export function parseDuration(text: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
 }
 
-function formatMs(ms: number): string {
-  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+/** Milliseconds as a duration flag value: `1h30m`, `2s`, `1500ms`. */
+export function formatDuration(ms: number): string {
+  if (ms % 1_000 !== 0) return `${ms}ms`;
+  let s = ms / 1_000;
+  let out = '';
+  for (const [unit, size] of [['h', 3600], ['m', 60]] as const) {
+    if (s >= size) {
+      out += `${Math.floor(s / size)}${unit}`;
+      s %= size;
+    }
+  }
+  return s > 0 || out === '' ? `${out}${s}s` : out;
 }
 
-/** A duration flag within [minMs, maxMs], in milliseconds. */
-export function durationFlag(flag: string, text: string, minMs: number, maxMs: number): number {
+export interface DurationFlagOptions {
+  /** What a bare number meant before durations took units (default seconds). */
+  bareUnit?: 'ms' | 's';
+  /** Where the deprecation notice for a bare number goes (parseCommandLine's). */
+  warn?: FlagWarn;
+}
+
+/**
+ * A duration flag within [minMs, maxMs], in milliseconds. A bare number
+ * other than 0 still works, read in its old unit, with a deprecation notice
+ * saying what to write instead.
+ */
+export function durationFlag(flag: string, text: string, minMs: number, maxMs: number, opts: DurationFlagOptions = {}): number {
+  const bareUnit = opts.bareUnit ?? 's';
   let ms: number;
   try {
-    ms = parseDuration(text);
+    ms = parseDuration(text, bareUnit);
   } catch (err) {
     throw new FlagError(flag, (err as Error).message);
   }
-  if (ms < minMs || ms > maxMs) throw new FlagError(flag, `${text} is outside ${formatMs(minMs)}..${formatMs(maxMs)}`);
+  if (ms < minMs || ms > maxMs) throw new FlagError(flag, `${text} is outside ${formatDuration(minMs)}..${formatDuration(maxMs)}`);
+  if (BARE_NUMBER.test(text.trim()) && ms !== 0) {
+    const unit = bareUnit === 'ms' ? 'milliseconds' : 'seconds';
+    opts.warn?.(`--${flag}: a number without a unit is deprecated: "${text.trim()}" is read as ${text.trim()} ${unit}; write ${formatDuration(ms)}`);
+  }
   return ms;
 }
 
@@ -75,43 +110,4 @@ export function listFlag(text: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-/** What the command-line parse of a bin needs from commander's Command. */
-export interface CommandLine {
-  exitOverride(): unknown;
-  configureOutput(o: { writeErr: (s: string) => void }): unknown;
-  parse(argv: readonly string[], opts?: { from: 'user' | 'node' }): unknown;
-}
-
-/**
- * Parses a daemon's argv with commander. Returns false when help or the
- * version was printed (the bin exits 0). Usage errors (unknown options,
- * stray arguments, missing values) become a one-line FatalError with exit
- * code 2; so does a FlagError thrown by `resolve`, which turns raw flags
- * into options.
- */
-export function parseCommandLine<T>(program: CommandLine, argv: readonly string[], resolve: () => T): T | false {
-  program.exitOverride();
-  program.configureOutput({ writeErr: () => undefined });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    const e = err as { code?: string; message: string };
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return false;
-    throw new FatalError(e.message.replace(/^error: /, ''), 2);
-  }
-  try {
-    return resolve();
-  } catch (err) {
-    if (err instanceof FlagError) throw new FatalError(err.message, 2);
-    throw err;
-  }
-}
-
-/** An AbortSignal that fires on SIGTERM or SIGINT: a daemon's whole life. */
-export function stopSignal(): AbortSignal {
-  const ac = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ac.abort());
-  return ac.signal;
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { registerBuildInfo } from './build-info.js';
 
 export interface HealthStatus {
   ok: boolean;
@@ -16,10 +17,14 @@ export interface HealthServerOptions {
   readyz?: () => HealthStatus;
 }
 
-/** Every daemon's metrics registry, with Node's process metrics in it. */
-export function createRegistry(prefix = ''): Registry {
+/**
+ * Every daemon's metrics registry, with Node's process metrics and the
+ * `<component>_build_info` gauge in it.
+ */
+export function createRegistry(component: string): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry, component);
   return registry;
 }
 

@@ -9,3 +9,5 @@ export * from './prereq.js';
 export * from './health.js';
 export * from './flags.js';
 export * from './bounded-frequency-runner.js';
+export * from './build-info.js';
+export * from './command-line.js';

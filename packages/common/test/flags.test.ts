@@ -1,6 +1,4 @@
-import { Command } from 'commander';
-import { FatalError } from '../src/fatal.js';
-import { cidrFlag, durationFlag, FlagError, intFlag, ipv4Flag, listFlag, parseCommandLine, parseDuration } from '../src/flags.js';
+import { cidrFlag, durationFlag, FlagError, formatDuration, intFlag, ipv4Flag, listFlag, parseDuration } from '../src/flags.js';
 
 describe('parseDuration', () => {
   it('reads Go-style durations and plain seconds as milliseconds', () => {
@@ -9,6 +7,7 @@ describe('parseDuration', () => {
     expect(parseDuration('24h')).toBe(86_400_000);
     expect(parseDuration('90')).toBe(90_000);
     expect(parseDuration('0')).toBe(0);
+    expect(parseDuration('2000', 'ms')).toBe(2000);
   });
 
   it('rejects what is not a duration', () => {
@@ -22,7 +21,7 @@ describe('flag values', () => {
   it('names the flag and the allowed range', () => {
     expect(durationFlag('sync-period', '30s', 1, 86_400_000)).toBe(30_000);
     expect(() => durationFlag('sync-period', '2d', 1, 1000)).toThrow('--sync-period: "2d" is not a duration');
-    expect(() => durationFlag('ttl', '1h', 5_000, 60_000)).toThrow('--ttl: 1h is outside 5s..60s');
+    expect(() => durationFlag('ttl', '1h', 5_000, 60_000)).toThrow('--ttl: 1h is outside 5s..1m');
     expect(intFlag('restore-chunk', '250', 1, 1000)).toBe(250);
     expect(() => intFlag('healthz-port', '70000', 0, 65535)).toThrow(FlagError);
     expect(() => intFlag('healthz-port', '1e3', 0, 65535)).toThrow('--healthz-port: "1e3" is not an integer in 0..65535');
@@ -35,37 +34,39 @@ describe('flag values', () => {
   });
 });
 
-describe('parseCommandLine', () => {
-  const program = () => new Command('demo').option('--port <n>', 'a port', '80').option('--verbose', 'talk');
+describe('durations written as bare numbers (deprecated)', () => {
+  const notices = () => {
+    const lines: string[] = [];
+    return { lines, warn: (l: string) => void lines.push(l) };
+  };
 
-  it('resolves parsed flags into options', () => {
-    const p = program();
-    const opts = parseCommandLine(p, ['--port', '8080'], () => ({ port: intFlag('port', p.opts<{ port: string }>().port, 1, 65535) }));
-    expect(opts).toEqual({ port: 8080 });
+  it('keep their old unit and say what to write instead', () => {
+    const n = notices();
+    expect(durationFlag('forward-timeout', '2000', 50, 30_000, { bareUnit: 'ms', warn: n.warn })).toBe(2000);
+    expect(durationFlag('sync-period', '90', 1, 86_400_000, { warn: n.warn })).toBe(90_000);
+    expect(n.lines).toEqual([
+      '--forward-timeout: a number without a unit is deprecated: "2000" is read as 2000 milliseconds; write 2s',
+      '--sync-period: a number without a unit is deprecated: "90" is read as 90 seconds; write 1m30s',
+    ]);
   });
 
-  it('turns usage errors, stray arguments and bad values into one-line fatal errors with exit code 2', () => {
-    const fatal = (argv: string[]) => {
-      const p = program();
-      try {
-        parseCommandLine(p, argv, () => intFlag('port', p.opts<{ port: string }>().port, 1, 65535));
-      } catch (err) {
-        return err as FatalError;
-      }
-      throw new Error('expected a failure');
-    };
-    expect(fatal(['--nope']).message).toBe("unknown option '--nope'");
-    expect(fatal(['extra']).message).toBe('too many arguments. Expected 0 arguments but got 1.');
-    const bad = fatal(['--port', '0']);
-    expect(bad).toBeInstanceOf(FatalError);
-    expect(bad.exitCode).toBe(2);
-    expect(bad.message).toBe('--port: "0" is not an integer in 1..65535');
+  it('say nothing for a duration with a unit, or for 0', () => {
+    const n = notices();
+    expect(durationFlag('sync-period', '30s', 0, 86_400_000, { warn: n.warn })).toBe(30_000);
+    expect(durationFlag('etcd-compaction-interval', '0', 0, 86_400_000, { warn: n.warn })).toBe(0);
+    expect(n.lines).toEqual([]);
   });
 
-  it('reports help as "nothing to run"', () => {
-    const p = program();
-    const out: string[] = [];
-    p.configureOutput({ writeOut: (s) => out.push(s) });
-    expect(parseCommandLine(p, ['--help'], () => 1)).toBe(false);
+  it('are checked against the range in their old unit', () => {
+    expect(() => durationFlag('forward-timeout', '20', 50, 30_000, { bareUnit: 'ms' })).toThrow('--forward-timeout: 20 is outside 50ms..30s');
+  });
+});
+
+describe('formatDuration', () => {
+  it('writes what parseDuration reads', () => {
+    for (const [ms, text] of [[0, '0s'], [250, '250ms'], [1500, '1500ms'], [2000, '2s'], [90_000, '1m30s'], [3_600_000, '1h'], [604_800_000, '168h']] as const) {
+      expect(formatDuration(ms)).toBe(text);
+      expect(parseDuration(text)).toBe(ms);
+    }
   });
 });

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { FatalError, createLogger, createRegistry, startHealthServer } from '@pilot/common';
+import { Command, FatalError, Option, createLogger, createRegistry, parseCommandLine, startHealthServer, type CommandIO } from '@pilot/common';
 import { ApiClient } from '@pilot/api';
 import { ApiSource } from './api-source.js';
-import { resolveFlags, type RawFlags } from './config.js';
+import { DEFAULT_LEASE_DURATION, resolveFlags, type RawFlags } from './config.js';
 import { Dnsd } from './dnsd.js';
 import { formatUpstream } from './forward.js';
 import { Registrar } from './register.js';
@@ -13,7 +12,7 @@ const formatError = (err: unknown) => (err instanceof Error ? err.message : Stri
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** The dnsd command line (also `pilot dnsd`): flags → running daemon until SIGTERM/SIGINT. */
-export async function runDnsd(argv: string[]): Promise<number> {
+export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<number> {
   const program = new Command('dnsd')
     .description('Cluster DNS by the Kubernetes DNS specification; forwards every other name upstream')
     .option('--master <url>', 'apiserver URL (e.g. http://127.0.0.1:8080)')
@@ -32,20 +31,20 @@ export async function runDnsd(argv: string[]): Promise<number> {
     .option('--service-cidr <cidr>', 'service network (never used as an upstream)', '10.0.0.0/24')
     .option('--allow-recursion <cidrs>', 'comma-separated networks allowed to use forwarding; default: cluster CIDR, own interface subnets, loopback')
     .option('--register-service', 'maintain kube-system/kube-dns and its Endpoints (needs the API)')
-    .option('--lease-seconds <s>', 'duration of this instance\'s kube-system/dnsd-<identity> Lease', '15')
+    .option('--lease-duration <duration>', `duration of this instance's kube-system/dnsd-<identity> Lease, whole seconds (default: ${DEFAULT_LEASE_DURATION})`)
+    .addOption(new Option('--lease-seconds <duration>', 'deprecated: --lease-duration').hideHelp())
     .option('--identity <name>', 'Lease name suffix, unique per instance (default: the advertise address, dashed)')
-    .option('--forward-timeout <ms>', 'per-upstream timeout', '2000')
+    .option('--forward-timeout <duration>', 'per-upstream timeout', '2s')
     .option('--healthz-port <port>', '/healthz and /metrics port', '9153');
 
-  program.parse(argv, { from: 'user' });
+  const flags = parseCommandLine(program, argv, (warn) => resolveFlags(program.opts<RawFlags>(), () => readFileSync('/etc/resolv.conf', 'utf8'), warn), io);
+  if (!flags) return 0;
   const raw = program.opts<RawFlags>();
-  const flags = resolveFlags(raw, () => readFileSync('/etc/resolv.conf', 'utf8'));
   const log = createLogger('dnsd');
 
   let source: RecordSource;
   let client: ApiClient | undefined;
   if (raw.records) {
-    if (raw.master || raw.kubeconfig) throw new FatalError('--records and --master/--kubeconfig are two record sources; give one');
     const file = new FileSource(raw.records, log);
     try {
       file.load();
@@ -64,9 +63,7 @@ export async function runDnsd(argv: string[]): Promise<number> {
   let registrar: Registrar | undefined;
   // The registrar publishes this instance only once records are synced.
   let synced: () => boolean = () => false;
-  if (raw.registerService) {
-    if (!client) throw new FatalError('--register-service needs the API (--master or --kubeconfig)');
-    if (!flags.advertiseAddress) throw new FatalError('--register-service needs --advertise-address (no non-loopback address found)');
+  if (raw.registerService && client && flags.advertiseAddress) {
     try {
       registrar = new Registrar(client, {
         advertiseAddress: flags.advertiseAddress,
@@ -85,7 +82,7 @@ export async function runDnsd(argv: string[]): Promise<number> {
   for (const d of flags.droppedUpstreams) log.warn({ upstream: formatUpstream(d.upstream), why: d.why }, 'upstream ignored: it would loop back to dnsd');
   if (flags.upstreams.length === 0) log.warn('no usable upstream: names outside the cluster zone get SERVFAIL');
 
-  const registry = createRegistry();
+  const registry = createRegistry('dnsd');
   const dnsd = new Dnsd({
     zone: flags.zone,
     ttl: flags.ttl,

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { FatalError } from '@pilot/common';
+import { durationFlag, FlagError, formatDuration, intFlag, portFlag, type FlagWarn } from '@pilot/common';
 import { defaultRecursionNetworks, localAddresses } from './acl.js';
 import type { PodMode } from './answer.js';
 import { filterUpstreams, parseResolvConf, parseUpstream, type Upstream } from './forward.js';
@@ -22,7 +22,10 @@ export interface RawFlags {
   serviceCidr: string;
   allowRecursion?: string;
   registerService?: boolean;
-  leaseSeconds: string;
+  /** Unset: DEFAULT_LEASE_DURATION (unset, so a clash with --lease-seconds shows). */
+  leaseDuration?: string;
+  /** Deprecated spelling of --lease-duration (a bare number is seconds). */
+  leaseSeconds?: string;
   identity?: string;
   healthzPort: string;
   forwardTimeout: string;
@@ -45,29 +48,32 @@ export interface ResolvedFlags {
   recursionNetworks: string[];
   healthzPort: number;
   forwardTimeoutMs: number;
+  /** Whole seconds (a Lease's leaseDurationSeconds). */
   leaseSeconds: number;
   identity: string | undefined;
 }
 
 function bad(flag: string, value: string, why: string): never {
-  throw new FatalError(`--${flag}=${value}: ${why}`);
+  throw new FlagError(flag, `"${value}" ${why}`);
 }
 
 function cidrFlag(flag: string, v: string): string {
   const [ip, len] = v.split('/');
   const max = ip && isIPv6(ip) ? 128 : 32;
-  if (!ip || (!isIPv4(ip) && !isIPv6(ip)) || len === undefined || !/^\d+$/.test(len) || Number(len) > max) bad(flag, v, 'not a CIDR');
+  if (!ip || (!isIPv4(ip) && !isIPv6(ip)) || len === undefined || !/^\d+$/.test(len) || Number(len) > max) bad(flag, v, 'is not a CIDR');
   return v;
 }
+
+export const DEFAULT_LEASE_DURATION = '15s';
 
 /** "host:port", ":port", "[v6]:port" → host (default all addresses) and port. */
 export function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v);
-  if (!m) bad('listen', v, 'want [address]:port');
+  if (!m) bad('listen', v, 'is not [address]:port');
   const host = m[1] ?? (m[2] || '0.0.0.0');
   const port = Number(m[3]);
-  if (port > 65535) bad('listen', v, 'port out of range');
-  if (host !== '0.0.0.0' && host !== '::' && !isIPv4(host) && !isIPv6(host)) bad('listen', v, 'not an IP address');
+  if (port > 65535) bad('listen', v, 'has a port out of range');
+  if (host !== '0.0.0.0' && host !== '::' && !isIPv4(host) && !isIPv6(host)) bad('listen', v, 'is not an IP address and port');
   return { host, port };
 }
 
@@ -76,28 +82,44 @@ export function defaultAdvertiseAddress(): string | undefined {
   return localAddresses().find((a) => isIPv4(a) && !a.startsWith('127.'));
 }
 
-export function resolveFlags(f: RawFlags, resolvConf: () => string): ResolvedFlags {
+const isIP = (a: string) => isIPv4(a) || isIPv6(a);
+
+/**
+ * Validates the raw flags; a bad one is a FlagError naming it. `warn`
+ * receives deprecation notices (bare-number durations, --lease-seconds).
+ */
+export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWarn = () => undefined): ResolvedFlags {
   const zone = f.domain.toLowerCase().replace(/\.$/, '');
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(zone)) bad('domain', f.domain, 'not a DNS name');
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(zone)) bad('domain', f.domain, 'is not a DNS name');
   const { host: tcpHost, port } = parseListen(f.listen);
-  const ttl = Number(f.ttl);
-  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600) bad('ttl', f.ttl, 'want whole seconds 0..3600');
-  if (f.pods !== 'disabled' && f.pods !== 'insecure') bad('pods', f.pods, 'want disabled or insecure');
-  if (!isIPv4(f.clusterIp) && !isIPv6(f.clusterIp)) bad('cluster-ip', f.clusterIp, 'not an IP address');
+  // A DNS TTL, not a duration: whole seconds as in a zone file.
+  const ttl = intFlag('ttl', f.ttl, 0, 3600);
+  if (f.pods !== 'disabled' && f.pods !== 'insecure') bad('pods', f.pods, 'is not a pod mode (disabled, insecure)');
+  if (!isIP(f.clusterIp)) bad('cluster-ip', f.clusterIp, 'is not an IP address');
   const clusterCidr = cidrFlag('cluster-cidr', f.clusterCidr);
   const serviceCidr = cidrFlag('service-cidr', f.serviceCidr);
-  const healthzPort = Number(f.healthzPort);
-  if (!Number.isInteger(healthzPort) || healthzPort < 0 || healthzPort > 65535) bad('healthz-port', f.healthzPort, 'not a port');
-  const forwardTimeoutMs = Number(f.forwardTimeout);
-  if (!Number.isInteger(forwardTimeoutMs) || forwardTimeoutMs < 50 || forwardTimeoutMs > 30_000) bad('forward-timeout', f.forwardTimeout, 'want milliseconds 50..30000');
+  const healthzPort = portFlag('healthz-port', f.healthzPort);
+  // Before durations took units this flag was milliseconds.
+  const forwardTimeoutMs = durationFlag('forward-timeout', f.forwardTimeout, 50, 30_000, { bareUnit: 'ms', warn });
 
-  const leaseSeconds = Number(f.leaseSeconds);
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 2 || leaseSeconds > 3600) bad('lease-seconds', f.leaseSeconds, 'want whole seconds 2..3600');
-  if (f.identity !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,50}[a-z0-9])?$/.test(f.identity)) bad('identity', f.identity, 'want a lowercase DNS label');
+  let leaseMs: number;
+  if (f.leaseSeconds !== undefined) {
+    if (f.leaseDuration !== undefined) throw new FlagError('lease-seconds', 'is the old name of --lease-duration; give one of them');
+    leaseMs = durationFlag('lease-seconds', f.leaseSeconds, 2_000, 3_600_000);
+    warn(`--lease-seconds: is deprecated; write --lease-duration ${formatDuration(leaseMs)}`);
+  } else {
+    leaseMs = durationFlag('lease-duration', f.leaseDuration ?? DEFAULT_LEASE_DURATION, 2_000, 3_600_000, { warn });
+  }
+  if (leaseMs % 1_000 !== 0) throw new FlagError(f.leaseSeconds !== undefined ? 'lease-seconds' : 'lease-duration', `${formatDuration(leaseMs)} is not whole seconds (a Lease counts in seconds)`);
+  const leaseSeconds = leaseMs / 1_000;
+  if (f.identity !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,50}[a-z0-9])?$/.test(f.identity)) bad('identity', f.identity, 'is not a lowercase DNS label');
+  if (f.records && (f.master || f.kubeconfig)) throw new FlagError('records', 'and --master/--kubeconfig are two record sources; give one');
+  if (f.registerService && f.records) throw new FlagError('register-service', 'needs the API (--master or --kubeconfig), not --records');
 
   let advertiseAddress = f.advertiseAddress;
-  if (advertiseAddress !== undefined && !isIPv4(advertiseAddress) && !isIPv6(advertiseAddress)) bad('advertise-address', advertiseAddress, 'not an IP address');
+  if (advertiseAddress !== undefined && !isIP(advertiseAddress)) bad('advertise-address', advertiseAddress, 'is not an IP address');
   advertiseAddress ??= defaultAdvertiseAddress();
+  if (f.registerService && !advertiseAddress) throw new FlagError('register-service', 'needs --advertise-address (no non-loopback address found)');
 
   // Loopback is answered by default when TCP listens everywhere; an
   // operator who pins --listen to one address gets UDP on that address (and
@@ -106,8 +128,8 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string): ResolvedFla
   const udp = new Set<string>(wildcard ? ['127.0.0.1'] : [tcpHost]);
   if (advertiseAddress) udp.add(advertiseAddress);
   for (const a of f.udpAddress.flatMap((s) => s.split(',')).filter(Boolean)) {
-    if (!isIPv4(a) && !isIPv6(a)) bad('udp-address', a, 'not an IP address');
-    if (a === '0.0.0.0' || a === '::') bad('udp-address', a, 'UDP is bound per concrete address, never the wildcard');
+    if (!isIP(a)) bad('udp-address', a, 'is not an IP address');
+    if (a === '0.0.0.0' || a === '::') bad('udp-address', a, 'is the wildcard: UDP is bound per concrete address, never the wildcard');
     udp.add(a);
   }
 
@@ -118,7 +140,7 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string): ResolvedFla
       try {
         return parseUpstream(u);
       } catch (err) {
-        return bad('upstream', u, (err as Error).message);
+        throw new FlagError('upstream', (err as Error).message);
       }
     });
   } else {
@@ -143,7 +165,7 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string): ResolvedFla
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
-      .map((n) => (n.includes('/') ? cidrFlag('allow-recursion', n) : isIPv4(n) || isIPv6(n) ? n : bad('allow-recursion', n, 'not an address or CIDR')));
+      .map((n) => (n.includes('/') ? cidrFlag('allow-recursion', n) : isIP(n) ? n : bad('allow-recursion', n, 'is not an address or CIDR')));
   } else {
     recursionNetworks = defaultRecursionNetworks(clusterCidr);
   }

@@ -1,4 +1,4 @@
-import { FatalError } from '@pilot/common';
+import { FlagError } from '@pilot/common';
 import { parseListen, resolveFlags, type RawFlags } from '../src/config.js';
 import { RecursionAcl, dashedIp, parseName, podIp, reverseName, slimObjects, zoneLabels } from '../src/index.js';
 
@@ -14,8 +14,7 @@ const base: RawFlags = {
   clusterCidr: '10.1.0.0/16',
   serviceCidr: '10.0.0.0/24',
   healthzPort: '9153',
-  forwardTimeout: '2000',
-  leaseSeconds: '15',
+  forwardTimeout: '2s',
 };
 
 describe('flags', () => {
@@ -35,15 +34,22 @@ describe('flags', () => {
   });
 
   it.each<[Partial<RawFlags>, RegExp]>([
-    [{ ttl: '4000' }, /^--ttl=4000: want whole seconds 0\.\.3600$/],
-    [{ pods: 'verified' }, /^--pods=verified: want disabled or insecure$/],
-    [{ listen: 'nowhere' }, /^--listen=nowhere: want \[address\]:port$/],
-    [{ udpAddress: ['0.0.0.0'] }, /never the wildcard/],
-    [{ upstream: ['dns.google'] }, /^--upstream=dns\.google: upstream "dns\.google" is not an IP address$/],
-    [{ clusterCidr: '10.1.0.0' }, /^--cluster-cidr=10\.1\.0\.0: not a CIDR$/],
-    [{ allowRecursion: '10.0.0.0/8,bogus' }, /^--allow-recursion=bogus/],
-    [{ domain: 'bad_zone' }, /^--domain=bad_zone: not a DNS name$/],
-    [{ leaseSeconds: '1' }, /^--lease-seconds=1: want whole seconds 2\.\.3600$/],
+    [{ ttl: '4000' }, /^--ttl: "4000" is not an integer in 0\.\.3600$/],
+    [{ ttl: '5s' }, /^--ttl: "5s" is not an integer in 0\.\.3600$/],
+    [{ pods: 'verified' }, /^--pods: "verified" is not a pod mode \(disabled, insecure\)$/],
+    [{ listen: 'nowhere' }, /^--listen: "nowhere" is not \[address\]:port$/],
+    [{ udpAddress: ['0.0.0.0'] }, /^--udp-address: "0\.0\.0\.0" is the wildcard/],
+    [{ upstream: ['dns.google'] }, /^--upstream: upstream "dns\.google" is not an IP address$/],
+    [{ clusterCidr: '10.1.0.0' }, /^--cluster-cidr: "10\.1\.0\.0" is not a CIDR$/],
+    [{ allowRecursion: '10.0.0.0/8,bogus' }, /^--allow-recursion: "bogus"/],
+    [{ domain: 'bad_zone' }, /^--domain: "bad_zone" is not a DNS name$/],
+    [{ forwardTimeout: '1m' }, /^--forward-timeout: 1m is outside 50ms\.\.30s$/],
+    [{ leaseDuration: '1s' }, /^--lease-duration: 1s is outside 2s\.\.1h$/],
+    [{ leaseDuration: '2500ms' }, /^--lease-duration: 2500ms is not whole seconds/],
+    [{ leaseSeconds: '1' }, /^--lease-seconds: 1 is outside 2s\.\.1h$/],
+    [{ leaseSeconds: '40', leaseDuration: '40s' }, /^--lease-seconds: is the old name of --lease-duration; give one of them$/],
+    [{ records: 'r.json', master: 'http://127.0.0.1:8080' }, /^--records: and --master\/--kubeconfig are two record sources/],
+    [{ records: 'r.json', registerService: true }, /^--register-service: needs the API/],
   ])('bad input %j is one line naming the flag', (patch, msg) => {
     let err: unknown;
     try {
@@ -51,9 +57,25 @@ describe('flags', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(FatalError);
+    expect(err).toBeInstanceOf(FlagError);
     expect((err as Error).message).toMatch(msg);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('reads durations with units; the old bare numbers keep their unit (ms, s) with a deprecation notice', () => {
+    const notices: string[] = [];
+    const warn = (l: string) => void notices.push(l);
+    expect(resolveFlags(base, () => '', warn)).toMatchObject({ forwardTimeoutMs: 2000, leaseSeconds: 15, ttl: 5 });
+    expect(notices).toEqual([]);
+    expect(resolveFlags({ ...base, forwardTimeout: '500ms', leaseDuration: '1m' }, () => '', warn)).toMatchObject({ forwardTimeoutMs: 500, leaseSeconds: 60 });
+    expect(notices).toEqual([]);
+    expect(resolveFlags({ ...base, forwardTimeout: '2000', leaseSeconds: '40' }, () => '', warn)).toMatchObject({ forwardTimeoutMs: 2000, leaseSeconds: 40 });
+    expect(resolveFlags({ ...base, leaseDuration: '40' }, () => '', warn)).toMatchObject({ leaseSeconds: 40 });
+    expect(notices).toEqual([
+      '--forward-timeout: a number without a unit is deprecated: "2000" is read as 2000 milliseconds; write 2s',
+      '--lease-seconds: is deprecated; write --lease-duration 40s',
+      '--lease-duration: a number without a unit is deprecated: "40" is read as 40 seconds; write 40s',
+    ]);
   });
 
   it('parses listen addresses', () => {

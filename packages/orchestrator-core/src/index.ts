@@ -1,6 +1,6 @@
 export { startApiserver, strategies, validate } from './apiserver/server.js';
 export type { ApiServer, StartOptions } from './apiserver/server.js';
-export { resolveConfig, apiserverCommand, parseDuration, isLoopback } from './apiserver/flags.js';
+export { resolveConfig, apiserverCommand, isLoopback } from './apiserver/flags.js';
 export type { ApiserverConfig, RawFlags } from './apiserver/flags.js';
 export { Storage, encode, decode, prefixEnd } from './apiserver/storage.js';
 export { WatchCache, WatchCaches, filterEvent, storeEvents } from './apiserver/watch.js';

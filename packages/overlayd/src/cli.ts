@@ -1,5 +1,4 @@
-import { Command } from 'commander';
-import { parseCommandLine, stopSignal } from '@pilot/common';
+import { Command, parseCommandLine, stopSignal, type CommandIO } from '@pilot/common';
 import { Overlayd } from './daemon.js';
 import { DEFAULTS, parseOptions, type RawFlags } from './flags.js';
 
@@ -8,7 +7,7 @@ import { DEFAULTS, parseOptions, type RawFlags } from './flags.js';
  * flags → running daemon until SIGTERM/SIGINT. Returns the exit code; bad
  * flags throw a one-line FatalError.
  */
-export async function runOverlayd(argv: readonly string[]): Promise<number> {
+export async function runOverlayd(argv: readonly string[], io?: CommandIO): Promise<number> {
   const program = new Command('overlayd')
     .description('Leases a subnet per host from etcd and routes every pod subnet to every host (vxlan or host-gw); writes subnet.env for Docker')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs', DEFAULTS.etcdEndpoints)
@@ -23,7 +22,7 @@ export async function runOverlayd(argv: readonly string[]): Promise<number> {
     .option('--healthz-ip <ip>', 'address for /healthz, /readyz and /metrics', DEFAULTS.healthzIp)
     .option('--healthz-port <port>', 'port for /healthz, /readyz and /metrics (0 disables)', DEFAULTS.healthzPort)
     .option('--reconcile-interval <duration>', 'how often kernel and iptables state is checked against the leases', DEFAULTS.reconcileInterval);
-  const opts = parseCommandLine(program, argv, () => parseOptions(program.opts<RawFlags>()));
+  const opts = parseCommandLine(program, argv, (warn) => parseOptions(program.opts<RawFlags>(), warn), io);
   if (!opts) return 0;
   await new Overlayd(opts).run(stopSignal());
   return 0;

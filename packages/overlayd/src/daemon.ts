@@ -49,7 +49,7 @@ const EVENT_REPAIR_DELAY_MS = 150;
  */
 export class Overlayd {
   private readonly log: Logger;
-  private readonly promRegistry = createRegistry();
+  private readonly promRegistry = createRegistry('overlayd');
   private readonly metrics = new Metrics(this.promRegistry);
   private readonly kernel = new Kernel({ onSocketError: (err) => this.onRequestSocketError(err) });
   /** The request socket failed and no reconcile has succeeded since: one log line and one early repair per episode. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { durationFlag, FlagError, ipv4Flag, listFlag, portFlag } from '@pilot/common';
+import { durationFlag, FlagError, ipv4Flag, listFlag, portFlag, type FlagWarn } from '@pilot/common';
 
 /**
  * Command-line options, validated into plain data. Each bad value becomes
@@ -52,7 +52,8 @@ export const DEFAULTS = {
   reconcileInterval: '10s',
 } as const;
 
-export function parseOptions(raw: RawFlags): OverlaydOptions {
+/** `warn` receives deprecation notices (durations written as bare seconds). */
+export function parseOptions(raw: RawFlags, warn: FlagWarn = () => undefined): OverlaydOptions {
   const endpoints = listFlag(raw.etcdEndpoints ?? DEFAULTS.etcdEndpoints);
   if (endpoints.length === 0) throw new FlagError('etcd-endpoints', 'no endpoint given');
   for (const e of endpoints) {
@@ -80,10 +81,10 @@ export function parseOptions(raw: RawFlags): OverlaydOptions {
     subnetFile,
     dockerOptsFile: raw.dockerOptsFile === '' ? undefined : (raw.dockerOptsFile ?? DEFAULTS.dockerOptsFile),
     ipMasq: raw.ipMasq ?? false,
-    subnetLeaseTtl: durationFlag('subnet-lease-ttl', raw.subnetLeaseTtl ?? DEFAULTS.subnetLeaseTtl, 5_000, 7 * 86_400_000) / 1000,
+    subnetLeaseTtl: durationFlag('subnet-lease-ttl', raw.subnetLeaseTtl ?? DEFAULTS.subnetLeaseTtl, 5_000, 7 * 86_400_000, { warn }) / 1000,
     healthzIp,
     healthzPort: port,
-    reconcileIntervalMs: durationFlag('reconcile-interval', raw.reconcileInterval ?? DEFAULTS.reconcileInterval, 100, 3_600_000),
+    reconcileIntervalMs: durationFlag('reconcile-interval', raw.reconcileInterval ?? DEFAULTS.reconcileInterval, 100, 3_600_000, { warn }),
   };
 }
 

@@ -27,7 +27,7 @@ describe('flags', () => {
     [{ publicIp: '10.0.0' }, '--public-ip: "10.0.0" is not an IPv4 address'],
     [{ healthzPort: '70000' }, '--healthz-port: "70000" is not an integer in 0..65535'],
     [{ subnetLeaseTtl: 'forever' }, '--subnet-lease-ttl: "forever" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
-    [{ subnetLeaseTtl: '1s' }, '--subnet-lease-ttl: 1s is outside 5s..604800s'],
+    [{ subnetLeaseTtl: '1s' }, '--subnet-lease-ttl: 1s is outside 5s..168h'],
   ])('rejects %j with one line', (raw, message) => {
     expect(() => parseOptions(raw)).toThrow(FlagError);
     expect(() => parseOptions(raw)).toThrow(message);

@@ -1,5 +1,4 @@
-import { Command } from 'commander';
-import { parseCommandLine, stopSignal } from '@pilot/common';
+import { Command, parseCommandLine, stopSignal, type CommandIO } from '@pilot/common';
 import { Svcproxy } from './daemon.js';
 import { DEFAULTS, parseOptions, type RawFlags } from './flags.js';
 
@@ -8,7 +7,7 @@ import { DEFAULTS, parseOptions, type RawFlags } from './flags.js';
  * flags → running daemon until SIGTERM/SIGINT (or one cleanup with
  * `--cleanup`). Returns the exit code; bad flags throw a one-line FatalError.
  */
-export async function runSvcproxy(argv: readonly string[]): Promise<number> {
+export async function runSvcproxy(argv: readonly string[], io?: CommandIO): Promise<number> {
   const program = new Command('svcproxy')
     .description('Per-host service proxy: programs Services and Endpoints as kube-proxy-layout iptables NAT rules, or proxies them round-robin in userspace')
     .option('--master <url>', 'API server URL (overrides the kubeconfig\'s server); default http://127.0.0.1:8080')
@@ -26,7 +25,7 @@ export async function runSvcproxy(argv: readonly string[]): Promise<number> {
     .option('--healthz-bind-address <ip>', 'address for /healthz and /metrics', DEFAULTS.healthzBindAddress)
     .option('--healthz-port <port>', 'port for /healthz and /metrics (0 disables)', DEFAULTS.healthzPort)
     .option('--restore-chunk <n>', 'services per iptables-restore during a full sync', DEFAULTS.restoreChunk);
-  const opts = parseCommandLine(program, argv, () => parseOptions(program.opts<RawFlags>()));
+  const opts = parseCommandLine(program, argv, (warn) => parseOptions(program.opts<RawFlags>(), warn), io);
   if (!opts) return 0;
   const daemon = new Svcproxy(opts);
   if (opts.cleanup) {

@@ -83,7 +83,7 @@ export class Svcproxy {
     if (missing.length) log.warn(describeMissing(missing));
     const backend = await detectBackend(this.runner);
     log.info({ backend: backend.mode, mode: opts.proxyMode, hostname: opts.hostname, clusterCIDR: opts.clusterCIDR }, 'starting');
-    const registry = createRegistry();
+    const registry = createRegistry('svcproxy');
     const metrics = createProxierMetrics(registry);
     const started = Date.now();
     let runner: BoundedFrequencyRunner | undefined;

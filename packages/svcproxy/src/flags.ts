@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { cidrFlag, durationFlag, FlagError, intFlag, ipv4Flag, listFlag, portFlag } from '@pilot/common';
+import { cidrFlag, durationFlag, FlagError, intFlag, ipv4Flag, listFlag, portFlag, type FlagWarn } from '@pilot/common';
 
 /** Command-line options, validated into plain data; each bad value is one line naming the flag. */
 export type ProxyMode = 'iptables' | 'userspace';
@@ -56,13 +56,14 @@ export const DEFAULTS = {
   udpTimeout: '250ms',
 } as const;
 
-export function parseOptions(raw: RawFlags): SvcproxyOptions {
+/** `warn` receives deprecation notices (durations written as bare seconds). */
+export function parseOptions(raw: RawFlags, warn: FlagWarn = () => undefined): SvcproxyOptions {
   const mode = raw.proxyMode ?? DEFAULTS.proxyMode;
   if (mode !== 'iptables' && mode !== 'userspace') throw new FlagError('proxy-mode', `"${mode}" is not a proxy mode (iptables, userspace)`);
   const bindAddress = raw.bindAddress === undefined ? undefined : ipv4Flag('bind-address', raw.bindAddress);
   if (bindAddress === '0.0.0.0') throw new FlagError('bind-address', 'must be a concrete local address: UDP replies have to leave from the address the client reached');
-  const minSyncPeriodMs = durationFlag('min-sync-period', raw.minSyncPeriod ?? DEFAULTS.minSyncPeriod, 0, 3_600_000);
-  const syncPeriodMs = durationFlag('sync-period', raw.syncPeriod ?? DEFAULTS.syncPeriod, 1, 24 * 3_600_000);
+  const minSyncPeriodMs = durationFlag('min-sync-period', raw.minSyncPeriod ?? DEFAULTS.minSyncPeriod, 0, 3_600_000, { warn });
+  const syncPeriodMs = durationFlag('sync-period', raw.syncPeriod ?? DEFAULTS.syncPeriod, 1, 24 * 3_600_000, { warn });
   if (syncPeriodMs < minSyncPeriodMs) throw new FlagError('sync-period', `must not be shorter than --min-sync-period`);
   const nodePortAddresses = listFlag(raw.nodeportAddresses).map((s) => cidrFlag('nodeport-addresses', s));
   return {
@@ -70,7 +71,7 @@ export function parseOptions(raw: RawFlags): SvcproxyOptions {
     kubeconfig: raw.kubeconfig || undefined,
     proxyMode: mode,
     bindAddress,
-    udpTimeoutMs: durationFlag('udp-timeout', raw.udpTimeout ?? DEFAULTS.udpTimeout, 1, 3_600_000),
+    udpTimeoutMs: durationFlag('udp-timeout', raw.udpTimeout ?? DEFAULTS.udpTimeout, 1, 3_600_000, { warn }),
     clusterCIDR: raw.clusterCidr ? cidrFlag('cluster-cidr', raw.clusterCidr) : undefined,
     hostname: (raw.hostnameOverride || hostname()).trim().toLowerCase(),
     minSyncPeriodMs,

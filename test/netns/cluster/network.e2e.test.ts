@@ -531,7 +531,7 @@ describe('the whole network on real daemons (etcd, pilot apiserver over TLS, ove
         '--listen', '0.0.0.0:53',
         '--allow-recursion', allowRecursion(),
         '--upstream', '127.0.0.1:9',
-        '--lease-seconds', '3',
+        '--lease-duration', '3s',
         '--healthz-port', String(await h1.freePort()),
       ]);
       await waitFor(async () => JSON.stringify(await kubeDnsAddresses()) === JSON.stringify([h1.ip, h2.ip].sort()), {

@@ -151,7 +151,7 @@ describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (s
       '--upstream',
       `${UPSTREAM}:${UPSTREAM_PORT}`,
       '--forward-timeout',
-      '1000',
+      '1s',
       '--allow-recursion',
       '127.0.0.0/8,10.1.0.0/16',
       '--healthz-port',
@@ -379,6 +379,7 @@ describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (s
       expect(m).toMatch(/dnsd_upstream_failures_total\{upstream="127\.0\.0\.2:5300"\} [1-9]/);
       expect(m).toMatch(/dnsd_index_objects\{kind="services"\} \d+/);
       expect(m).toMatch(/dnsd_request_duration_seconds_bucket/);
+      expect(m).toMatch(/^dnsd_build_info\{version="[^"]+",git_commit="([0-9a-f]{40}|unknown)",.*\} 1$/m);
     }),
   );
 });

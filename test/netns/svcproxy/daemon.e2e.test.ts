@@ -116,6 +116,7 @@ describe('svcproxy daemon with the apiserver', () => {
         // web plus the apiserver's own default/kubernetes service.
         expect(metrics).toMatch(/^svcproxy_programmed_service_ports [1-9]\d*$/m);
         expect(metrics).toMatch(/^kubeproxy_sync_proxy_rules_last_timestamp_seconds \d/m);
+        expect(metrics).toMatch(/^svcproxy_build_info\{version="[^"]+",git_commit="([0-9a-f]{40}|unknown)",.*\} 1$/m);
       },
     ),
   );

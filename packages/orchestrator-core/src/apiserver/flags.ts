@@ -1,5 +1,4 @@
-import { Command, Option } from 'commander';
-import { Cidr, CidrError, durationFlag, FatalError, FlagError, isIP } from '@pilot/common';
+import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, Option, portFlag, type FlagWarn } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
 
 /** Everything `pilot apiserver` is configured with, validated. */
@@ -48,88 +47,64 @@ export function isLoopback(addr: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(addr) || addr === '::1' || addr === 'localhost';
 }
 
-/** "5m", "30s", "1h30m", "250ms" or a bare number of seconds; "0" disables. */
-export function parseDuration(s: string, flag: string): number {
-  const t = s.trim();
-  if (/^\d+$/.test(t)) return Number(t) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    matched = re.lastIndex;
-  }
-  if (t === '' || matched !== t.length) throw new FatalError(`${flag}: invalid duration "${s}" (e.g. 5m, 30s, 1h)`);
-  return total;
-}
-
 /** Longest --event-ttl: a year (etcd caps lease TTLs far above; beyond this it is a typo). */
 const MAX_EVENT_TTL_MS = 365 * 24 * 3_600_000;
 
 /** `--event-ttl`: 0 keeps events forever; otherwise at least 1s (etcd's lease TTLs are whole seconds). */
-export function eventTtlFlag(text: string): number {
-  try {
-    const ms = durationFlag('event-ttl', text, 0, MAX_EVENT_TTL_MS);
-    if (ms > 0 && ms < 1000) throw new FlagError('event-ttl', `${text} is shorter than 1s (0 keeps events forever)`);
-    return ms;
-  } catch (err) {
-    if (err instanceof FlagError) throw new FatalError(err.message);
-    throw err;
-  }
+export function eventTtlFlag(text: string, warn?: FlagWarn): number {
+  const ms = durationFlag('event-ttl', text, 0, MAX_EVENT_TTL_MS, { warn });
+  if (ms > 0 && ms < 1000) throw new FlagError('event-ttl', `${text} is shorter than 1s (0 keeps events forever)`);
+  return ms;
 }
 
-function port(s: string, flag: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FatalError(`${flag}: invalid port "${s}"`);
-  return n;
-}
-
-/** Validates raw flag values into a config; every problem is one line naming the flag. */
-export function resolveConfig(f: RawFlags): ApiserverConfig {
+/**
+ * Validates raw flag values into a config; every problem is a FlagError
+ * naming the flag. `warn` receives deprecation notices.
+ */
+export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): ApiserverConfig {
   const etcdServers = (f.etcdServers ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
-  if (etcdServers.length === 0) throw new FatalError('--etcd-servers: at least one etcd URL is required');
-  for (const s of etcdServers) if (!/^https?:\/\/[^/]+/.test(s)) throw new FatalError(`--etcd-servers: "${s}" is not an http(s):// URL`);
+  if (etcdServers.length === 0) throw new FlagError('etcd-servers', 'at least one etcd URL is required');
+  for (const s of etcdServers) if (!/^https?:\/\/[^/]+/.test(s)) throw new FlagError('etcd-servers', `"${s}" is not an http(s):// URL`);
   const etcdPrefix = (f.etcdPrefix ?? '/registry').replace(/\/+$/, '');
-  if (!etcdPrefix.startsWith('/')) throw new FatalError(`--etcd-prefix: "${f.etcdPrefix}" must start with /`);
+  if (!etcdPrefix.startsWith('/')) throw new FlagError('etcd-prefix', `"${f.etcdPrefix}" must start with /`);
 
   let serviceClusterIPRange: Cidr;
   try {
     serviceClusterIPRange = Cidr.parse(f.serviceClusterIpRange ?? '10.0.0.0/24');
   } catch (err) {
-    throw new FatalError(`--service-cluster-ip-range: ${err instanceof CidrError ? err.message : String(err)}`);
+    throw new FlagError('service-cluster-ip-range', err instanceof CidrError ? err.message : String(err));
   }
-  if (serviceClusterIPRange.prefix > 29) throw new FatalError(`--service-cluster-ip-range: ${serviceClusterIPRange.toString()} is too small (at most /29)`);
+  if (serviceClusterIPRange.prefix > 29) throw new FlagError('service-cluster-ip-range', `${serviceClusterIPRange.toString()} is too small (at most /29)`);
   let serviceNodePortRange: PortRange;
   try {
     serviceNodePortRange = parsePortRange(f.serviceNodePortRange ?? '30000-32767');
   } catch (err) {
-    throw new FatalError(`--service-node-port-range: ${(err as Error).message}`);
+    throw new FlagError('service-node-port-range', (err as Error).message);
   }
 
   const insecureBindAddress = f.insecureBindAddress ?? '127.0.0.1';
   if (!isLoopback(insecureBindAddress))
-    throw new FatalError(`--insecure-bind-address: ${insecureBindAddress} is not a loopback address; the insecure port has no authentication, use --bind-address with --secure-port for other addresses`);
-  const insecurePort = port(f.insecurePort ?? '8080', '--insecure-port');
+    throw new FlagError('insecure-bind-address', `${insecureBindAddress} is not a loopback address; the insecure port has no authentication, use --bind-address with --secure-port for other addresses`);
+  const insecurePort = portFlag('insecure-port', f.insecurePort ?? '8080');
   const bindAddress = f.bindAddress ?? '0.0.0.0';
-  if (!isIP(bindAddress)) throw new FatalError(`--bind-address: "${bindAddress}" is not an IP address`);
+  if (!isIP(bindAddress)) throw new FlagError('bind-address', `"${bindAddress}" is not an IP address`);
 
   const haveCert = f.tlsCertFile !== undefined || f.tlsPrivateKeyFile !== undefined;
-  let securePort = port(f.securePort ?? '6443', '--secure-port');
+  let securePort = portFlag('secure-port', f.securePort ?? '6443');
   if (!haveCert) {
     if (f.securePort !== undefined && securePort !== 0)
-      throw new FatalError('--secure-port needs --tls-cert-file and --tls-private-key-file (or --secure-port 0 to serve only the insecure port)');
+      throw new FlagError('secure-port', 'needs --tls-cert-file and --tls-private-key-file (or --secure-port 0 to serve only the insecure port)');
     securePort = 0;
   } else {
-    if (!f.tlsCertFile || !f.tlsPrivateKeyFile) throw new FatalError('--tls-cert-file and --tls-private-key-file must be given together');
-    if (!f.tokenAuthFile) throw new FatalError('--secure-port needs --token-auth-file: every request on the secure port must carry a bearer token');
+    if (!f.tlsCertFile || !f.tlsPrivateKeyFile) throw new FlagError(f.tlsCertFile ? 'tls-private-key-file' : 'tls-cert-file', 'missing: --tls-cert-file and --tls-private-key-file are given together');
+    if (!f.tokenAuthFile) throw new FlagError('token-auth-file', 'missing: every request on the secure port must carry a bearer token');
   }
-  if (insecurePort === 0 && securePort === 0) throw new FatalError('nothing to serve: --insecure-port is 0 and secure serving is off');
+  if (insecurePort === 0 && securePort === 0) throw new FlagError('insecure-port', 'is 0 and secure serving is off: nothing to serve');
 
   const advertiseAddress = f.advertiseAddress ?? (securePort && bindAddress !== '0.0.0.0' && !isLoopback(bindAddress) ? bindAddress : undefined);
-  if (advertiseAddress !== undefined && !isIP(advertiseAddress)) throw new FatalError(`--advertise-address: "${advertiseAddress}" is not an IP address`);
+  if (advertiseAddress !== undefined && !isIP(advertiseAddress)) throw new FlagError('advertise-address', `"${advertiseAddress}" is not an IP address`);
 
-  const watchCacheSize = Number(f.watchCacheSize ?? '1000');
-  if (!Number.isInteger(watchCacheSize) || watchCacheSize < 1) throw new FatalError(`--watch-cache-size: invalid value "${f.watchCacheSize}"`);
+  const watchCacheSize = intFlag('watch-cache-size', f.watchCacheSize ?? '1000', 1, 10_000_000);
 
   const cfg: ApiserverConfig = {
     etcdServers,
@@ -140,9 +115,9 @@ export function resolveConfig(f: RawFlags): ApiserverConfig {
     insecurePort,
     bindAddress,
     securePort,
-    etcdCompactionIntervalMs: parseDuration(f.etcdCompactionInterval ?? '5m', '--etcd-compaction-interval'),
+    etcdCompactionIntervalMs: durationFlag('etcd-compaction-interval', f.etcdCompactionInterval ?? '5m', 0, 30 * 86_400_000, { warn }),
     watchCacheSize,
-    eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h'),
+    eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h', warn),
   };
   if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
@@ -154,7 +129,6 @@ export function resolveConfig(f: RawFlags): ApiserverConfig {
 /** The commander definition of `pilot apiserver`'s flags (kube-apiserver's names). */
 export function apiserverCommand(): Command {
   return new Command('pilot apiserver')
-    .usage('[flags]')
     .description('Kubernetes-shaped API server over etcd')
     .addOption(new Option('--etcd-servers <urls>', 'comma-separated etcd client URLs').default('http://127.0.0.1:2379'))
     .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of every API object in etcd').default('/registry'))

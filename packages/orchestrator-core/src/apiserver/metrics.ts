@@ -11,7 +11,7 @@ export class ApiMetrics {
   readonly etcdWatches: Gauge;
 
   constructor() {
-    this.registry = createRegistry();
+    this.registry = createRegistry('apiserver');
     const registers = [this.registry];
     this.requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code', labelNames: ['verb', 'resource', 'code'], registers });
     this.latency = new Histogram({

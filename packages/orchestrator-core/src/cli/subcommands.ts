@@ -1,12 +1,19 @@
 /**
  * `pilot <subcommand>`: a table of subcommands, each loaded only when used so
  * `pilot apiserver` does not pay for the kubelet's imports. Adding a component
- * is adding a row: a module exporting `run(argv): Promise<number | void>`.
+ * is adding a row: a module exporting `run(argv, io): Promise<number | void>`.
  * The network daemons are the same commands as their own bins (`overlayd`,
  * `svcproxy`, `dnsd`), so `pilot` is hyperkube-like: one binary, every component.
  */
 
-export type RunCommand = (argv: string[]) => Promise<number | void>;
+import type { CommandIO } from '@pilot/common';
+
+/**
+ * A component's command line: parses `argv` with common's parseCommandLine
+ * (so `--help`, `--version`, one-line usage errors and exit 2 come with it)
+ * and runs until stopped. `io` is where help and notices go.
+ */
+export type RunCommand = (argv: string[], io?: CommandIO) => Promise<number | void>;
 
 export interface Subcommand {
   summary: string;

@@ -1,5 +1,5 @@
-import { FatalError } from '@pilot/common';
-import { parseDuration, resolveConfig } from '../../src/apiserver/flags.js';
+import { FlagError } from '@pilot/common';
+import { resolveConfig } from '../../src/apiserver/flags.js';
 
 describe('apiserver flags', () => {
   it('defaults to the seed values: loopback :8080, 10.0.0.0/24, 30000-32767, /registry, compaction every 5m', () => {
@@ -27,6 +27,9 @@ describe('apiserver flags', () => {
       [{ eventTtl: 'an hour' }, '--event-ttl'],
       [{ eventTtl: '500ms' }, '--event-ttl'],
       [{ eventTtl: '-1h' }, '--event-ttl'],
+      [{ insecurePort: 'http' }, '--insecure-port'],
+      [{ insecurePort: '0' }, '--insecure-port'],
+      [{ watchCacheSize: '0' }, '--watch-cache-size'],
     ];
     for (const [flags, name] of bad) {
       let err: unknown;
@@ -35,8 +38,8 @@ describe('apiserver flags', () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(FatalError);
-      expect((err as Error).message).toContain(name);
+      expect(err).toBeInstanceOf(FlagError);
+      expect((err as Error).message.startsWith(`${name}: `)).toBe(true);
       expect((err as Error).message).not.toContain('\n');
     }
   });
@@ -47,9 +50,13 @@ describe('apiserver flags', () => {
     expect(resolveConfig({ eventTtl: '0' }).eventTtlMs).toBe(0);
   });
 
-  it('parses durations', () => {
-    expect(parseDuration('1h30m', 'x')).toBe(5_400_000);
-    expect(parseDuration('250ms', 'x')).toBe(250);
-    expect(parseDuration('0', 'x')).toBe(0);
+  it("reads durations with common's parser; a bare number is still seconds, with a deprecation notice", () => {
+    const notices: string[] = [];
+    const warn = (l: string) => void notices.push(l);
+    expect(resolveConfig({ etcdCompactionInterval: '1h30m' }, warn).etcdCompactionIntervalMs).toBe(5_400_000);
+    expect(resolveConfig({ etcdCompactionInterval: '0' }, warn).etcdCompactionIntervalMs).toBe(0);
+    expect(notices).toEqual([]);
+    expect(resolveConfig({ etcdCompactionInterval: '300' }, warn).etcdCompactionIntervalMs).toBe(300_000);
+    expect(notices).toEqual(['--etcd-compaction-interval: a number without a unit is deprecated: "300" is read as 300 seconds; write 5m']);
   });
 });
