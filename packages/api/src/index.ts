@@ -15,3 +15,4 @@ export * from './patch/index.js';
 export * from './table/index.js';
 export * from './openapi/index.js';
 export * from './protobuf/index.js';
+export * from './quantity.js';

@@ -15,3 +15,4 @@ export { StatusError } from './apiserver/status.js';
 export { SUBCOMMANDS } from './cli/subcommands.js';
 export type { Subcommand, RunCommand } from './cli/subcommands.js';
 export { dispatch, pilotHelp } from './cli/dispatch.js';
+export * as runtime from './kubelet/runtime/index.js';
