@@ -11,6 +11,8 @@ export * from './client.js';
 export * from './store.js';
 export * from './informer.js';
 export * from './informer-factory.js';
+export * from './workqueue.js';
+export * from './leader-election.js';
 export * from './patch/index.js';
 export * from './table/index.js';
 export * from './openapi/index.js';
