@@ -3,3 +3,4 @@ export * from './json-patch.js';
 export * from './merge-patch.js';
 export * from './strategic.js';
 export * from './patch-type.js';
+export { isObject, type JsonObject } from './json-value.js';

@@ -18,7 +18,7 @@ export class IpAllocator {
     readonly keyPrefix: string,
   ) {}
 
-  keyOf(ip: string): string {
+  keyFor(ip: string): string {
     return `${this.keyPrefix}${ip}`;
   }
 
@@ -78,7 +78,7 @@ export class PortAllocator {
     readonly keyPrefix: string,
   ) {}
 
-  keyOf(port: number): string {
+  keyFor(port: number): string {
     return `${this.keyPrefix}${port}`;
   }
 

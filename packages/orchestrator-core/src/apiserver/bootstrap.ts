@@ -1,6 +1,6 @@
 import { resourceByName, type Endpoints, type KubeObject, type Service } from '@pilot/api';
 import type { Logger } from '@pilot/common';
-import type { Store } from './registry/store.js';
+import type { ObjectAccess } from './registry/access.js';
 import { StatusError } from './status.js';
 import type { ApiserverConfig } from './flags.js';
 
@@ -15,9 +15,10 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] a
 
 const res = (plural: string) => resourceByName(plural)!;
 
-async function createIfMissing(store: Store, plural: string, ns: string | undefined, obj: KubeObject): Promise<boolean> {
+async function createIfMissing(objects: ObjectAccess, plural: string, ns: string | undefined, obj: KubeObject): Promise<boolean> {
   try {
-    await store.create(res(plural), ns, obj);
+    // The apiserver's own objects: no Events about them (as kube-apiserver writes none).
+    await objects.create(res(plural), ns, obj, { events: false });
     return true;
   } catch (err) {
     if (err instanceof StatusError && err.reason === 'AlreadyExists') return false;
@@ -31,9 +32,9 @@ export function kubernetesEndpoints(cfg: Pick<ApiserverConfig, 'advertiseAddress
   return [{ addresses: [{ ip: cfg.advertiseAddress }], ports: [{ name: 'https', port: cfg.securePort, protocol: 'TCP' }] }];
 }
 
-export async function bootstrap(store: Store, cfg: ApiserverConfig, log: Logger): Promise<void> {
+export async function bootstrap(objects: ObjectAccess, cfg: ApiserverConfig, log: Logger): Promise<void> {
   for (const name of SYSTEM_NAMESPACES) {
-    if (await createIfMissing(store, 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })) log.info({ namespace: name }, 'created namespace');
+    if (await createIfMissing(objects, 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })) log.info({ namespace: name }, 'created namespace');
   }
   const ip = cfg.serviceClusterIPRange.nth(1);
   const svc: Service = {
@@ -47,26 +48,26 @@ export async function bootstrap(store: Store, cfg: ApiserverConfig, log: Logger)
       sessionAffinity: 'None',
     },
   };
-  if (await createIfMissing(store, 'services', 'default', svc)) log.info({ clusterIP: ip }, 'created service default/kubernetes');
+  if (await createIfMissing(objects, 'services', 'default', svc)) log.info({ clusterIP: ip }, 'created service default/kubernetes');
 
   const subsets = kubernetesEndpoints(cfg);
   const epRes = res('endpoints');
   let current: Endpoints | undefined;
   try {
-    current = (await store.get(epRes, 'default', 'kubernetes')) as Endpoints;
+    current = (await objects.get(epRes, 'default', 'kubernetes')) as Endpoints;
   } catch (err) {
     if (!(err instanceof StatusError && err.reason === 'NotFound')) throw err;
   }
   if (!subsets?.length) {
     // Only loopback is served: nothing outside this host can reach us, publish nothing.
-    if (current) await store.delete(epRes, 'default', 'kubernetes').catch(() => undefined);
+    if (current) await objects.delete(epRes, 'default', 'kubernetes').catch(() => undefined);
     return;
   }
   if (!current) {
-    await createIfMissing(store, 'endpoints', 'default', { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets });
+    await createIfMissing(objects, 'endpoints', 'default', { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets });
     log.info({ subsets }, 'created endpoints default/kubernetes');
   } else if (JSON.stringify(current.subsets ?? []) !== JSON.stringify(subsets)) {
-    await store.mutate(epRes, 'default', 'kubernetes', undefined, (cur) => ({ ...cur, subsets }));
+    await objects.mutate(epRes, 'default', 'kubernetes', undefined, (cur) => ({ ...cur, subsets }));
     log.info({ subsets }, 'updated endpoints default/kubernetes');
   }
 }

@@ -3,35 +3,29 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Etcd3 } from 'etcd3';
 import { defaultObject, fieldErrorMessage, resolveOpenApiV3, validateObject, type KubeObject, type ResourceInfo } from '@pilot/api';
 import { createLogger, FatalError, retry, type Logger } from '@pilot/common';
 import type { ApiserverConfig } from './flags.js';
-import { Storage } from './storage.js';
-import { WatchCaches } from './watch.js';
-import { Store } from './registry/store.js';
+import { EtcdStorage } from './storage/etcd.js';
+import { WatchCaches } from './storage/watch-cache.js';
+import { startCompaction } from './storage/compaction.js';
+import { GenericRegistry } from './registry/generic-registry.js';
+import { RESOURCE_TABLE } from './registry/table.js';
 import { IpAllocator, PortAllocator } from './allocator.js';
-import { podStrategy } from './registry/pods.js';
-import { serviceStrategy } from './registry/services.js';
-import { endpointsStrategy } from './registry/endpoints.js';
-import { namespaceStrategy, replicationControllerStrategy } from './registry/simple.js';
-import type { StrategyContext, StrategyTable } from './registry/strategy.js';
 import { ApiMetrics } from './metrics.js';
 import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
 import { discoveryDocument } from './discovery.js';
-import { parseRequestTarget, parseResourcePath } from './request.js';
-import { handleResource, sendJson } from './handlers.js';
-import { badRequest, internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
+import { parseRequestTarget, parseResourcePath } from './http/request.js';
+import { handleResource, handleUpgrade, sendJson } from './http/handlers.js';
+import { writeUpgradeError } from './http/kubelet-proxy.js';
+import { internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
 import { bootstrap } from './bootstrap.js';
-import { EventRecorder } from './events.js';
-import { KubeletProxy, writeUpgradeError } from './kubelet-proxy.js';
-import { startCompaction } from './compaction.js';
-import { LeaseManager, leasePolicy } from './lease-manager.js';
 
 /**
  * `pilot apiserver`: the Kubernetes REST API over etcd. One request handler
  * behind two listeners: plain HTTP on loopback (trusted, as in the seed) and
- * TLS with bearer tokens on the bind address.
+ * TLS with bearer tokens on the bind address. This file only wires the
+ * layers: http/ (verbs) → registry/ (resources, subresources) → storage/.
  */
 
 export interface ApiServer {
@@ -39,7 +33,7 @@ export interface ApiServer {
   insecureUrl?: string;
   /** https://<bind>:<port>, when secure serving is on. */
   secureUrl?: string;
-  store: Store;
+  registry: GenericRegistry;
   metrics: ApiMetrics;
   close(): Promise<void>;
 }
@@ -49,21 +43,6 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK (default 60 s, kube-apiserver's; tests shorten it). */
   watchBookmarkIntervalMs?: number;
-}
-
-/** A watch reconnect backoff for etcd3 (its default waits up to 30 s after an etcd restart). */
-function quickBackoff(ms = 100): { duration: number; next: () => ReturnType<typeof quickBackoff> } {
-  return { duration: ms, next: () => quickBackoff(Math.min(ms * 2, 2_000)) };
-}
-
-export function strategies(): StrategyTable {
-  return {
-    pods: podStrategy,
-    services: serviceStrategy,
-    endpoints: endpointsStrategy,
-    namespaces: namespaceStrategy,
-    replicationcontrollers: replicationControllerStrategy,
-  };
 }
 
 export function validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldProblem[] {
@@ -87,39 +66,27 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     }
   }
 
-  const connect = () =>
-    new Etcd3({
-      hosts: cfg.etcdServers,
-      dialTimeout: 3_000,
-      // Objects are at most 1.5 MiB, but a watch response can batch many of them.
-      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
-      // A request must not hang on an unreachable etcd; watches are streams and stay open.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 10_000 }),
-      faultHandling: { watchBackoff: quickBackoff() as never },
-    });
-  const client = connect();
-  const storage = new Storage(client, cfg.etcdPrefix, (op, s) => metrics.etcdLatency.observe({ operation: op }, s));
-  const ctx: StrategyContext = {
+  const storage = new EtcdStorage({
+    servers: cfg.etcdServers,
+    prefix: cfg.etcdPrefix,
+    observe: (op, s) => metrics.etcdLatency.observe({ operation: op }, s),
+    onWatches: (d) => metrics.etcdWatches.inc(d),
+  });
+  const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize });
+  const registry = new GenericRegistry({
     storage,
+    caches,
+    table: RESOURCE_TABLE,
+    validate,
+    defaults: (r, obj) => defaultObject(r.resource, obj),
     serviceIPs: new IpAllocator(cfg.serviceClusterIPRange, `${cfg.etcdPrefix}/ranges/serviceips/`),
     nodePorts: new PortAllocator(cfg.serviceNodePortRange, `${cfg.etcdPrefix}/ranges/servicenodeports/`),
     log,
-  };
-  // Events expire (--event-ttl): every write of one carries a reused etcd lease.
-  const eventLeases = cfg.eventTtlMs > 0 ? new LeaseManager(leasePolicy(cfg.eventTtlMs), { grant: (s) => storage.grantLease(s) }) : undefined;
-  const store = new Store({
-    storage,
-    strategies: strategies(),
-    ctx,
-    validate,
-    defaults: (r, obj) => defaultObject(r.resource, obj),
-    leases: (r) => (r.resource === 'events' ? eventLeases : undefined),
+    // Events expire (--event-ttl): every write of one carries a reused etcd lease.
+    ttlMs: (r) => (r.resource === 'events' && cfg.eventTtlMs > 0 ? cfg.eventTtlMs : undefined),
   });
-  const events = new EventRecorder(store, log);
-  const kubelets = new KubeletProxy(store, log);
-  const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize, onEtcdWatches: (d) => metrics.etcdWatches.inc(d) });
 
-  await retry(() => bootstrap(store, cfg, log), {
+  await retry(() => bootstrap(registry, cfg, log), {
     signal: abort.signal,
     maxMs: 3_000,
     onError: (err, attempt) => log.warn({ err: String(err), attempt, etcd: cfg.etcdServers }, 'bootstrap failed (is etcd up?); retrying'),
@@ -181,13 +148,9 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       }
       resource = p.subresource ? `${p.resource.resource}/${p.subresource}` : p.resource.resource;
       verb = await handleResource(req, res, p, target.query, {
-        store,
-        caches,
-        connect,
+        registry,
         log,
         onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
-        events,
-        kubelets,
         ...(opts.watchBookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.watchBookmarkIntervalMs } : {}),
       });
       code = res.statusCode;
@@ -207,22 +170,23 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     }
   };
 
-  /** pods/exec streams: HTTP upgrades spliced to the pod's kubelet; anything else is refused. */
+  /** Streams of connect subresources that need one (pods/exec): HTTP upgrades spliced to where the registry locates them; anything else is refused. */
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) => {
     let code = 101;
+    let resource = '';
     socket.on('error', () => socket.destroy());
     try {
       if (secure && !authenticate(req, tokens!)) throw unauthorized();
       const target = parseRequestTarget(req.url ?? '/');
       const p = parseResourcePath(target.rawPath);
-      if (!p || p.resource.resource !== 'pods' || p.subresource !== 'exec' || !p.name || !p.namespace) throw badRequest(`upgrade is only served for pods/exec, not ${target.rawPath}`);
-      await kubelets.proxyUpgrade(req, socket, head, p.namespace, p.name, target.query);
+      if (p?.subresource) resource = `${p.resource.resource}/${p.subresource}`;
+      await handleUpgrade(req, socket, head, p, target.rawPath, target.query, { registry, log });
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
       code = se.code;
       writeUpgradeError(socket, code, se.toStatus());
     } finally {
-      metrics.requests.inc({ verb: 'connect', resource: 'pods/exec', code: String(code) });
+      metrics.requests.inc({ verb: 'connect', resource, code: String(code) });
     }
   };
 
@@ -234,7 +198,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     });
 
   const out: ApiServer = {
-    store,
+    registry,
     metrics,
     close: async () => {
       abort.abort();
@@ -243,7 +207,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
       await caches.close();
-      client.close();
+      await storage.close();
     },
   };
   try {

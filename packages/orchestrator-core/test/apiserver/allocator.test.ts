@@ -29,7 +29,7 @@ describe('ClusterIP choice', () => {
     expect(a.problem('10.0.1.10')).toContain('not in the valid range');
     expect(a.problem('10.0.0.255')).toContain('broadcast');
     expect(a.problem('nope')).toContain('valid IPv4');
-    expect(a.ipOfKey(a.keyOf('10.0.0.7'))).toBe('10.0.0.7');
+    expect(a.ipOfKey(a.keyFor('10.0.0.7'))).toBe('10.0.0.7');
   });
 });
 

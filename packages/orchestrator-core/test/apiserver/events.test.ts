@@ -1,6 +1,6 @@
 import type { Service } from '@pilot/api';
-import { buildEvent } from '../../src/apiserver/events.js';
-import { allocationEvents, allocationFailure } from '../../src/apiserver/service-events.js';
+import { buildEvent } from '../../src/apiserver/registry/events.js';
+import { allocationEvents, allocationFailure } from '../../src/apiserver/registry/service-events.js';
 import { internalError, invalid, conflict } from '../../src/apiserver/status.js';
 
 const svc = (clusterIP: string | undefined, nodePorts: number[] = []): Service => ({

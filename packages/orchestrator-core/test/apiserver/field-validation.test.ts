@@ -1,5 +1,5 @@
 import { resourceByName, type KubeObject, type Pod } from '@pilot/api';
-import { checkFields, checkPatchedFields, fieldDirective } from '../../src/apiserver/field-validation.js';
+import { checkFields, checkPatchedFields, fieldDirective } from '../../src/apiserver/http/field-validation.js';
 import { StatusError } from '../../src/apiserver/status.js';
 
 const pods = resourceByName('pods')!;

@@ -1,4 +1,4 @@
-import { LeaseManager, leasePolicy, reusable } from '../../src/apiserver/lease-manager.js';
+import { LeaseManager, leasePolicy, reusable } from '../../src/apiserver/storage/lease-manager.js';
 
 /** A fake clock and a fake etcd grant that counts what it was asked for. */
 function harness(ttlMs: number, maxObjects?: number) {

@@ -1,10 +1,9 @@
-import type { IKeyValue } from 'etcd3';
-import { encodeList, splicePoint, type RawItem } from '../../src/apiserver/list-encoding.js';
-import { decode, encode } from '../../src/apiserver/storage.js';
+import { encodeList, splicePoint, type RawItem } from '../../src/apiserver/http/list-encoding.js';
+import { decode, encode } from '../../src/apiserver/storage/codec.js';
 
 /** What the list path did before: parse each stored object, add its resourceVersion, kind and apiVersion, stringify the list. */
 function slowItem(item: RawItem): string {
-  const obj = decode({ key: Buffer.from('/k'), value: item.value, mod_revision: String(item.rv) } as IKeyValue).obj;
+  const obj = decode({ key: Buffer.from('/k'), value: item.value, rv: item.rv }).obj;
   obj.apiVersion = 'v1';
   obj.kind = 'Pod';
   return JSON.stringify(obj);

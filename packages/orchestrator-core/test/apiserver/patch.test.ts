@@ -1,4 +1,4 @@
-import { applyPatch } from '../../src/apiserver/patch.js';
+import { applyPatch } from '../../src/apiserver/registry/patch.js';
 import { StatusError } from '../../src/apiserver/status.js';
 
 describe('PATCH bodies', () => {
@@ -30,6 +30,6 @@ describe('PATCH bodies', () => {
     };
     expect(fail(() => applyPatch('json-patch', { a: 1 }, [{ op: 'remove', path: '/nope' }], 'Pod', 'v1'))).toMatchObject({ code: 422 });
     expect(fail(() => applyPatch('json-patch', { a: 1 }, { op: 'add' }, 'Pod', 'v1'))).toMatchObject({ code: 400, reason: 'BadRequest' });
-    expect(fail(() => applyPatch('json', {}, {}, 'Pod', 'v1'))).toMatchObject({ code: 415 });
+    expect(fail(() => applyPatch('json' as never, {}, {}, 'Pod', 'v1'))).toMatchObject({ code: 415 });
   });
 });

@@ -2,7 +2,7 @@ import type { Endpoints, Node, Pod } from '@pilot/api';
 import { mirrorSlices } from '../../src/apiserver/registry/endpoints.js';
 import { planPodDelete } from '../../src/apiserver/registry/pods.js';
 import { specChanged } from '../../src/apiserver/registry/strategy.js';
-import { parseResourcePath } from '../../src/apiserver/request.js';
+import { parseResourcePath } from '../../src/apiserver/http/request.js';
 import { parseTokenFile } from '../../src/apiserver/auth.js';
 
 describe('EndpointSlice mirroring', () => {

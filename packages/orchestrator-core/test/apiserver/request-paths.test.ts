@@ -1,4 +1,4 @@
-import { parseRequestTarget, parseResourcePath, type ResourcePath } from '../../src/apiserver/request.js';
+import { parseRequestTarget, parseResourcePath, type ResourcePath } from '../../src/apiserver/http/request.js';
 import { StatusError } from '../../src/apiserver/status.js';
 
 /**

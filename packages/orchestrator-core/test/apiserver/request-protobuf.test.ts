@@ -1,4 +1,4 @@
-import { bodyFormat, decodeBody } from '../../src/apiserver/request.js';
+import { bodyFormat, decodeBody } from '../../src/apiserver/http/request.js';
 import { StatusError } from '../../src/apiserver/status.js';
 
 // `kubectl create namespace myns` as kubectl 1.32 sends it (captured; see packages/api/test/protobuf/captured.ts).

@@ -1,4 +1,4 @@
-import { BOOKMARK_INTERVAL_MS, nextBookmarkAt } from '../../src/apiserver/watch-stream.js';
+import { BOOKMARK_INTERVAL_MS, nextBookmarkAt } from '../../src/apiserver/http/watch-stream.js';
 
 describe('watch bookmark schedule', () => {
   it('is one interval away (a minute by default, as kube-apiserver)', () => {

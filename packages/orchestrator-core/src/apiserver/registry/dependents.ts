@@ -1,7 +1,7 @@
 import { RESOURCES, type DeleteOptions, type KubeObject, type ResourceInfo } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { StatusError } from '../status.js';
-import type { Store } from './store.js';
+import type { ObjectAccess } from './access.js';
 
 /**
  * Cascading deletion without a garbage collector: when a delete asks for
@@ -14,17 +14,18 @@ export function cascades(opts: DeleteOptions): boolean {
   return opts.propagationPolicy === 'Background' || opts.propagationPolicy === 'Foreground';
 }
 
-export async function deleteDependents(store: Store, owner: ResourceInfo, deleted: KubeObject, log: Logger): Promise<number> {
+export async function deleteDependents(objects: ObjectAccess, owner: ResourceInfo, deleted: KubeObject, log: Logger): Promise<number> {
   const uid = deleted.metadata.uid;
   if (!uid || !owner.namespaced) return 0;
   let count = 0;
   for (const r of RESOURCES) {
     if (!r.namespaced || r.resource === 'events') continue;
-    const list = await store.list(r, deleted.metadata.namespace);
+    const list = await objects.list(r, deleted.metadata.namespace);
     for (const obj of list.items) {
       if (!obj.metadata.ownerReferences?.some((o) => o.uid === uid)) continue;
       try {
-        await store.delete(r, obj.metadata.namespace, obj.metadata.name!, { propagationPolicy: 'Background' });
+        // One level, as before there was a garbage collector: no policy, so no further cascade.
+        await objects.delete(r, obj.metadata.namespace, obj.metadata.name!, {});
         count++;
       } catch (err) {
         if (!(err instanceof StatusError && err.code === 404)) throw err;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EndpointSlice, Endpoints, EndpointSubset, KubeObject, SliceEndpoint } from '@pilot/api';
-import { encode } from '../storage.js';
+import { encode } from '../storage/codec.js';
 import type { Strategy, StrategyContext, WriteExtras } from './strategy.js';
 
 /**

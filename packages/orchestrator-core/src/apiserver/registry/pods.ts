@@ -1,5 +1,8 @@
-import { formatTime, type KubeObject, type Pod, type Node } from '@pilot/api';
+import { formatTime, isObject, type Binding, type KubeObject, type Node, type Pod } from '@pilot/api';
+import { badRequest, conflict, invalid, successStatus } from '../status.js';
+import { kubeletConnect } from './kubelet-location.js';
 import type { DeletePlan, Strategy, StrategyContext } from './strategy.js';
+import { statusSubresource, type Subresource, type SubresourceMap } from './subresources.js';
 
 /** Default grace period of a pod without terminationGracePeriodSeconds. */
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -50,3 +53,55 @@ async function readNode(ctx: StrategyContext, name: string): Promise<Node | unde
   const s = await ctx.storage.get(ctx.storage.keyFor('nodes', undefined, name));
   return s?.obj as Node | undefined;
 }
+
+/**
+ * pods/binding (kube-apiserver's BindingREST): sets spec.nodeName exactly
+ * once (the scheduler's write), with the PodScheduled condition; a bound or
+ * terminating pod is 409. Answers 201 with a Success Status.
+ */
+export const bindingSubresource: Subresource = {
+  async create(call, body, ctx) {
+    const checked = call.checkFields(body);
+    const b = checked as Binding;
+    const name = call.name;
+    const target = isObject(checked) && isObject(checked.target) ? b.target : undefined;
+    if (!target?.name) throw invalid('Binding', name, [{ type: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
+    if (b.metadata?.name && b.metadata.name !== name) throw badRequest(`the binding's name (${b.metadata.name}) does not match the pod (${name})`);
+    if (target.kind && target.kind !== 'Node')
+      throw invalid('Binding', name, [{ type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
+    const bound = (await ctx.objects.mutate(
+      call.resource,
+      call.namespace,
+      name,
+      undefined,
+      (cur) => {
+        const pod = cur as Pod;
+        if (pod.metadata.deletionTimestamp) throw conflict('pods', name, 'the pod is being deleted');
+        if (pod.spec?.nodeName) throw conflict('pods', name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+        pod.spec = { ...(pod.spec ?? { containers: [] }), nodeName: target.name! };
+        const status = (pod.status ??= {});
+        const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+        conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: formatTime() });
+        status.conditions = conditions;
+        return pod;
+      },
+      'internal',
+    )) as Pod;
+    await ctx.events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${call.namespace}/${name} to ${bound.spec?.nodeName}`);
+    return { code: 201, body: successStatus(undefined, 201) };
+  },
+};
+
+/**
+ * A pod's subresources. The kubelet serves log and exec (proxied by the HTTP
+ * layer); later ones are one row each: `attach: kubeletConnect('attach', ['GET', 'POST'], true)`,
+ * `portforward: kubeletConnect('portforward', ['GET', 'POST'], true)` (with
+ * their KUBELET_ENDPOINTS rows), `eviction: { create(call, body, ctx) {...} }`
+ * (a delete of the pod that honours disruption budgets, answering 201).
+ */
+export const podSubresources: SubresourceMap = {
+  status: statusSubresource,
+  binding: bindingSubresource,
+  log: { connect: kubeletConnect('log', ['GET'], false) },
+  exec: { connect: kubeletConnect('exec', ['GET', 'POST'], true) },
+};

@@ -1,6 +1,8 @@
 import type { KubeObject, Service, ServicePort } from '@pilot/api';
 import { invalid, internalError, type FieldProblem } from '../status.js';
+import { allocationEvents, allocationFailure } from './service-events.js';
 import type { Strategy, StrategyContext, WriteExtras } from './strategy.js';
+import { statusSubresource, type SubresourceMap } from './subresources.js';
 
 /**
  * Services: ClusterIP, NodePort and healthCheckNodePort allocation. The reservations are keys
@@ -53,7 +55,7 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
   } else if (spec.clusterIP) {
     const problem = ctx.serviceIPs.problem(spec.clusterIP);
     if (problem) throw fieldInvalid(svc, 'spec.clusterIP', spec.clusterIP, problem);
-    const key = ctx.serviceIPs.keyOf(spec.clusterIP);
+    const key = ctx.serviceIPs.keyFor(spec.clusterIP);
     extras.compares.push({ key, target: 'Version', value: 0 });
     extras.ops.push({ put: key, value: svcKey });
     requested.set(key, { field: 'spec.clusterIP', value: spec.clusterIP });
@@ -61,13 +63,13 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
   } else {
     const ip = ctx.serviceIPs.choose(await takenIps(ctx));
     if (!ip) throw internalError(`failed to allocate a serviceIP: range ${ctx.serviceIPs.range.toString()} is full`);
-    const key = ctx.serviceIPs.keyOf(ip);
+    const key = ctx.serviceIPs.keyFor(ip);
     extras.compares.push({ key, target: 'Version', value: 0 });
     extras.ops.push({ put: key, value: svcKey });
     spec.clusterIP = ip;
     spec.clusterIPs = [ip];
   }
-  if (oldIp && spec.clusterIP !== oldIp) extras.ops.push({ del: ctx.serviceIPs.keyOf(oldIp) });
+  if (oldIp && spec.clusterIP !== oldIp) extras.ops.push({ del: ctx.serviceIPs.keyFor(oldIp) });
 
   // ---- node ports
   const ports: ServicePort[] = spec.ports ?? [];
@@ -89,8 +91,8 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
       const problem = ctx.nodePorts.problem(np);
       if (problem) throw fieldInvalid(svc, `spec.ports[${i}].nodePort`, np, problem);
       keep.add(np);
-      if (!held.has(np) && !requested.has(ctx.nodePorts.keyOf(np))) {
-        const key = ctx.nodePorts.keyOf(np);
+      if (!held.has(np) && !requested.has(ctx.nodePorts.keyFor(np))) {
+        const key = ctx.nodePorts.keyFor(np);
         extras.compares.push({ key, target: 'Version', value: 0 });
         extras.ops.push({ put: key, value: svcKey });
         requested.set(key, { field: `spec.ports[${i}].nodePort`, value: np });
@@ -104,7 +106,7 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
       else {
         const problem = ctx.nodePorts.problem(hc);
         if (problem) throw fieldInvalid(svc, 'spec.healthCheckNodePort', hc, problem);
-        const key = ctx.nodePorts.keyOf(hc);
+        const key = ctx.nodePorts.keyFor(hc);
         if (keep.has(hc) || requested.has(key)) throw fieldInvalid(svc, 'spec.healthCheckNodePort', hc, 'provided port is already allocated');
         keep.add(hc);
         if (!held.has(hc)) {
@@ -124,7 +126,7 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
         if (i === -1) spec.healthCheckNodePort = np;
         else ports[i]!.nodePort = np;
         keep.add(np);
-        const key = ctx.nodePorts.keyOf(np);
+        const key = ctx.nodePorts.keyFor(np);
         extras.compares.push({ key, target: 'Version', value: 0 });
         extras.ops.push({ put: key, value: svcKey });
       });
@@ -133,7 +135,7 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
     for (const p of ports) delete p.nodePort;
     delete spec.healthCheckNodePort;
   }
-  for (const np of held) if (!keep.has(np)) extras.ops.push({ del: ctx.nodePorts.keyOf(np) });
+  for (const np of held) if (!keep.has(np)) extras.ops.push({ del: ctx.nodePorts.keyFor(np) });
 
   extras.onTaken = (key) => {
     const r = requested.get(key);
@@ -145,9 +147,9 @@ async function reserve(svc: Service, old: Service | undefined, ctx: StrategyCont
 
 function release(old: Service, ctx: StrategyContext): WriteExtras {
   const ops: WriteExtras['ops'] = [];
-  if (hasClusterIP(old) && old.spec?.clusterIP) ops.push({ del: ctx.serviceIPs.keyOf(old.spec.clusterIP) });
-  if (needsNodePorts(old)) for (const p of old.spec?.ports ?? []) if (p.nodePort) ops.push({ del: ctx.nodePorts.keyOf(p.nodePort) });
-  if (needsHealthCheck(old) && old.spec?.healthCheckNodePort) ops.push({ del: ctx.nodePorts.keyOf(old.spec.healthCheckNodePort) });
+  if (hasClusterIP(old) && old.spec?.clusterIP) ops.push({ del: ctx.serviceIPs.keyFor(old.spec.clusterIP) });
+  if (needsNodePorts(old)) for (const p of old.spec?.ports ?? []) if (p.nodePort) ops.push({ del: ctx.nodePorts.keyFor(p.nodePort) });
+  if (needsHealthCheck(old) && old.spec?.healthCheckNodePort) ops.push({ del: ctx.nodePorts.keyFor(old.spec.healthCheckNodePort) });
   return { compares: [], ops: dedupe(ops) };
 }
 
@@ -198,4 +200,18 @@ export const serviceStrategy: Strategy = {
   async deleteExtras(old, ctx) {
     return release(old as Service, ctx);
   },
+  /**
+   * The story in `kubectl describe svc` (what was allocated) and in `kubectl
+   * get events` (why a create or update was refused: range full, port or IP taken).
+   */
+  async afterWrite(w, ctx) {
+    if (w.error !== undefined) {
+      const why = allocationFailure(w.error);
+      if (why) await ctx.events.record(w.before ?? w.target, 'Warning', 'FailedToAllocate', why);
+      return;
+    }
+    for (const e of allocationEvents(w.before as Service | undefined, w.after as Service)) await ctx.events.record(w.after!, 'Normal', e.reason, e.message);
+  },
 };
+
+export const serviceSubresources: SubresourceMap = { status: statusSubresource };

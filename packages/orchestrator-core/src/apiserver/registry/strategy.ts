@@ -1,14 +1,19 @@
-import type { KubeObject, ResourceInfo, DeleteOptions } from '@pilot/api';
+import type { DeleteOptions, KubeObject, ResourceInfo } from '@pilot/api';
 import type { Logger } from '@pilot/common';
-import type { Storage, TxnCompare, TxnOp } from '../storage.js';
+import type { Storage, TxnCompare, TxnOp } from '../storage/interface.js';
 import type { FieldProblem } from '../status.js';
 import type { IpAllocator, PortAllocator } from '../allocator.js';
+import type { ObjectAccess } from './access.js';
+import type { EventRecorder, Involved } from './events.js';
 
 /**
  * What differs between resources on a write: how create/update shape the
- * object, what must be written in the same etcd transaction (service IP
- * reservations, the mirrored EndpointSlice), how deletion proceeds. The
- * generic Store runs the transaction; a strategy only describes it.
+ * object, what must be written in the same storage transaction (service IP
+ * reservations, the mirrored EndpointSlice), how deletion proceeds, what
+ * else happens around a write (events). The generic registry runs the
+ * transaction; a strategy only describes it. Subresources (status, binding,
+ * scale, log, exec, ...) are the other half of a resource's registration
+ * (subresources.ts, table.ts).
  */
 
 export interface StrategyContext {
@@ -16,6 +21,20 @@ export interface StrategyContext {
   serviceIPs: IpAllocator;
   nodePorts: PortAllocator;
   log: Logger;
+  /** Events the apiserver records about what it does itself. */
+  events: EventRecorder;
+  /** The registry's verbs, for strategies and subresources that act on other objects. */
+  objects: ObjectAccess;
+}
+
+/** A create or update of the main resource, after the fact (or its failure). */
+export interface WriteOutcome {
+  /** The object before an update; undefined on create. */
+  before?: KubeObject;
+  /** What was written, or the refused object's kind/namespace/name. */
+  target: Involved;
+  after?: KubeObject;
+  error?: unknown;
 }
 
 /** Extra guarded writes that ride in the object's transaction. */
@@ -24,7 +43,7 @@ export interface WriteExtras {
   ops: TxnOp[];
   /**
    * Keys whose compare failure means "someone took what we picked" rather
-   * than a conflict on the object: the Store retries with a fresh pick, or
+   * than a conflict on the object: the registry retries with a fresh pick, or
    * reports `onTaken` when the user asked for that exact value.
    */
   retryKeys?: Set<string>;
@@ -47,9 +66,11 @@ export interface Strategy {
   updateExtras?(obj: KubeObject, old: KubeObject, ctx: StrategyContext, attempt: number): Promise<WriteExtras>;
   deleteExtras?(old: KubeObject, ctx: StrategyContext): Promise<WriteExtras>;
   planDelete?(old: KubeObject, opts: DeleteOptions, ctx: StrategyContext): Promise<DeletePlan>;
+  /** Before a delete is planned: refuse it (throw) or act first (a namespace empties itself). */
+  beforeDelete?(old: KubeObject, opts: DeleteOptions, ctx: StrategyContext): Promise<void>;
+  /** After a create or update of the main resource by a client, or its failure: side effects only (events), never the outcome. */
+  afterWrite?(w: WriteOutcome, ctx: StrategyContext): Promise<void>;
 }
-
-export type StrategyTable = Partial<Record<string, Strategy>>;
 
 /** Whether anything outside metadata and status changed: that bumps metadata.generation. */
 export function specChanged(a: KubeObject, b: KubeObject): boolean {

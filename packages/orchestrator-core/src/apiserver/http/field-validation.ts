@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { apiVersionOf, parseFieldValidation, schemaForKind, unknownFields, validateFields, warningHeader, type FieldValidation, type KubeObject, type ResourceInfo } from '@pilot/api';
-import { badRequest, fromStatus } from './status.js';
+import { bodyKindOf, parseFieldValidation, schemaForKind, unknownFields, validateFields, warningHeader, type FieldValidation, type KubeObject, type ResourceInfo } from '@pilot/api';
+import { badRequest, fromStatus } from '../status.js';
 
 /**
  * Server-side field validation for create / update / patch
@@ -25,9 +25,9 @@ export function fieldDirective(q: URLSearchParams): FieldValidation {
  * Warn, and returns the object without its unknown fields.
  */
 export function checkFields(res: Pick<ServerResponse, 'headersSent' | 'setHeader'>, r: ResourceInfo, subresource: string | undefined, obj: unknown, directive: FieldValidation): unknown {
-  // A kind without a schema has nothing to check against (every served kind has one today).
-  if (!schemaForKind(r.kind, apiVersionOf(r))) return obj;
-  const ref = subresource === 'scale' ? `${r.resource}/scale` : r;
+  const ref = bodyRef(r, subresource);
+  // A kind without a schema has nothing to check against.
+  if (!hasSchema(ref)) return obj;
   const out = validateFields(ref, obj, directive);
   if (out.error) throw fromStatus(out.error);
   if (out.warnings.length > 0 && !res.headersSent) res.setHeader('warning', out.warnings.map(warningHeader));
@@ -47,8 +47,19 @@ export function checkPatchedFields(
   current: KubeObject,
   directive: FieldValidation,
 ): KubeObject {
-  if (!schemaForKind(r.kind, apiVersionOf(r))) return next;
-  const before = new Set(unknownFields(r, current));
-  if (unknownFields(r, next).every((f) => before.has(f))) return next;
+  const ref = bodyRef(r, subresource);
+  if (!hasSchema(ref)) return next;
+  const before = new Set(unknownFields(ref, current));
+  if (unknownFields(ref, next).every((f) => before.has(f))) return next;
   return checkFields(res, r, subresource, next, directive) as KubeObject;
+}
+
+/** What a body of the resource or subresource holds (`replicationcontrollers/scale` is a Scale, `pods/status` a Pod). */
+function bodyRef(r: ResourceInfo, subresource: string | undefined): ResourceInfo | string {
+  return subresource ? `${r.resource}/${subresource}` : r;
+}
+
+function hasSchema(ref: ResourceInfo | string): boolean {
+  const k = bodyKindOf(ref);
+  return k !== undefined && schemaForKind(k.kind, k.apiVersion) !== undefined;
 }

@@ -7,7 +7,7 @@
  * at least the TTL and at most TTL + window.
  *
  * Pure apart from the injected clock and `grant` (the etcd edge is
- * `Storage.grantLease`), so the reuse rules are tested with a fake clock.
+ * `EtcdStorage`'s lease grant), so the reuse rules are tested with a fake clock.
  */
 
 /** Reuse window: this fraction of the TTL, at most MAX_REUSE_WINDOW_MS. */

@@ -1,18 +1,15 @@
 import type { ServerResponse } from 'node:http';
-import type { Etcd3 } from 'etcd3';
 import type { KubeObject, ResourceInfo, WatchEvent } from '@pilot/api';
 import { apiVersionOf, TableWatchConverter, type TableOptions } from '@pilot/api';
-import type { Store, Selection } from './registry/store.js';
-import { directWatch, filterEvent, type StoreEvent, type Subscription, type WatchCaches } from './watch.js';
-import { withType } from './registry/store.js';
-import { badRequest, type StatusError } from './status.js';
+import type { GenericRegistry, Selection } from '../registry/generic-registry.js';
+import type { StatusError } from '../status.js';
 
 /**
  * One HTTP watch: newline-delimited WatchEvents on a chunked 200 response.
- * Without a resourceVersion (or "0") the current objects come first as
- * synthetic ADDED events (kubectl `get x -w` drops the first event and counts
- * on it); then changes from the cache (or an own etcd watch for old
- * revisions). A compacted start revision is an ERROR event with 410.
+ * The registry says where it starts (the current objects first as synthetic
+ * ADDED events when no resourceVersion was given) and delivers the changes;
+ * this module encodes them, sends bookmarks and ends the stream on time. A
+ * compacted start revision is an ERROR event with 410.
  */
 
 export interface WatchRequest {
@@ -65,32 +62,17 @@ export function nextBookmarkAt(now: number, intervalMs: number, deadline: number
 export async function serveWatch(
   res: ServerResponse,
   w: WatchRequest,
-  deps: { store: Store; caches: WatchCaches; connect: () => Etcd3; onOpen: (delta: number) => void; bookmarkIntervalMs?: number },
+  deps: { registry: GenericRegistry; onOpen: (delta: number) => void; bookmarkIntervalMs?: number },
 ): Promise<void> {
   const { resource: r } = w;
-  const prefix = deps.store.storage.prefixFor(r.resource, r.namespaced ? w.namespace : undefined);
-  const cache = await deps.caches.forPrefix(deps.store.storage.prefixFor(r.resource));
-
-  let startRv: number;
-  const initial: WatchEvent[] = [];
-  if (w.resourceVersion === undefined || w.resourceVersion === '' || w.resourceVersion === '0') {
-    const list = await deps.store.list(r, w.namespace, {
-      labelSelector: w.sel.label.toString(),
-      fieldSelector: w.sel.field.toString(),
-    });
-    startRv = Number(list.metadata.resourceVersion);
-    for (const obj of list.items) initial.push({ type: 'ADDED', object: obj });
-  } else {
-    startRv = Number(w.resourceVersion);
-    if (!Number.isInteger(startRv) || startRv < 0) throw badRequest(`invalid resourceVersion "${w.resourceVersion}"`);
-  }
+  const { startRv, initial } = await deps.registry.watchStart(r, w.namespace, w.sel, w.resourceVersion);
 
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache', 'transfer-encoding': 'chunked' });
   res.flushHeaders();
   deps.onOpen(1);
 
   let closed = false;
-  let sub: Subscription | undefined;
+  let sub: { cancel(): void } | undefined;
   let lastRv = startRv;
   const timers: NodeJS.Timeout[] = [];
   const close = () => {
@@ -117,17 +99,14 @@ export async function serveWatch(
   // A Table stream is per watcher (headers only on its first event); plain events share one encoding.
   const emit = (type: WatchEvent['type'], object: KubeObject) =>
     tables ? sendEncoded(`${JSON.stringify(tables.convert({ type, object }))}\n`) : sendEncoded(encodeEvent(type, object));
-  for (const ev of initial) emit(ev.type, ev.object);
+  for (const obj of initial) emit('ADDED', obj);
 
-  const onEvent = (ev: StoreEvent) => {
-    if (ev.rv <= startRv) return;
-    if (!ev.key.startsWith(prefix)) return;
-    lastRv = Math.max(lastRv, ev.rv);
-    const out = filterEvent(ev, w.sel.matches);
-    if (out) emit(out.type, withType(r, out.object));
-  };
-  const subscriber = {
-    onEvent,
+  sub = await deps.registry.subscribe(r, w.namespace, w.sel, startRv, {
+    onEvent: (ev) => {
+      const rv = Number(ev.object.metadata.resourceVersion);
+      if (rv > lastRv) lastRv = rv;
+      emit(ev.type, ev.object);
+    },
     onError: (err: StatusError) => {
       send({ type: 'ERROR', object: err.toStatus() });
       close();
@@ -135,8 +114,7 @@ export async function serveWatch(
     onProgress: (rev: number) => {
       if (rev > lastRv) lastRv = rev;
     },
-  };
-  sub = cache.subscribe(startRv, subscriber) ?? (await directWatch(deps.connect, prefix, startRv, subscriber));
+  });
   if (closed) {
     sub.cancel();
     return;

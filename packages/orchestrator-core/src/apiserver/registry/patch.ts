@@ -1,6 +1,8 @@
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError, patchErrorStatus, schemaForKind, unsupportedMediaType } from '@pilot/api';
-import { fromStatus } from './status.js';
-import type { BodyFormat } from './request.js';
+import { fromStatus } from '../status.js';
+
+/** The three PATCH bodies kube-apiserver takes (apply patches are not served). */
+export type PatchType = 'merge-patch' | 'strategic-merge-patch' | 'json-patch';
 
 /**
  * PATCH bodies, applied with @pilot/api's patch implementations (the
@@ -8,9 +10,9 @@ import type { BodyFormat } from './request.js';
  * table). A patch that cannot be applied becomes a Status with the code
  * PatchError carries (400 malformed, 422 inapplicable, 415 unsupported).
  */
-export function applyPatch(format: BodyFormat, current: unknown, patch: unknown, kind: string, apiVersion: string): unknown {
+export function applyPatch(type: PatchType, current: unknown, patch: unknown, kind: string, apiVersion: string): unknown {
   try {
-    switch (format) {
+    switch (type) {
       case 'merge-patch':
         return applyMergePatch(current, patch);
       case 'strategic-merge-patch':
@@ -19,7 +21,7 @@ export function applyPatch(format: BodyFormat, current: unknown, patch: unknown,
       case 'json-patch':
         return applyJsonPatch(current, patch);
       default:
-        throw fromStatus(unsupportedMediaType(format));
+        throw fromStatus(unsupportedMediaType(String(type)));
     }
   } catch (err) {
     if (err instanceof PatchError) throw fromStatus(patchErrorStatus(err));

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { formatTime, resourceByName, type Event, type KubeObject, type ObjectReference } from '@pilot/api';
-import { StatusError } from './status.js';
 import type { Logger } from '@pilot/common';
-import type { Store } from './registry/store.js';
+import { StatusError } from '../status.js';
+import type { ObjectAccess } from './access.js';
 
 /**
  * Events the apiserver writes where it acts on an object itself (binding a
@@ -69,7 +69,7 @@ export function buildEvent(involved: Involved, type: EventType, reason: string, 
 
 export class EventRecorder {
   constructor(
-    private readonly store: Store,
+    private readonly objects: ObjectAccess,
     private readonly log: Logger,
   ) {}
 
@@ -78,11 +78,11 @@ export class EventRecorder {
     const events = resourceByName('events')!;
     try {
       try {
-        await this.store.create(events, ev.metadata.namespace, ev);
+        await this.objects.create(events, ev.metadata.namespace, ev);
       } catch (err) {
         if (!(err instanceof StatusError && err.reason === 'AlreadyExists')) throw err;
         // It happened before: one Event, counted.
-        await this.store.mutate(events, ev.metadata.namespace, ev.metadata.name!, undefined, (cur) => {
+        await this.objects.mutate(events, ev.metadata.namespace, ev.metadata.name!, undefined, (cur) => {
           const e = cur as Event;
           e.count = (e.count ?? 1) + 1;
           e.lastTimestamp = ev.lastTimestamp!;

@@ -3,6 +3,7 @@ import {
   apiVersionOf,
   checkFieldSelector,
   formatTime,
+  isObject,
   matchesFields,
   parseFieldSelector,
   parseLabelSelector,
@@ -13,49 +14,46 @@ import {
   type LabelSelector,
   type List,
   type ResourceInfo,
+  type WatchEvent,
 } from '@pilot/api';
-import type { IKeyValue } from 'etcd3';
-import { decode, encode, isLeaseNotFound, type Storage, type TxnCompare, type TxnOp, type TxnResult } from '../storage.js';
-import type { LeaseManager } from '../lease-manager.js';
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  invalid,
-  notFound,
-  pathSegmentError,
-  StatusError,
-  type FieldProblem,
-} from '../status.js';
-import { isObject } from '../request.js';
-import { applyPatch } from '../patch.js';
-import type { BodyFormat } from '../request.js';
-import { kindLabel, NO_EXTRAS, specChanged, type Strategy, type StrategyContext, type StrategyTable, type WriteExtras } from './strategy.js';
+import type { Logger } from '@pilot/common';
+import type { IpAllocator, PortAllocator } from '../allocator.js';
+import { decode, encode } from '../storage/codec.js';
+import { CompactedError, type StorageError } from '../storage/errors.js';
+import type { Storage, StorageEvent, TxnCompare, TxnOp, TxnResult } from '../storage/interface.js';
+import { filterEvent, type Subscription, type WatchCaches } from '../storage/watch-cache.js';
+import { alreadyExists, badRequest, conflict, expired, invalid, notFound, pathSegmentError, StatusError, type FieldProblem } from '../status.js';
+import type { ListOptions, ObjectAccess, PatchRequest, UpdateKind, UpdateOptions, WriteOptions } from './access.js';
+import { cascades, deleteDependents } from './dependents.js';
+import { EventRecorder, type Involved } from './events.js';
+import { applyPatch } from './patch.js';
+import { kindLabel, NO_EXTRAS, specChanged, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
+import type { Subresource } from './subresources.js';
+import type { ResourceTable } from './table.js';
 
 /**
- * The generic registry: create, read, update, patch, delete and list for
- * every resource, each write one guarded etcd transaction. Per-resource
- * behaviour comes from the strategy table.
+ * The generic registry (kube-apiserver's `registry/generic/registry.Store`):
+ * get, list, watch, create, update, patch, delete and deletecollection for
+ * every resource, each write one guarded storage transaction. What differs
+ * per resource is its row in the resource table: a strategy (how writes are
+ * shaped, what rides in the same transaction, how deletion proceeds, what
+ * happens around a write) and its subresources. It knows no HTTP.
  */
 
 export type Validator = (resource: ResourceInfo, obj: KubeObject, old?: KubeObject) => FieldProblem[];
 export type Defaulter = (resource: ResourceInfo, obj: KubeObject) => KubeObject;
 
-export interface StoreDeps {
+export interface GenericRegistryDeps {
   storage: Storage;
-  strategies: StrategyTable;
-  ctx: StrategyContext;
+  caches: WatchCaches;
+  table: ResourceTable;
   validate: Validator;
   defaults: Defaulter;
-  /** The leases of a resource whose objects expire (events with --event-ttl); none: kept forever. */
-  leases?: (r: ResourceInfo) => LeaseManager | undefined;
-}
-
-export interface ListOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
+  serviceIPs: IpAllocator;
+  nodePorts: PortAllocator;
+  log: Logger;
+  /** How long objects of a resource live (events with --event-ttl); undefined: kept forever. */
+  ttlMs?: (r: ResourceInfo) => number | undefined;
 }
 
 export interface Selection {
@@ -74,12 +72,26 @@ export interface ListedItem {
   obj?: KubeObject;
 }
 
-/** A list with its items still as stored bytes (encoded for the wire by list-encoding.ts). */
+/** A list with its items still as stored bytes (encoded for the wire by the HTTP layer's list-encoding.ts). */
 export interface RawList {
   apiVersion: string;
   kind: string;
   metadata: { resourceVersion: string; continue?: string };
   items: ListedItem[];
+}
+
+/** Where a watch starts: the revision, and the current objects first when it was asked from "now" (unset or "0"). */
+export interface WatchStart {
+  startRv: number;
+  initial: KubeObject[];
+}
+
+export interface WatchSink {
+  onEvent(ev: WatchEvent): void;
+  /** Every event up to `revision` has been delivered (for bookmarks). */
+  onProgress(revision: number): void;
+  /** The watch ended for good; the stream must close after telling the client. */
+  onError(err: StatusError): void;
 }
 
 /** Parses label and field selectors; a malformed one or an unknown field label is 400. */
@@ -129,19 +141,34 @@ function decodeContinue(s: string, prefix: string): ContinueToken {
   throw badRequest(`continue key is not valid: "${s}"`);
 }
 
-export class Store {
-  constructor(private readonly deps: StoreDeps) {}
+/** The kind, namespace and name a create body asks for (what an Event about a refused create names). */
+function involvedFromBody(r: ResourceInfo, ns: string | undefined, body: unknown): Involved {
+  const meta = isObject(body) && isObject(body.metadata) ? body.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : '';
+  return { kind: r.kind, apiVersion: apiVersionOf(r), name, ...(ns ? { namespace: ns } : {}) };
+}
 
-  private strategy(r: ResourceInfo): Strategy {
-    return this.deps.strategies[r.resource] ?? {};
+export class GenericRegistry implements ObjectAccess {
+  /** What strategies and subresources get: the storage, allocators, events and this registry's verbs. */
+  readonly ctx: StrategyContext;
+  readonly events: EventRecorder;
+
+  constructor(private readonly deps: GenericRegistryDeps) {
+    this.events = new EventRecorder(this, deps.log);
+    this.ctx = { storage: deps.storage, serviceIPs: deps.serviceIPs, nodePorts: deps.nodePorts, log: deps.log, events: this.events, objects: this };
   }
 
-  get storage(): Storage {
-    return this.deps.storage;
+  private strategy(r: ResourceInfo): Strategy {
+    return this.deps.table[r.resource]?.strategy ?? {};
+  }
+
+  /** The subresource `name` of a resource, when the resource table has it. */
+  subresource(r: ResourceInfo, name: string): Subresource | undefined {
+    return this.deps.table[r.resource]?.subresources?.[name];
   }
 
   /** The storage key of one object; a name or namespace that is not one path segment never makes a key (400, as kube-apiserver's KeyFunc). */
-  keyOf(r: ResourceInfo, namespace: string | undefined, name: string): string {
+  storageKey(r: ResourceInfo, namespace: string | undefined, name: string): string {
     const ns = r.namespaced ? namespace : undefined;
     const bad = pathSegmentError('Name', name) ?? (ns !== undefined ? pathSegmentError('Namespace', ns) : undefined);
     if (bad) throw bad;
@@ -149,7 +176,7 @@ export class Store {
   }
 
   async get(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
-    const s = await this.deps.storage.get(this.keyOf(r, namespace, name));
+    const s = await this.deps.storage.get(this.storageKey(r, namespace, name));
     if (!s) throw notFound(kindLabel(r), name);
     return withType(r, s.obj);
   }
@@ -178,7 +205,14 @@ export class Store {
     const items: ListedItem[] = [];
     let next: string | undefined;
     for (;;) {
-      const page = await this.deps.storage.listRaw(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
+      let page;
+      try {
+        page = await this.deps.storage.listRaw(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
+      } catch (err) {
+        if (err instanceof CompactedError)
+          throw expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`);
+        throw err;
+      }
       revision = page.revision;
       let cut = false;
       for (const kv of page.items) {
@@ -187,7 +221,7 @@ export class Store {
           cut = true;
           break;
         }
-        const item: ListedItem = { key: kv.key, value: kv.value, rv: Number(kv.mod_revision) };
+        const item: ListedItem = { key: kv.key, value: kv.value, rv: kv.rv };
         if (!sel.everything) {
           item.obj = decode(kv).obj;
           if (!sel.matches(item.obj)) continue;
@@ -206,9 +240,77 @@ export class Store {
     return list;
   }
 
+  // ------------------------------------------------------------- watch
+
+  /**
+   * Where a watch starts. Without a resourceVersion (or "0") the current
+   * objects come first as synthetic ADDED events (kubectl `get x -w` drops
+   * the first event and counts on it).
+   */
+  async watchStart(r: ResourceInfo, namespace: string | undefined, sel: Selection, resourceVersion: string | undefined): Promise<WatchStart> {
+    if (resourceVersion === undefined || resourceVersion === '' || resourceVersion === '0') {
+      const list = await this.list(r, namespace, { labelSelector: sel.label.toString(), fieldSelector: sel.field.toString() });
+      return { startRv: Number(list.metadata.resourceVersion), initial: list.items };
+    }
+    const startRv = Number(resourceVersion);
+    if (!Number.isInteger(startRv) || startRv < 0) throw badRequest(`invalid resourceVersion "${resourceVersion}"`);
+    return { startRv, initial: [] };
+  }
+
+  /**
+   * Changes after `startRv` that the selection sees: from the resource's
+   * watch cache, or an own storage watch when the cache no longer reaches
+   * that far back. An object that starts or stops matching arrives as
+   * ADDED / DELETED. A compacted revision ends the watch with 410.
+   */
+  async subscribe(r: ResourceInfo, namespace: string | undefined, sel: Selection, startRv: number, sink: WatchSink): Promise<Subscription> {
+    const prefix = this.deps.storage.prefixFor(r.resource, r.namespaced ? namespace : undefined);
+    const cache = await this.deps.caches.forPrefix(this.deps.storage.prefixFor(r.resource));
+    const onEvent = (ev: StorageEvent) => {
+      if (ev.rv <= startRv || !ev.key.startsWith(prefix)) return;
+      const out = filterEvent(ev, sel.matches);
+      if (out) sink.onEvent({ type: out.type, object: withType(r, out.object) });
+    };
+    const onError = (err: StorageError) => sink.onError(err instanceof CompactedError ? expired() : expired(`watch ended: ${err.message}`));
+    const cached = cache.subscribe(startRv, { onEvent, onError, onProgress: (rev) => sink.onProgress(rev) });
+    if (cached) return cached;
+    try {
+      return await this.deps.storage.watch(
+        prefix,
+        startRv,
+        {
+          onEvents: (events, revision) => {
+            for (const ev of events) onEvent(ev);
+            sink.onProgress(revision);
+          },
+          onError,
+        },
+        { isolated: true },
+      );
+    } catch (err) {
+      if (!(err instanceof CompactedError)) throw err;
+      sink.onError(expired());
+      return { cancel: () => undefined };
+    }
+  }
+
   // ------------------------------------------------------------- create
 
-  async create(r: ResourceInfo, namespace: string | undefined, body: unknown): Promise<KubeObject> {
+  async create(r: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const s = this.strategy(r);
+    if (!s.afterWrite || opts.events === false) return this.createObject(r, namespace, body);
+    let out: KubeObject;
+    try {
+      out = await this.createObject(r, namespace, body);
+    } catch (err) {
+      await s.afterWrite({ target: involvedFromBody(r, namespace, body), error: err }, this.ctx);
+      throw err;
+    }
+    await s.afterWrite({ target: out, after: out }, this.ctx);
+    return out;
+  }
+
+  private async createObject(r: ResourceInfo, namespace: string | undefined, body: unknown): Promise<KubeObject> {
     const obj = this.newObject(r, namespace, body);
     const generated = !body || !isObject(body) || !isObject(body.metadata) || !body.metadata.name;
     for (let attempt = 0; ; attempt++) {
@@ -259,11 +361,11 @@ export class Store {
   }
 
   private async writeCreate(r: ResourceInfo, original: KubeObject): Promise<KubeObject> {
-    const key = this.keyOf(r, original.metadata.namespace, original.metadata.name!);
+    const key = this.storageKey(r, original.metadata.namespace, original.metadata.name!);
     for (let attempt = 0; ; attempt++) {
       // Strategies fill in what they reserve (a ClusterIP): start each attempt from the request.
       const obj = structuredClone(original);
-      const extras = (await this.strategy(r).createExtras?.(obj, this.deps.ctx, attempt)) ?? NO_EXTRAS;
+      const extras = (await this.strategy(r).createExtras?.(obj, this.ctx, attempt)) ?? NO_EXTRAS;
       // A namespaced object is created only while its namespace exists, checked in the same transaction.
       const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, obj.metadata.namespace!) : undefined;
       const res = await this.putTxn(
@@ -282,24 +384,10 @@ export class Store {
     }
   }
 
-  /**
-   * The object's put (with the extras) as one transaction. Objects of an
-   * expiring resource carry a (reused) lease on every put, creates and
-   * updates alike: a put without one would keep the key forever. A lease
-   * etcd no longer knows is dropped and the write retried once with a fresh one.
-   */
-  private async putTxn(r: ResourceInfo, compares: readonly TxnCompare[], put: { put: string; value: string }, extraOps: readonly TxnOp[]): Promise<TxnResult> {
-    const leases = this.deps.leases?.(r);
-    if (!leases) return this.deps.storage.txn(compares, [put, ...extraOps]);
-    for (let attempt = 0; ; attempt++) {
-      const lease = await leases.lease();
-      try {
-        return await this.deps.storage.txn(compares, [{ ...put, lease }, ...extraOps]);
-      } catch (err) {
-        if (attempt > 0 || !isLeaseNotFound(err)) throw err;
-        leases.lost(lease);
-      }
-    }
+  /** The object's put (with the extras) as one transaction; objects of an expiring resource carry their TTL on every put. */
+  private putTxn(r: ResourceInfo, compares: readonly TxnCompare[], put: { put: string; value: string }, extraOps: readonly TxnOp[]): Promise<TxnResult> {
+    const ttlMs = this.deps.ttlMs?.(r);
+    return this.deps.storage.txn(compares, [ttlMs ? { ...put, ttlMs } : put, ...extraOps]);
   }
 
   /** A transaction failed on an extra compare: report it, or let the caller retry with a fresh pick. */
@@ -314,64 +402,61 @@ export class Store {
 
   // ------------------------------------------------------------- update
 
-  async update(r: ResourceInfo, namespace: string | undefined, name: string, body: unknown, subresource?: string): Promise<KubeObject> {
+  async update(r: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts: UpdateOptions = {}): Promise<KubeObject> {
     if (!isObject(body) || !isObject(body.metadata)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
     if (body.metadata.name !== undefined && body.metadata.name !== name)
       throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
     if (r.namespaced && body.metadata.namespace && body.metadata.namespace !== namespace)
       throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
     const wantRv = typeof body.metadata.resourceVersion === 'string' && body.metadata.resourceVersion !== '' ? Number(body.metadata.resourceVersion) : undefined;
-    return this.mutate(r, namespace, name, wantRv, () => body as KubeObject, subresource);
+    return this.withAfterWrite(r, namespace, name, opts, () => this.mutate(r, namespace, name, wantRv, () => body as KubeObject, opts.kind));
   }
 
-  /** `check` sees each patched object (before defaulting and validation) and may refuse or trim it (fieldValidation). */
-  async patch(
-    r: ResourceInfo,
-    namespace: string | undefined,
-    name: string,
-    format: BodyFormat,
-    patch: unknown,
-    subresource?: string,
-    check?: (patched: KubeObject, current: KubeObject) => KubeObject,
-  ): Promise<KubeObject> {
+  async patch(r: ResourceInfo, namespace: string | undefined, name: string, p: PatchRequest, opts: UpdateOptions = {}): Promise<KubeObject> {
     let wantRv: number | undefined;
+    const patch = p.patch;
     if (isObject(patch) && isObject(patch.metadata) && typeof patch.metadata.resourceVersion === 'string' && patch.metadata.resourceVersion !== '')
       wantRv = Number(patch.metadata.resourceVersion);
-    return this.mutate(
-      r,
-      namespace,
-      name,
-      wantRv,
-      (cur) => {
-        const out = applyPatch(format, cur, patch, r.kind, apiVersionOf(r));
-        if (!isObject(out) || !isObject(out.metadata)) throw badRequest('the patched object is not a valid object');
-        return check ? check(out as KubeObject, cur) : (out as KubeObject);
-      },
-      subresource,
-    );
+    const change = (cur: KubeObject) => {
+      const out = applyPatch(p.type, cur, patch, r.kind, apiVersionOf(r));
+      if (!isObject(out) || !isObject(out.metadata)) throw badRequest('the patched object is not a valid object');
+      return opts.check ? opts.check(out as KubeObject, cur) : (out as KubeObject);
+    };
+    return this.withAfterWrite(r, namespace, name, opts, () => this.mutate(r, namespace, name, wantRv, change, opts.kind));
   }
 
-  /**
-   * Read-modify-write with a mod_revision guard. With an explicit
-   * resourceVersion a lost race is 409 Conflict; without one (unconditional
-   * update, patch) the change is re-applied to the newer object.
-   */
+  /** A client's update of the main resource tells its strategy what it changed (a Service: what it newly reserved). */
+  private async withAfterWrite(r: ResourceInfo, namespace: string | undefined, name: string, opts: UpdateOptions, write: () => Promise<KubeObject>): Promise<KubeObject> {
+    const s = this.strategy(r);
+    if (!s.afterWrite || opts.events === false || (opts.kind ?? 'main') !== 'main') return write();
+    const before = await this.get(r, namespace, name);
+    let out: KubeObject;
+    try {
+      out = await write();
+    } catch (err) {
+      await s.afterWrite({ before, target: before, error: err }, this.ctx);
+      throw err;
+    }
+    await s.afterWrite({ before, target: out, after: out }, this.ctx);
+    return out;
+  }
+
   async mutate(
     r: ResourceInfo,
     namespace: string | undefined,
     name: string,
     wantRv: number | undefined,
     change: (cur: KubeObject) => KubeObject,
-    subresource?: string,
+    kind: UpdateKind = 'main',
   ): Promise<KubeObject> {
-    const key = this.keyOf(r, namespace, name);
+    const key = this.storageKey(r, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.deps.storage.get(key);
       if (!cur) throw notFound(kindLabel(r), name);
       if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
       const old = withType(r, cur.obj);
-      const next = this.nextObject(r, old, change(structuredClone(old)), subresource);
-      const extras = subresource ? NO_EXTRAS : ((await this.strategy(r).updateExtras?.(next, old, this.deps.ctx, attempt)) ?? NO_EXTRAS);
+      const next = this.nextObject(r, old, change(structuredClone(old)), kind);
+      const extras = kind !== 'main' ? NO_EXTRAS : ((await this.strategy(r).updateExtras?.(next, old, this.ctx, attempt)) ?? NO_EXTRAS);
       const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }, ...extras.compares], { put: key, value: encode(next) }, extras.ops);
       if (res.ok) {
         next.metadata.resourceVersion = String(res.revision);
@@ -388,13 +473,12 @@ export class Store {
     }
   }
 
-  /** The object to store for an update: server-owned metadata kept, status or spec kept by subresource. */
-  private nextObject(r: ResourceInfo, old: KubeObject, body: KubeObject, subresource?: string): KubeObject {
+  /** The object to store for an update: server-owned metadata kept, status or spec kept by kind. */
+  private nextObject(r: ResourceInfo, old: KubeObject, body: KubeObject, kind: UpdateKind): KubeObject {
     let next: KubeObject;
-    if (subresource === 'binding') {
-      // An internal, already-checked change of spec and status together.
+    if (kind === 'internal') {
       next = body;
-    } else if (subresource === 'status') {
+    } else if (kind === 'status') {
       next = structuredClone(old);
       if (body.status !== undefined) next.status = body.status;
       else delete next.status;
@@ -417,15 +501,43 @@ export class Store {
       this.strategy(r).prepareForUpdate?.(next, old);
     }
     delete next.metadata.resourceVersion;
-    next.metadata.generation = (old.metadata.generation ?? 1) + (subresource === undefined && specChanged(old, next) ? 1 : 0);
+    next.metadata.generation = (old.metadata.generation ?? 1) + (kind === 'main' && specChanged(old, next) ? 1 : 0);
     this.check(r, next, old);
     return next;
   }
 
   // ------------------------------------------------------------- delete
 
+  /**
+   * Deletes (or, by the strategy's plan, marks for graceful deletion) one
+   * object. With `propagationPolicy: Background|Foreground` the objects whose
+   * ownerReferences name it go too once it is really gone.
+   */
   async delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
-    const key = this.keyOf(r, namespace, name);
+    const s = this.strategy(r);
+    if (s.beforeDelete) await s.beforeDelete(await this.get(r, namespace, name), opts, this.ctx);
+    const deleted = await this.deleteObject(r, namespace, name, opts);
+    // Dependents go once the owner is really gone (not while a pod is only marked for deletion).
+    if (cascades(opts) && !deleted.metadata.deletionTimestamp) await deleteDependents(this, r, deleted, this.deps.log);
+    return deleted;
+  }
+
+  /** Deletes every selected object; one that cannot be deleted (gone meanwhile, refused) is skipped. */
+  async deleteCollection(r: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions = {}): Promise<List> {
+    const list = await this.list(r, namespace, listOpts);
+    const items: KubeObject[] = [];
+    for (const obj of list.items) {
+      try {
+        items.push(await this.delete(r, obj.metadata.namespace, obj.metadata.name!, opts));
+      } catch (err) {
+        this.deps.log.debug({ resource: r.resource, name: obj.metadata.name, err: String(err) }, 'deletecollection: item skipped');
+      }
+    }
+    return { ...list, items };
+  }
+
+  private async deleteObject(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject> {
+    const key = this.storageKey(r, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.deps.storage.get(key);
       if (!cur) throw notFound(kindLabel(r), name);
@@ -435,7 +547,7 @@ export class Store {
       if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv)
         throw conflict(kindLabel(r), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`);
       const old = withType(r, cur.obj);
-      const plan = (await this.strategy(r).planDelete?.(old, opts, this.deps.ctx)) ?? { kind: 'now' as const };
+      const plan = (await this.strategy(r).planDelete?.(old, opts, this.ctx)) ?? { kind: 'now' as const };
       if (plan.kind === 'mark') {
         const marked = plan.obj;
         delete marked.metadata.resourceVersion;
@@ -445,7 +557,7 @@ export class Store {
           return marked;
         }
       } else {
-        const extras = (await this.strategy(r).deleteExtras?.(old, this.deps.ctx)) ?? NO_EXTRAS;
+        const extras = (await this.strategy(r).deleteExtras?.(old, this.ctx)) ?? NO_EXTRAS;
         const res = await this.deps.storage.txn([{ key, target: 'Mod', value: cur.rv }, ...extras.compares], [{ del: key }, ...extras.ops]);
         if (res.ok) {
           old.metadata.resourceVersion = String(res.revision);
@@ -468,7 +580,7 @@ function failedCompare(c: TxnCompare, current: Map<string, unknown>): boolean {
 
 /** A listed item as an object (read now, unless a selector already did). */
 export function itemObject(r: ResourceInfo, item: ListedItem): KubeObject {
-  return withType(r, item.obj ?? decode({ key: item.key, value: item.value, mod_revision: String(item.rv) } as IKeyValue).obj);
+  return withType(r, item.obj ?? decode(item).obj);
 }
 
 /** Objects read back always carry their kind and apiVersion. */

@@ -1,5 +1,5 @@
 import type { Node, Pod } from '@pilot/api';
-import { containerFor, kubeletEndpoint, kubeletPath } from '../../src/apiserver/kubelet-proxy.js';
+import { containerFor, kubeletEndpoint, kubeletPath } from '../../src/apiserver/registry/kubelet-location.js';
 
 const pod = (containers: string[]): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, spec: { containers: containers.map((name) => ({ name, image: 'busybox' })) } });
 

@@ -1,12 +1,10 @@
-import type { KubeObject, Service } from '@pilot/api';
-import type { EventRecorder, Involved } from './events.js';
-import { StatusError } from './status.js';
+import type { Service } from '@pilot/api';
+import { StatusError } from '../status.js';
 
 /**
  * The apiserver reserves a Service's ClusterIP and NodePorts itself, in the
- * Service's own transaction; these are the events that tell the story in
- * `kubectl describe svc` (what was allocated) and in `kubectl get events`
- * (why a create or update was refused: range full, port or IP taken).
+ * Service's own transaction; these pure functions word the events the
+ * service strategy records after a write (services.ts `afterWrite`).
  */
 
 /** What a Service holds: its ClusterIP and NodePorts. */
@@ -37,22 +35,4 @@ export function allocationFailure(err: unknown): string | undefined {
     if (fields.some((f) => f === 'spec.clusterIP' || f === 'spec.healthCheckNodePort' || /^spec\.ports\[\d+\]\.nodePort$/.test(f))) return err.message;
   }
   return undefined;
-}
-
-/**
- * Runs a Service write and records its allocation events: Normal ones for
- * what it reserved, a Warning `FailedToAllocate` when the write was refused
- * for lack of (or a clash on) an address or port. The write's error is rethrown.
- */
-export async function recordServiceWrite(events: EventRecorder, target: Involved, before: Service | undefined, write: () => Promise<KubeObject>): Promise<KubeObject> {
-  let out: KubeObject;
-  try {
-    out = await write();
-  } catch (err) {
-    const why = allocationFailure(err);
-    if (why) await events.record(before ?? target, 'Warning', 'FailedToAllocate', why);
-    throw err;
-  }
-  for (const e of allocationEvents(before, out as Service)) await events.record(out, 'Normal', e.reason, e.message);
-  return out;
 }

@@ -1,8 +1,9 @@
 import { every, type Logger } from '@pilot/common';
-import type { Storage } from './storage.js';
+import { CompactedError } from './errors.js';
+import type { Storage } from './interface.js';
 
 /**
- * Periodic etcd compaction, as kube-apiserver does it: at each tick compact
+ * Periodic storage (etcd) compaction, as kube-apiserver does it: at each tick compact
  * to the revision seen at the previous tick, so watchers always have at least
  * one interval of history to resume from.
  */
@@ -20,7 +21,7 @@ export function startCompaction(storage: Storage, intervalMs: number, signal: Ab
           log.info({ revision: previous }, 'compacted etcd');
         } catch (err) {
           // Another apiserver (or an operator) compacted further already: fine.
-          if (!/compacted/i.test(String(err))) throw err;
+          if (!(err instanceof CompactedError)) throw err;
         }
         compacted = previous;
       }

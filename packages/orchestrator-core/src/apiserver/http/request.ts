@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import * as api from '@pilot/api';
 import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE, ProtobufError, RESOURCES, UnknownProtobufKindError, type ResourceInfo } from '@pilot/api';
-import { badRequest, fromStatus, pathNotFound, pathSegmentError, tooLarge, unsupportedMediaType } from './status.js';
+import { badRequest, fromStatus, pathNotFound, pathSegmentError, tooLarge, unsupportedMediaType } from '../status.js';
+import type { PatchType } from '../registry/patch.js';
 
 /** etcd's default request limit; a bigger object could never be stored. */
 export const MAX_BODY_BYTES = 1.5 * 1024 * 1024;
@@ -123,7 +124,7 @@ export function parseResourcePath(rawPath: string): ResourcePath | undefined {
   return out;
 }
 
-export type BodyFormat = 'json' | 'yaml' | 'protobuf' | 'merge-patch' | 'strategic-merge-patch' | 'json-patch';
+export type BodyFormat = 'json' | 'yaml' | 'protobuf' | PatchType;
 
 /** The body format from Content-Type; no Content-Type is JSON (kubectl scale's PUT sends none). */
 export function bodyFormat(contentType: string | undefined): BodyFormat {
@@ -197,8 +198,4 @@ function decodeProtobuf(buf: Buffer): unknown {
     if (err instanceof ProtobufError) throw badRequest(`the body could not be decoded as protobuf: ${err.message}`);
     throw err;
   }
-}
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,0 +1,32 @@
+import { endpointsStrategy } from './endpoints.js';
+import { namespaceStrategy, namespaceSubresources } from './namespaces.js';
+import { podStrategy, podSubresources } from './pods.js';
+import { replicationControllerStrategy, replicationControllerSubresources } from './replicationcontrollers.js';
+import { serviceStrategy, serviceSubresources } from './services.js';
+import type { Strategy } from './strategy.js';
+import { statusSubresource, type SubresourceMap } from './subresources.js';
+
+/**
+ * Per resource (by plural): its strategy and its subresources. A resource
+ * without a row is served with the generic behaviour alone. Adding a
+ * subresource is one entry in its resource's map (and the subresource name
+ * in @pilot/api's RESOURCES row, from which discovery and the client's paths
+ * come); the HTTP layer needs no change. A unit test checks that both tables
+ * name the same subresources.
+ */
+
+export interface ResourceRegistration {
+  strategy?: Strategy;
+  subresources?: SubresourceMap;
+}
+
+export type ResourceTable = Readonly<Record<string, ResourceRegistration>>;
+
+export const RESOURCE_TABLE: ResourceTable = {
+  namespaces: { strategy: namespaceStrategy, subresources: namespaceSubresources },
+  pods: { strategy: podStrategy, subresources: podSubresources },
+  services: { strategy: serviceStrategy, subresources: serviceSubresources },
+  endpoints: { strategy: endpointsStrategy },
+  replicationcontrollers: { strategy: replicationControllerStrategy, subresources: replicationControllerSubresources },
+  nodes: { subresources: { status: statusSubresource } },
+};
