@@ -22,7 +22,7 @@ import { Cluster } from '@pilot/netns';
 import {
   buildServiceRules,
   endpointsFromEndpoints,
-  keyOf,
+  servicePortKey,
   servicePortsFromService,
   Conntrack,
   IptablesApplier,
@@ -72,7 +72,7 @@ function rulesFor(n: number): ServiceRules[] {
   const out: ServiceRules[] = [];
   for (let i = 0; i < n; i++) {
     const eps = endpointsFromEndpoints(endpoints(i), undefined);
-    for (const sp of servicePortsFromService(service(i))) out.push(buildServiceRules(sp, eps.get(keyOf(sp)) ?? [], cfg));
+    for (const sp of servicePortsFromService(service(i))) out.push(buildServiceRules(sp, eps.get(servicePortKey(sp)) ?? [], cfg));
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -126,8 +126,8 @@ async function main(): Promise<void> {
     console.log(`\n## Endpoints change → rule in the kernel, ${n} services loaded (${iterations} changes)\n`);
     const proxier = new IptablesProxier({ applier, conntrack: new Conntrack(runner, log), node: cfg, log });
     for (let i = 0; i < n; i++) {
-      proxier.onService(service(i));
-      proxier.onEndpoints(endpoints(i));
+      proxier.tracker.onService(service(i));
+      proxier.tracker.onEndpoints(endpoints(i));
     }
     const load = await timed(() => proxier.sync());
     console.log(`(initial load through the proxier: ${fmt(load)})\n`);
@@ -138,14 +138,14 @@ async function main(): Promise<void> {
       const ep = endpoints(i, k + 1);
       syncTimes.push(
         await timed(async () => {
-          proxier.onEndpoints(ep);
+          proxier.tracker.onEndpoints(ep);
           const r = await proxier.sync();
           if (r.kind !== 'partial') throw new Error(`expected a partial sync, got ${r.kind}`);
         }),
       );
       // Anchor: a raw restore of that one KUBE-SVC chain (same content), nothing else.
       const sp = servicePortsFromService(service(i))[0]!;
-      const chain = buildServiceRules(sp, endpointsFromEndpoints(ep, undefined).get(keyOf(sp)) ?? [], cfg).natChains[0]!;
+      const chain = buildServiceRules(sp, endpointsFromEndpoints(ep, undefined).get(servicePortKey(sp)) ?? [], cfg).natChains[0]!;
       const text = renderRestore([{ name: 'nat', chains: [{ name: chain.name }], lines: chain.rules.map((r) => formatRule('-A', chain.name, r)) }]);
       rawTimes.push(await timed(() => restore(backend, text, runner)));
     }
@@ -165,8 +165,8 @@ async function main(): Promise<void> {
       const i = n + k;
       insertTimes.push(
         await timed(async () => {
-          proxier.onService(service(i));
-          proxier.onEndpoints(endpoints(i));
+          proxier.tracker.onService(service(i));
+          proxier.tracker.onEndpoints(endpoints(i));
           await proxier.sync();
         }),
       );

@@ -163,6 +163,59 @@ export function formatRule(op: string, chain: string, args: readonly string[]): 
   return [op, chain, ...args.map(quoteArg)].join(' ');
 }
 
+// ------------------------------------------------------------ rules as data
+// The vocabulary every component writes its rules in (svcproxy's two modes,
+// overlayd's forward and masquerade chains).
+
+/** A rule's words after `-A CHAIN`, in the order iptables-save prints them (so desired and saved compare as text). */
+export type Args = readonly string[];
+
+/** A chain and its rules, in order. */
+export interface Chain {
+  name: string;
+  rules: Args[];
+}
+
+/** `-m comment --comment <text>`. */
+export function comment(text: string): string[] {
+  return ['-m', 'comment', '--comment', text];
+}
+
+/** The `-j` target of a rule, if any. */
+export function targetOf(args: Args): string | undefined {
+  const i = args.lastIndexOf('-j');
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export function sameArgs(a: Args, b: Args): boolean {
+  return a.length === b.length && a.every((w, i) => w === b[i]);
+}
+
+/** Jumps a component keeps at the top of a built-in chain, in this order. */
+export interface JumpSpec {
+  table: 'nat' | 'filter';
+  chain: string;
+  rules: Args[];
+}
+
+/**
+ * Restore lines that put `spec`'s jumps back at the top of a built-in chain,
+ * given the chain's current rules, or [] when they are already first. A rule
+ * is "ours" when it jumps to one of `ours` (default: the targets of
+ * `spec.rules`); every copy of ours is deleted before inserting, so a jump
+ * pushed down by someone else's `-I` (Docker, another daemon) moves back to
+ * position 1 and duplicates disappear. With no rules in `spec`, the lines
+ * only delete ours.
+ */
+export function jumpFixLines(spec: JumpSpec, current: readonly Args[], ours: ReadonlySet<string> = new Set(spec.rules.map((r) => targetOf(r) ?? ''))): string[] {
+  const mine = current.filter((r) => ours.has(targetOf(r) ?? ''));
+  const inPlace = mine.length === spec.rules.length && spec.rules.every((r, i) => current[i] !== undefined && sameArgs(current[i]!, r));
+  if (inPlace) return [];
+  const lines = mine.map((r) => formatRule('-D', spec.chain, r));
+  for (let i = spec.rules.length - 1; i >= 0; i--) lines.push(formatRule('-I', spec.chain, ['1', ...spec.rules[i]!]));
+  return lines;
+}
+
 /**
  * One table's part of a restore. `chains` are declared (and so flushed, with
  * --noflush only these) before `lines` run; `lines` are full rule lines

@@ -1,4 +1,4 @@
-import { formatRule, renderRestore, restore, saveText, parseSave, type Cidr, type IptablesBackend, type RestoreTable, type SavedTable } from '@pilot/common';
+import { comment, formatRule, renderRestore, restore, saveText, parseSave, targetOf, type Args, type Cidr, type IptablesBackend, type RestoreTable, type SavedTable } from '@pilot/common';
 
 /**
  * overlayd's iptables rules as data: a filter chain accepting pod-network
@@ -11,13 +11,13 @@ import { formatRule, renderRestore, restore, saveText, parseSave, type Cidr, typ
 
 export const FORWARD_CHAIN = 'OVERLAYD-FWD';
 export const MASQ_CHAIN = 'OVERLAYD-POSTRTG';
-const FWD_COMMENT = ['-m', 'comment', '--comment', 'overlayd forward'];
-const MASQ_COMMENT = ['-m', 'comment', '--comment', 'overlayd masq'];
+const FWD_COMMENT = comment('overlayd forward');
+const MASQ_COMMENT = comment('overlayd masq');
 /** svcproxy (kube-proxy's layout) marks packets it will masquerade itself. */
 export const KUBE_MASQ_MARK = '0x4000/0x4000';
 
 /** Rule arguments in the order iptables-save prints them, so saved and desired compare as text. */
-export function forwardRules(network: Cidr): string[][] {
+export function forwardRules(network: Cidr): Args[] {
   const n = network.toString();
   return [
     ['-s', n, ...FWD_COMMENT, '-j', 'ACCEPT'],
@@ -25,7 +25,7 @@ export function forwardRules(network: Cidr): string[][] {
   ];
 }
 
-export function masqRules(network: Cidr, subnet: Cidr): string[][] {
+export function masqRules(network: Cidr, subnet: Cidr): Args[] {
   const n = network.toString();
   const s = subnet.toString();
   return [
@@ -48,14 +48,13 @@ export interface RulesInput {
   ipMasq: boolean;
 }
 
-const sameRules = (table: SavedTable | undefined, chain: string, want: string[][]) => {
+const sameRules = (table: SavedTable | undefined, chain: string, want: readonly Args[]) => {
   if (!table?.chains.has(chain)) return false;
   const have = table.rules.filter((r) => r.chain === chain).map((r) => r.args.join(' '));
   return have.length === want.length && have.every((h, i) => h === want[i]!.join(' '));
 };
 
-const hasJump = (table: SavedTable | undefined, from: string, to: string) =>
-  table?.rules.some((r) => r.chain === from && r.args.includes('-j') && r.args[r.args.indexOf('-j') + 1] === to) ?? false;
+const hasJump = (table: SavedTable | undefined, from: string, to: string) => table?.rules.some((r) => r.chain === from && targetOf(r.args) === to) ?? false;
 
 /**
  * The restore input that makes the saved tables match the wanted rules, or
@@ -81,14 +80,12 @@ export function planRules(input: RulesInput, saved: Map<string, SavedTable>): st
     }
   } else if (nat?.chains.has(MASQ_CHAIN)) {
     // --ip-masq was turned off: remove what an earlier run installed.
-    const lines = nat.rules.filter((r) => r.chain === 'POSTROUTING' && hasJumpArgs(r.args, MASQ_CHAIN)).map((r) => formatRule('-D', 'POSTROUTING', r.args));
+    const lines = nat.rules.filter((r) => r.chain === 'POSTROUTING' && targetOf(r.args) === MASQ_CHAIN).map((r) => formatRule('-D', 'POSTROUTING', r.args));
     lines.push(`-X ${MASQ_CHAIN}`);
     tables.push({ name: 'nat', chains: [{ name: MASQ_CHAIN }], lines });
   }
   return tables.length ? renderRestore(tables) : undefined;
 }
-
-const hasJumpArgs = (args: string[], to: string) => args.includes('-j') && args[args.indexOf('-j') + 1] === to;
 
 /** Reads the host's filter and nat tables and restores what differs. Returns whether anything was written. */
 export async function syncRules(backend: IptablesBackend, input: RulesInput): Promise<boolean> {

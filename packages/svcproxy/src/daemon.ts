@@ -15,6 +15,7 @@ import {
   type Logger,
   type Runner,
 } from '@pilot/common';
+import type { ProxyProvider } from './change-tracker.js';
 import type { SvcproxyOptions } from './flags.js';
 import { IptablesApplier } from './iptables/apply.js';
 import { Conntrack } from './iptables/conntrack.js';
@@ -23,16 +24,6 @@ import { IptablesProxier } from './proxier.js';
 import { syncHealth } from './health.js';
 import { ServiceHealthServer } from './service-health.js';
 import { IptablesPortalSink, UserspaceProvider, UserspaceProxier, detectListenIP } from './userspace/index.js';
-
-/** What both modes offer the daemon: informer events in, syncs out. */
-interface ProxyProvider {
-  onService(s: Service): void;
-  onServiceDelete(s: Service): void;
-  onEndpoints(e: Endpoints): void;
-  onEndpointsDelete(e: Endpoints): void;
-  sync(): Promise<unknown>;
-  readonly lastSuccess: number | undefined;
-}
 
 /**
  * The svcproxy daemon: Services + Endpoints informers → proxier → kernel,
@@ -134,15 +125,16 @@ export class Svcproxy {
     });
     const services = new Informer<Service>(client, 'services', { logger: log });
     const endpoints = new Informer<Endpoints>(client, 'endpoints', { logger: log });
+    const { tracker } = proxier;
     services.addHandler({
-      onAdd: (s) => proxier.onService(s),
-      onUpdate: (_old, s) => proxier.onService(s),
-      onDelete: (s) => proxier.onServiceDelete(s),
+      onAdd: (s) => tracker.onService(s),
+      onUpdate: (_old, s) => tracker.onService(s),
+      onDelete: (s) => tracker.onServiceDelete(s),
     });
     endpoints.addHandler({
-      onAdd: (e) => proxier.onEndpoints(e),
-      onUpdate: (_old, e) => proxier.onEndpoints(e),
-      onDelete: (e) => proxier.onEndpointsDelete(e),
+      onAdd: (e) => tracker.onEndpoints(e),
+      onUpdate: (_old, e) => tracker.onEndpoints(e),
+      onDelete: (e) => tracker.onEndpointsDelete(e),
     });
     const informers = [services.start(signal), endpoints.start(signal)];
     try {

@@ -45,7 +45,7 @@ export interface EndpointInfo {
 }
 
 /** ServicePortName string: `ns/svc:port` or `ns/svc` (the key everything is indexed by). */
-export function keyOf(sp: Pick<ServicePortInfo, 'namespace' | 'name' | 'portName'>): string {
+export function servicePortKey(sp: Pick<ServicePortInfo, 'namespace' | 'name' | 'portName'>): string {
   return servicePortName(sp.namespace, sp.name, sp.portName);
 }
 
@@ -379,7 +379,7 @@ export function stateFromObjects(
   warn: Warn = () => {},
 ): ProxyState {
   const state: ProxyState = { services: new Map(), endpoints: new Map() };
-  for (const s of services) for (const sp of servicePortsFromService(s, warn)) state.services.set(keyOf(sp), sp);
+  for (const s of services) for (const sp of servicePortsFromService(s, warn)) state.services.set(servicePortKey(sp), sp);
   for (const e of endpoints) for (const [k, eps] of endpointsFromEndpoints(e, nodeName, warn)) state.endpoints.set(k, eps);
   return state;
 }

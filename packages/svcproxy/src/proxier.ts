@@ -1,16 +1,8 @@
 import type { Logger } from '@pilot/common';
-import { ChangeTracker, renderPartial, staleConntrack } from './changes.js';
-import {
-  endpointsFromEndpoints,
-  endpointsFromSlices,
-  servicePortsFromService,
-  sliceServiceKey,
-  type EndpointSliceLike,
-  type EndpointsLike,
-  type ServiceLike,
-} from './model.js';
+import { ChangeTracker, type ProxyProvider } from './change-tracker.js';
 import type { IptablesApplier } from './iptables/apply.js';
-import type { Conntrack } from './iptables/conntrack.js';
+import { staleConntrack, type Conntrack } from './iptables/conntrack.js';
+import { renderPartial } from './iptables/partial.js';
 import { buildServiceRules, type NodeConfig, type ServiceRules } from './iptables/rules.js';
 import type { ProxierMetrics } from './metrics.js';
 import { desiredHealthChecks, type ServiceHealth } from './service-health.js';
@@ -39,84 +31,27 @@ export interface SyncResult {
 }
 
 /**
- * The iptables proxier: keeps the model up to date from Service/Endpoints
- * events and, on sync, brings the kernel to the desired rules — a partial
- * restore of what changed when the kernel is as we left it, a full
- * (chunked) sync at start, after a flush (missing canary), after a failed
- * restore and periodically.
+ * The iptables proxier: its change tracker keeps the model up to date from
+ * Service/Endpoints/EndpointSlice events; on sync it brings the kernel to
+ * the desired rules — a partial restore of what changed when the kernel is
+ * as we left it, a full (chunked) sync at start, after a flush (missing
+ * canary), after a failed restore and periodically.
  */
-export class IptablesProxier {
-  readonly tracker = new ChangeTracker();
+export class IptablesProxier implements ProxyProvider {
+  readonly tracker: ChangeTracker;
   /** Rules as last written to the kernel, per service-port key. */
   private applied = new Map<string, ServiceRules>();
   private needFull = true;
   private lastFull = -Infinity;
   lastSuccess: number | undefined;
-  lastQueued: number | undefined;
   private readonly now: () => number;
 
   constructor(private readonly opts: ProxierOptions) {
     this.now = opts.now ?? Date.now;
+    this.tracker = new ChangeTracker({ hostname: opts.hostname, warn: this.warn, metrics: opts.metrics, onChange: opts.onChange, now: this.now });
   }
 
   private warn = (message: string) => this.opts.log.warn(message);
-
-  private changed(): void {
-    this.lastQueued = this.now();
-    this.opts.metrics?.lastQueuedTimestamp.set(this.lastQueued / 1000);
-    this.opts.onChange?.();
-  }
-
-  onService(svc: ServiceLike): void {
-    this.tracker.setService(objectKey(svc), servicePortsFromService(svc, this.warn));
-    this.opts.metrics?.serviceChanges.inc();
-    this.changed();
-  }
-
-  onServiceDelete(svc: ServiceLike): void {
-    this.tracker.setService(objectKey(svc), []);
-    this.opts.metrics?.serviceChanges.inc();
-    this.changed();
-  }
-
-  onEndpoints(ep: EndpointsLike): void {
-    this.tracker.setEndpoints(objectKey(ep), endpointsFromEndpoints(ep, this.opts.hostname, this.warn));
-    this.opts.metrics?.endpointChanges.inc();
-    this.changed();
-  }
-
-  onEndpointsDelete(ep: EndpointsLike): void {
-    this.tracker.setEndpoints(objectKey(ep), new Map());
-    this.opts.metrics?.endpointChanges.inc();
-    this.changed();
-  }
-
-  /** EndpointSlices per service (`ns/svc` → slice name → slice); the endpoints of a service are all its slices. */
-  private readonly slices = new Map<string, Map<string, EndpointSliceLike>>();
-
-  onEndpointSlice(slice: EndpointSliceLike): void {
-    this.updateSlice(slice, false);
-  }
-
-  onEndpointSliceDelete(slice: EndpointSliceLike): void {
-    this.updateSlice(slice, true);
-  }
-
-  private updateSlice(slice: EndpointSliceLike, deleted: boolean): void {
-    const svcKey = sliceServiceKey(slice);
-    if (!svcKey) {
-      this.warn(`endpointslice ${slice.metadata.namespace ?? 'default'}/${slice.metadata.name ?? ''}: no service-name label; ignored`);
-      return;
-    }
-    let m = this.slices.get(svcKey);
-    if (!m) this.slices.set(svcKey, (m = new Map()));
-    if (deleted) m.delete(slice.metadata.name ?? '');
-    else m.set(slice.metadata.name ?? '', slice);
-    if (m.size === 0) this.slices.delete(svcKey);
-    this.tracker.setEndpoints(svcKey, endpointsFromSlices([...m.values()], this.opts.hostname, this.warn));
-    this.opts.metrics?.endpointChanges.inc();
-    this.changed();
-  }
 
   /** Forces the next sync to be a full one. */
   forceFullSync(): void {
@@ -195,10 +130,6 @@ export class IptablesProxier {
     if (kind !== 'noop') log.debug({ kind, changed: dirty.size, ms: end - started, conntrackDeleted }, 'synced');
     return { kind, changed: dirty.size, conntrackDeleted };
   }
-}
-
-function objectKey(o: { metadata: { namespace?: string; name?: string } }): string {
-  return `${o.metadata.namespace ?? 'default'}/${o.metadata.name ?? ''}`;
 }
 
 function sortedValues(m: ReadonlyMap<string, ServiceRules>): ServiceRules[] {

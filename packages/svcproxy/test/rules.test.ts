@@ -1,5 +1,5 @@
-import { parseSave } from '@pilot/common';
-import { buildServiceRules, jumpFixLines, JUMPS, probability, renderFull, type NodeConfig } from '../src/iptables/rules.js';
+import { jumpFixLines as fixLines, parseSave, type Args, type JumpSpec } from '@pilot/common';
+import { buildServiceRules, JUMP_TARGETS, JUMPS, probability, renderFull, type NodeConfig } from '../src/iptables/rules.js';
 import type { EndpointInfo, ServicePortInfo } from '../src/model.js';
 
 const cfg: NodeConfig = { clusterCIDR: '10.1.0.0/16', masqueradeAll: false, nodePortAddresses: [] };
@@ -242,6 +242,8 @@ describe('traffic policies, source ranges and health checks', () => {
 });
 
 describe('jump fixing', () => {
+  // Any jump to one of svcproxy's chains is ours, wherever it is.
+  const jumpFixLines = (spec: JumpSpec, current: readonly Args[]) => fixLines(spec, current, JUMP_TARGETS);
   const forward = JUMPS.find((j) => j.chain === 'FORWARD')!;
   it('does nothing when our jumps are first', () => {
     expect(jumpFixLines(forward, [...forward.rules, ['-i', 'cbr0', '-j', 'ACCEPT']])).toEqual([]);
@@ -260,5 +262,14 @@ describe('jump fixing', () => {
     expect(jumpFixLines(forward, [])).toHaveLength(3);
     const dup = jumpFixLines(forward, [...forward.rules, forward.rules[0]!]);
     expect(dup.filter((l) => l.startsWith('-D'))).toHaveLength(4);
+  });
+
+  it('removes a jump to one of its chains that an older layout put in a chain where it no longer belongs', () => {
+    const input = JUMPS.find((j) => j.table === 'filter' && j.chain === 'INPUT')!;
+    const stray: Args = ['-m', 'conntrack', '--ctstate', 'NEW', '-j', 'KUBE-SERVICES'];
+    const lines = jumpFixLines(input, [...input.rules, stray]);
+    expect(lines).toContain(`-D INPUT ${stray.join(' ')}`);
+    expect(lines.filter((l) => l.startsWith('-D INPUT'))).toHaveLength(input.rules.length + 1);
+    expect(lines.filter((l) => l.startsWith('-I INPUT 1'))).toHaveLength(input.rules.length);
   });
 });

@@ -92,8 +92,8 @@ describe('cluster DNS through 10.0.0.10', () => {
         hostname: h.name,
         log: log.child({ host: h.name }),
       });
-      for (const s of services) p.onService(s);
-      for (const e of endpoints) p.onEndpoints(e);
+      for (const s of services) p.tracker.onService(s);
+      for (const e of endpoints) p.tracker.onEndpoints(e);
       await p.sync();
     }
     const dns = { nameserver: DNS_IP, search: [`default.svc.${Z}`, `svc.${Z}`, Z], ndots: 5 };

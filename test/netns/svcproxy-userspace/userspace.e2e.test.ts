@@ -1,8 +1,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
-import { parseSave, waitFor } from '@pilot/common';
-import { portalJumpFixLines, USERSPACE_JUMPS } from '../../../packages/svcproxy/src/userspace/index.js';
+import { jumpFixLines, parseSave, waitFor } from '@pilot/common';
+import { USERSPACE_JUMPS } from '../../../packages/svcproxy/src/userspace/index.js';
 import { Cluster, withLogsOnFailure, type Daemon, type Host, type Pod } from '@pilot/netns';
 
 // svcproxy userspace mode against real namespaces, without the apiserver: a
@@ -337,7 +337,7 @@ describe('svcproxy userspace mode', () => {
       for (const spec of USERSPACE_JUMPS) {
         const current = (saved.get(spec.table)?.rules ?? []).filter((r) => r.chain === spec.chain).map((r) => r.args);
         // Nothing to fix: the saved form equals what a sync writes, so syncs do not churn the chain.
-        expect({ chain: `${spec.table}/${spec.chain}`, fix: portalJumpFixLines(spec, current) }).toEqual({ chain: `${spec.table}/${spec.chain}`, fix: [] });
+        expect({ chain: `${spec.table}/${spec.chain}`, fix: jumpFixLines(spec, current) }).toEqual({ chain: `${spec.table}/${spec.chain}`, fix: [] });
       }
     }),
   );

@@ -87,8 +87,8 @@ describe('svcproxy iptables mode', () => {
   const endpoints = new Map<string, EndpointsLike>();
 
   function feed(p: IptablesProxier): void {
-    for (const s of services.values()) p.onService(s);
-    for (const e of endpoints.values()) p.onEndpoints(e);
+    for (const s of services.values()) p.tracker.onService(s);
+    for (const e of endpoints.values()) p.tracker.onEndpoints(e);
   }
   async function syncAll(): Promise<void> {
     for (const p of proxiers.values()) await p.sync();
@@ -96,7 +96,7 @@ describe('svcproxy iptables mode', () => {
   /** An Endpoints change: every host applies it as a partial restore (a failed one would fall back to 'full'). */
   async function setEndpoints(e: EndpointsLike): Promise<void> {
     endpoints.set(e.metadata.name!, e);
-    for (const p of proxiers.values()) p.onEndpoints(e);
+    for (const p of proxiers.values()) p.tracker.onEndpoints(e);
     for (const p of proxiers.values()) expect((await p.sync()).kind).toBe('partial');
   }
   const save = async (h: Host, table: string) => normalize(await saveText(backends.get(h)!, table, netnsRunner(h.ns)));
@@ -329,7 +329,7 @@ describe('svcproxy iptables mode', () => {
         await h1.execOk(['iptables-nft', '-t', 'nat', '-D', 'KUBE-SERVICES', '-d', '10.0.0.104/32', '-p', 'tcp', '-m', 'comment', '--comment', 'default/self cluster IP', '-m', 'tcp', '--dport', '80', '-j', rule.split(' ').pop()!]);
         const empty = eps('self', []);
         endpoints.set('self', empty);
-        for (const other of proxiers.values()) other.onEndpoints(empty);
+        for (const other of proxiers.values()) other.tracker.onEndpoints(empty);
         expect((await p.sync()).kind).toBe('full');
         expect((await proxiers.get(h2)!.sync()).kind).toBe('partial');
         expect((await client(pods.client, 'tcp', '10.0.0.104', 80, 1)).errors).toEqual({ ECONNREFUSED: 1 });

@@ -1,17 +1,16 @@
-import { restore, run, saveText, tokenize, type IptablesBackend, type Runner } from '@pilot/common';
+import { jumpFixLines, restore, run, saveText, tokenize, type Args, type IptablesBackend, type Runner } from '@pilot/common';
 import { isServiceChain } from '../names.js';
 import {
   CANARY_RULE,
   CHAIN,
   FILTER_CHAINS,
+  JUMP_TARGETS,
   JUMPS,
-  jumpFixLines,
   renderBase,
   renderChainRemoval,
   renderFull,
   renderServiceChains,
   renderShared,
-  type Args,
   type NodeConfig,
   type ServiceRules,
   type TableLines,
@@ -126,7 +125,7 @@ export class IptablesApplier {
       return list[want(table).indexOf(chain)] ?? [];
     };
     const jumps: TableLines = { nat: [], filter: [] };
-    for (const spec of JUMPS) jumps[spec.table].push(...jumpFixLines(spec, rulesOf(spec.table, spec.chain)));
+    for (const spec of JUMPS) jumps[spec.table].push(...jumpFixLines(spec, rulesOf(spec.table, spec.chain), JUMP_TARGETS));
     return { canaries: isCanary(nat[0]) && isCanary(filter[0]), jumps };
   }
 
@@ -197,7 +196,7 @@ export class IptablesApplier {
     for (const spec of JUMPS) {
       const rules = (await this.listChain(spec.table, spec.chain)) ?? [];
       // jumpFixLines with no wanted rules yields just the -D lines of ours.
-      jumps[spec.table].push(...jumpFixLines({ ...spec, rules: [] }, rules));
+      jumps[spec.table].push(...jumpFixLines({ ...spec, rules: [] }, rules, JUMP_TARGETS));
     }
     if (jumps.nat.length || jumps.filter.length) {
       await this.restore(

@@ -1,5 +1,66 @@
 import { run, type Logger, type Runner } from '@pilot/common';
-import type { ConntrackFilter } from '../changes.js';
+import { endpointKey, type ServicePortInfo } from '../model.js';
+import type { ServiceRules } from './rules.js';
+
+/** One `conntrack -D -p udp ...` filter. */
+export interface ConntrackFilter {
+  origDst?: string;
+  dport?: number;
+  dstNat?: string;
+}
+
+function udpEntryIPs(s: ServicePortInfo): string[] {
+  return [s.clusterIP, ...s.externalIPs, ...s.loadBalancerIPs];
+}
+
+/**
+ * Stale UDP conntrack entries after a change (never TCP: established TCP
+ * flows keep their endpoint while it drains):
+ * - an endpoint removed → entries to each service IP NATed to it, and to the
+ *   NodePort NATed to it;
+ * - a service port going from 0 to >0 endpoints → every entry to its IPs and
+ *   NodePort (kube-proxy #48370: a client's cached flow otherwise blackholes);
+ * - a service port deleted → every entry to its IPs.
+ */
+export function staleConntrack(prev: ReadonlyMap<string, ServiceRules>, next: ReadonlyMap<string, ServiceRules>, keys: Iterable<string>): ConntrackFilter[] {
+  const out: ConntrackFilter[] = [];
+  const seen = new Set<string>();
+  const push = (f: ConntrackFilter) => {
+    const k = JSON.stringify(f);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(f);
+    }
+  };
+  for (const key of keys) {
+    const a = prev.get(key);
+    const b = next.get(key);
+    const was = a && a.svc.protocol === 'UDP' ? a : undefined;
+    const now = b && b.svc.protocol === 'UDP' ? b : undefined;
+    if (!was && !now) continue;
+    if (was && !now) {
+      for (const ip of udpEntryIPs(was.svc)) push({ origDst: ip });
+      continue;
+    }
+    const cur = now!;
+    if ((!was || was.endpoints.length === 0) && cur.endpoints.length > 0) {
+      for (const ip of udpEntryIPs(cur.svc)) push({ origDst: ip });
+      if (cur.svc.nodePort !== undefined) push({ dport: cur.svc.nodePort });
+      continue;
+    }
+    if (!was) continue;
+    const still = new Set(cur.endpoints.map(endpointKey));
+    for (const e of was.endpoints) {
+      if (still.has(endpointKey(e))) continue;
+      for (const ip of udpEntryIPs(was.svc)) push({ origDst: ip, dstNat: e.ip });
+      if (was.svc.nodePort !== undefined) push({ dport: was.svc.nodePort, dstNat: e.ip });
+    }
+    // Service IPs that were dropped from the service (an external IP removed).
+    const ips = new Set(udpEntryIPs(cur.svc));
+    for (const ip of udpEntryIPs(was.svc)) if (!ips.has(ip)) push({ origDst: ip });
+  }
+  return out;
+}
 
 /**
  * Deletes stale UDP conntrack entries with the `conntrack` tool. UDP has no

@@ -1,19 +1,12 @@
-import { Cidr, formatRule, renderRestore, type RestoreTable } from '@pilot/common';
+import { Cidr, comment, formatRule, renderRestore, type Args, type Chain, type JumpSpec, type RestoreTable } from '@pilot/common';
 import { endpointChainName, externalChainName, firewallChainName, localChainName, serviceChainName } from '../names.js';
-import { endpointKey, keyOf, type EndpointInfo, type ServicePortInfo } from '../model.js';
+import { endpointKey, servicePortKey, type EndpointInfo, type ServicePortInfo } from '../model.js';
 
 /**
  * The pure core of the iptables mode: model → desired rules as data, and the
  * data → `iptables-restore` text. kube-proxy's layout and names throughout, so
  * `iptables-save` reads the way network engineers expect.
  */
-
-export type Args = readonly string[];
-
-export interface Chain {
-  name: string;
-  rules: Args[];
-}
 
 export interface NodeConfig {
   /** Pod network; traffic from outside it to a service is masqueraded. */
@@ -77,10 +70,6 @@ function protoArgs(protocol: string): { p: string; m: string[] } {
   return { p, m: ['-m', p] };
 }
 
-function comment(text: string): string[] {
-  return ['-m', 'comment', '--comment', text];
-}
-
 function dst(ip: string): string[] {
   return ['-d', ip.includes('/') ? ip : `${ip}/32`];
 }
@@ -96,7 +85,7 @@ function dst(ip: string): string[] {
  * DROP (no local endpoints).
  */
 export function buildServiceRules(svc: ServicePortInfo, allEndpoints: readonly EndpointInfo[], cfg: NodeConfig): ServiceRules {
-  const key = keyOf(svc);
+  const key = servicePortKey(svc);
   const endpoints = allEndpoints.filter((e) => e.ready);
   const local = endpoints.filter((e) => e.isLocal);
   const { p, m } = protoArgs(svc.protocol);
@@ -298,19 +287,13 @@ export function nodePortJumpRules(cfg: NodeConfig): Args[] {
   return cfg.nodePortAddresses.map((c) => ['-d', Cidr.parse(c).toString(), ...tail]);
 }
 
-/** Jumps svcproxy keeps at the top of built-in chains, in order. */
-export interface JumpSpec {
-  table: 'nat' | 'filter';
-  chain: string;
-  rules: Args[];
-}
-
 const PORTALS = 'kubernetes service portals';
 const EXTERNAL_PORTALS = 'kubernetes externally-visible service portals';
 const HEALTH_CHECKS = 'kubernetes health check service ports';
 const LB_FIREWALL = 'kubernetes load balancer firewall';
 const firewallJump: Args = ['-m', 'conntrack', '--ctstate', 'NEW', ...comment(LB_FIREWALL), '-j', CHAIN.firewall];
 
+/** Jumps svcproxy keeps at the top of built-in chains, in order. */
 export const JUMPS: readonly JumpSpec[] = [
   {
     table: 'filter',
@@ -336,29 +319,12 @@ export const JUMPS: readonly JumpSpec[] = [
   { table: 'nat', chain: 'POSTROUTING', rules: [[...comment('kubernetes postrouting rules'), '-j', CHAIN.postrouting]] },
 ];
 
-const JUMP_TARGETS = new Set<string>([CHAIN.services, CHAIN.externalServices, CHAIN.postrouting, CHAIN.nodePorts, CHAIN.firewall]);
-
-function targetOf(args: Args): string | undefined {
-  const i = args.lastIndexOf('-j');
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-const same = (a: Args, b: Args) => a.length === b.length && a.every((w, i) => w === b[i]);
-
 /**
- * Restore lines that put `spec`'s jumps back at the top of a built-in chain,
- * given the chain's current rules (from `iptables -S`), or [] when they are
- * already first. Every existing copy is deleted before inserting, so a jump
- * pushed down by someone's `-I` (Docker, overlayd) moves back to position 1.
+ * Every chain a JUMPS rule targets: in any built-in chain a rule jumping to
+ * one of them is ours (for common's jumpFixLines), so a jump an older layout
+ * put somewhere else is removed too.
  */
-export function jumpFixLines(spec: JumpSpec, current: readonly Args[]): string[] {
-  const ours = current.filter((r) => JUMP_TARGETS.has(targetOf(r) ?? ''));
-  const inPlace = spec.rules.every((r, i) => current[i] !== undefined && same(current[i]!, r)) && ours.length === spec.rules.length;
-  if (inPlace) return [];
-  const lines = ours.map((r) => formatRule('-D', spec.chain, r));
-  for (let i = spec.rules.length - 1; i >= 0; i--) lines.push(formatRule('-I', spec.chain, ['1', ...spec.rules[i]!]));
-  return lines;
-}
+export const JUMP_TARGETS: ReadonlySet<string> = new Set<string>([CHAIN.services, CHAIN.externalServices, CHAIN.postrouting, CHAIN.nodePorts, CHAIN.firewall]);
 
 // ---------------------------------------------------------------- rendering
 

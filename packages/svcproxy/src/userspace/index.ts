@@ -12,13 +12,12 @@ export {
   renderPortalRestore,
   renderUserspaceRemoval,
   removalFor,
-  portalJumpFixLines,
   USERSPACE_CHAIN,
   USERSPACE_CHAINS,
   USERSPACE_JUMPS,
   IPTABLES_MODE_CHAINS,
 } from './rules.js';
-export type { Portal, PortalConfig, PortalRules, OwnedChains, PortalJumpSpec } from './rules.js';
+export type { Portal, PortalConfig, PortalRules, OwnedChains } from './rules.js';
 export { IptablesPortalSink, NoPortalRules } from './apply.js';
 export type { PortalRuleSink } from './apply.js';
 export { createUserspaceMetrics } from './metrics.js';

@@ -1,15 +1,14 @@
 import type { Logger } from '@pilot/common';
-import { ChangeTracker } from '../changes.js';
-import { endpointsFromEndpoints, servicePortsFromService, type EndpointsLike, type ProxyState, type ServiceLike } from '../model.js';
+import { ChangeTracker, type ProxyProvider } from '../change-tracker.js';
 import type { ProxierMetrics } from '../metrics.js';
 import type { UserspaceSyncResult, UserspaceProxier } from './proxier.js';
 
 /**
- * The daemon-facing side of the userspace mode, with the same event
- * handlers as the iptables proxier (so the informer wiring is the same):
- * Service/Endpoints events update the shared model, `sync()` hands the
- * whole model to the proxier. A full hand-over each time is cheap here —
- * unchanged service ports keep their listeners and the rule set is small.
+ * The userspace mode's side of the daemon: the same change tracker as the
+ * iptables proxier (so the informer wiring and the EndpointSlice handling
+ * are the same); `sync()` hands the whole model to the proxier. A full
+ * hand-over each time is cheap here — unchanged service ports keep their
+ * listeners and the rule set is small.
  */
 export interface UserspaceProviderOptions {
   proxier: UserspaceProxier;
@@ -23,58 +22,14 @@ export interface UserspaceProviderOptions {
   now?: () => number;
 }
 
-const objectKey = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name ?? ''}`;
-
-export class UserspaceProvider {
-  readonly tracker = new ChangeTracker();
+export class UserspaceProvider implements ProxyProvider {
+  readonly tracker: ChangeTracker;
   lastSuccess: number | undefined;
   private readonly now: () => number;
 
   constructor(private readonly opts: UserspaceProviderOptions) {
     this.now = opts.now ?? Date.now;
-  }
-
-  private warn = (message: string) => this.opts.log.warn(message);
-
-  private changed(kind: 'service' | 'endpoints'): void {
-    const m = this.opts.metrics;
-    if (m) {
-      (kind === 'service' ? m.serviceChanges : m.endpointChanges).inc();
-      m.lastQueuedTimestamp.set(this.now() / 1000);
-    }
-    this.opts.onChange?.();
-  }
-
-  onService(svc: ServiceLike): void {
-    this.tracker.setService(objectKey(svc), servicePortsFromService(svc, this.warn));
-    this.changed('service');
-  }
-
-  onServiceDelete(svc: ServiceLike): void {
-    this.tracker.setService(objectKey(svc), []);
-    this.changed('service');
-  }
-
-  onEndpoints(ep: EndpointsLike): void {
-    this.tracker.setEndpoints(objectKey(ep), endpointsFromEndpoints(ep, this.opts.hostname, this.warn));
-    this.changed('endpoints');
-  }
-
-  onEndpointsDelete(ep: EndpointsLike): void {
-    this.tracker.setEndpoints(objectKey(ep), new Map());
-    this.changed('endpoints');
-  }
-
-  /** The whole current model. */
-  state(): ProxyState {
-    const state: ProxyState = { services: new Map(), endpoints: new Map() };
-    for (const key of this.tracker.serviceKeysAll()) {
-      const svc = this.tracker.service(key);
-      if (!svc) continue;
-      state.services.set(key, svc);
-      state.endpoints.set(key, this.tracker.endpointsOf(key));
-    }
-    return state;
+    this.tracker = new ChangeTracker({ hostname: opts.hostname, warn: (m) => opts.log.warn(m), metrics: opts.metrics, onChange: opts.onChange, now: this.now });
   }
 
   async sync(): Promise<UserspaceSyncResult> {
@@ -82,7 +37,7 @@ export class UserspaceProvider {
     const started = this.now();
     const m = this.opts.metrics;
     try {
-      const state = this.state();
+      const state = this.tracker.state();
       const r = await this.opts.proxier.sync(state);
       for (const s of r.skipped) this.opts.log.warn(s);
       this.lastSuccess = this.now();

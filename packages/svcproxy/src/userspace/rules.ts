@@ -1,4 +1,4 @@
-import { formatRule, renderRestore, type RestoreTable, type SavedTable } from '@pilot/common';
+import { comment, formatRule, jumpFixLines, renderRestore, targetOf, type Args, type Chain, type JumpSpec, type RestoreTable, type SavedTable } from '@pilot/common';
 
 /**
  * The userspace mode's redirect rules as data, and the one restore text that
@@ -19,13 +19,6 @@ import { formatRule, renderRestore, type RestoreTable, type SavedTable } from '@
  * The same restore removes the iptables mode's chains (names listed in
  * IPTABLES_MODE_CHAINS), so switching modes leaves no stale NAT behind.
  */
-
-export type Args = readonly string[];
-
-export interface Chain {
-  name: string;
-  rules: Args[];
-}
 
 export const USERSPACE_CHAIN = {
   portalsContainer: 'KUBE-PORTALS-CONTAINER',
@@ -78,10 +71,6 @@ export interface Portal {
 export interface PortalConfig {
   /** The concrete local address every listener is bound to and every rule DNATs to. */
   listenIP: string;
-}
-
-function comment(text: string): string[] {
-  return ['-m', 'comment', '--comment', text];
 }
 
 function host32(ip: string): string {
@@ -155,16 +144,10 @@ export function buildPortalRules(portals: readonly Portal[], cfg: PortalConfig):
 
 // ------------------------------------------------------------------ jumps
 
-export interface PortalJumpSpec {
-  table: 'nat' | 'filter';
-  chain: string;
-  rules: Args[];
-}
-
 const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
 
 /** Jumps kept at the top of built-in chains, in this order. */
-export const USERSPACE_JUMPS: readonly PortalJumpSpec[] = [
+export const USERSPACE_JUMPS: readonly JumpSpec[] = [
   {
     table: 'nat',
     chain: 'PREROUTING',
@@ -192,29 +175,6 @@ export const USERSPACE_JUMPS: readonly PortalJumpSpec[] = [
   { table: 'filter', chain: 'FORWARD', rules: [[...NEW, ...comment('services without endpoints'), '-j', USERSPACE_CHAIN.reject]] },
   { table: 'filter', chain: 'OUTPUT', rules: [[...NEW, ...comment('services without endpoints'), '-j', USERSPACE_CHAIN.reject]] },
 ];
-
-export function targetOf(args: Args): string | undefined {
-  const i = args.lastIndexOf('-j');
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-const same = (a: Args, b: Args) => a.length === b.length && a.every((w, i) => w === b[i]);
-
-/**
- * Restore lines that put `spec`'s jumps back at the top of a built-in chain
- * given its current rules, or [] when they are already there. Every existing
- * copy is deleted first, so a jump pushed down by someone else's `-I` moves
- * back to the top and duplicates disappear.
- */
-export function portalJumpFixLines(spec: PortalJumpSpec, current: readonly Args[]): string[] {
-  const targets = new Set(spec.rules.map((r) => targetOf(r)));
-  const ours = current.filter((r) => targets.has(targetOf(r)));
-  const inPlace = ours.length === spec.rules.length && spec.rules.every((r, i) => current[i] !== undefined && same(current[i]!, r));
-  if (inPlace) return [];
-  const lines = ours.map((r) => formatRule('-D', spec.chain, r));
-  for (let i = spec.rules.length - 1; i >= 0; i--) lines.push(formatRule('-I', spec.chain, ['1', ...spec.rules[i]!]));
-  return lines;
-}
 
 // -------------------------------------------------------------- removal
 
@@ -280,7 +240,7 @@ export function renderPortalRestore(desired: PortalRules, current: ReadonlyMap<s
     const saved = current.get(name);
     for (const spec of USERSPACE_JUMPS.filter((j) => j.table === name)) {
       const cur = (saved?.rules ?? []).filter((r) => r.chain === spec.chain).map((r) => r.args);
-      lines.push(...portalJumpFixLines(spec, cur));
+      lines.push(...jumpFixLines(spec, cur));
     }
     const other = removalFor(saved, name, IPTABLES_MODE_CHAINS);
     lines.push(...other.lines);

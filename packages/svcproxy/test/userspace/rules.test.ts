@@ -1,8 +1,7 @@
-import { parseSave } from '@pilot/common';
+import { jumpFixLines, parseSave } from '@pilot/common';
 import {
   buildPortalRules,
   IPTABLES_MODE_CHAINS,
-  portalJumpFixLines,
   renderPortalRestore,
   renderUserspaceRemoval,
   USERSPACE_JUMPS,
@@ -126,13 +125,13 @@ describe('userspace portal rules', () => {
 
   it('leaves jumps alone when they already head their chains', () => {
     for (const spec of USERSPACE_JUMPS) {
-      expect(portalJumpFixLines(spec, [...spec.rules, ['-j', 'DOCKER']])).toEqual([]);
+      expect(jumpFixLines(spec, [...spec.rules, ['-j', 'DOCKER']])).toEqual([]);
     }
   });
 
   it('moves a jump pushed down by another tool back to the top, without duplicates', () => {
     const spec = USERSPACE_JUMPS.find((j) => j.chain === 'FORWARD')!;
-    const lines = portalJumpFixLines(spec, [['-j', 'DOCKER-USER'], ...spec.rules, ...spec.rules]);
+    const lines = jumpFixLines(spec, [['-j', 'DOCKER-USER'], ...spec.rules, ...spec.rules]);
     expect(lines.filter((l) => l.startsWith('-D FORWARD'))).toHaveLength(2);
     expect(lines.filter((l) => l.startsWith('-I FORWARD 1'))).toHaveLength(1);
   });

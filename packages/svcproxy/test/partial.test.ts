@@ -1,40 +1,11 @@
-import { ChangeTracker, renderPartial, staleConntrack } from '../src/changes.js';
+import { staleConntrack } from '../src/iptables/conntrack.js';
+import { renderPartial } from '../src/iptables/partial.js';
 import { buildServiceRules, type NodeConfig, type ServiceRules } from '../src/iptables/rules.js';
 import type { EndpointInfo, ServicePortInfo } from '../src/model.js';
+import { ep, sp } from './fixtures.js';
 
 const cfg: NodeConfig = { clusterCIDR: '10.1.0.0/16', masqueradeAll: false, nodePortAddresses: [] };
-const sp = (name: string, over: Partial<ServicePortInfo> = {}): ServicePortInfo => ({
-  namespace: 'ns',
-  name,
-  portName: '',
-  protocol: 'UDP',
-  clusterIP: '10.0.0.50',
-  port: 53,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  sessionAffinity: 'None',
-  stickySeconds: 10800,
-  ...over,
-});
-const ep = (ip: string): EndpointInfo => ({ ip, port: 5353, ready: true });
 const rules = (...rs: ServiceRules[]) => new Map(rs.map((r) => [r.key, r]));
-
-describe('change tracking', () => {
-  it('marks only ports whose data changed', () => {
-    const t = new ChangeTracker();
-    t.setService('ns/a', [sp('a'), sp('a', { portName: 'x', port: 54 })]);
-    expect([...t.takeDirty()].sort()).toEqual(['ns/a', 'ns/a:x']);
-    t.setService('ns/a', [sp('a'), sp('a', { portName: 'x', port: 54 })]);
-    expect(t.takeDirty().size).toBe(0);
-    t.setService('ns/a', [sp('a')]);
-    expect([...t.takeDirty()]).toEqual(['ns/a:x']);
-    t.setEndpoints('ns/a', new Map([['ns/a', [ep('10.1.1.2')]]]));
-    expect([...t.takeDirty()]).toEqual(['ns/a']);
-    t.setEndpoints('ns/a', new Map());
-    expect([...t.takeDirty()]).toEqual(['ns/a']);
-    expect(t.endpointsOf('ns/a')).toEqual([]);
-  });
-});
 
 describe('partial restore', () => {
   const a1 = buildServiceRules(sp('a'), [ep('10.1.1.2'), ep('10.1.2.2')], cfg);
@@ -109,14 +80,6 @@ describe('partial restore with traffic policies', () => {
     expect(lines.some((l) => l.startsWith('-D KUBE-PROXY-FIREWALL'))).toBe(true);
     // No local endpoint left: external traffic is dropped in filter.
     expect(lines.filter((l) => l.startsWith('-A KUBE-EXTERNAL-SERVICES') && l.includes('has no local endpoints') && l.endsWith('-j DROP'))).toHaveLength(2);
-  });
-
-  it('marks a service dirty when only the locality of an endpoint changed', () => {
-    const t = new ChangeTracker();
-    t.setEndpoints('ns/lb', new Map([['ns/lb', [there('10.1.1.2')]]]));
-    t.takeDirty();
-    t.setEndpoints('ns/lb', new Map([['ns/lb', [here('10.1.1.2')]]]));
-    expect([...t.takeDirty()]).toEqual(['ns/lb']);
   });
 });
 
