@@ -18,3 +18,4 @@ export * from './table/index.js';
 export * from './openapi/index.js';
 export * from './protobuf/index.js';
 export * from './quantity.js';
+export * from './event-recorder.js';
