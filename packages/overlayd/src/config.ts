@@ -6,24 +6,19 @@ import { Cidr, CidrError, intToIp, ipToInt } from '@pilot/common';
  * with one line naming the field.
  */
 
-export type BackendType = 'vxlan' | 'host-gw';
-
-export interface BackendConfig {
-  type: BackendType;
-  /** vxlan only: VNI (default 1), device `flannel.<VNI>`. */
-  vni: number;
-  /** vxlan only: UDP port; 0 means the kernel's default 8472. */
-  port: number;
-  /** vxlan only: plain routes for peers on the same L2 segment. */
-  directRouting: boolean;
-}
+/**
+ * The config's `Backend` object as stored (`{}` when absent). Its `Type`
+ * picks the backend from the table in backend/index.ts, and that backend
+ * reads the rest of its keys: adding a backend changes nothing here.
+ */
+export type BackendJson = Readonly<Record<string, unknown>>;
 
 export interface NetworkConfig {
   network: Cidr;
   subnetLen: number;
   subnetMin: Cidr;
   subnetMax: Cidr;
-  backend: BackendConfig;
+  backend: BackendJson;
 }
 
 export class ConfigError extends Error {
@@ -33,10 +28,6 @@ export class ConfigError extends Error {
   }
 }
 
-export const VXLAN_DEFAULT_PORT = 8472;
-
-const BACKENDS: readonly BackendType[] = ['vxlan', 'host-gw'];
-
 /** flannel's SubnetLen default: /24 for networks of /22 or shorter, otherwise prefix + 2. */
 export function defaultSubnetLen(networkPrefix: number): number {
   if (networkPrefix <= 22) return 24;
@@ -44,12 +35,13 @@ export function defaultSubnetLen(networkPrefix: number): number {
   throw new ConfigError(`Network /${networkPrefix} is too small (at most /28 can be split into subnets)`);
 }
 
-function asObject(v: unknown, what: string): Record<string, unknown> {
+export function asObject(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${what} must be a JSON object`);
   return v as Record<string, unknown>;
 }
 
-function intField(obj: Record<string, unknown>, key: string, def: number, min: number, max: number, where: string): number {
+/** An integer field of a config object in min..max, `def` when absent; `where` prefixes the key in the error (`Backend.`). */
+export function intField(obj: Readonly<Record<string, unknown>>, key: string, def: number, min: number, max: number, where: string): number {
   const v = obj[key];
   if (v === undefined || v === null) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -58,22 +50,16 @@ function intField(obj: Record<string, unknown>, key: string, def: number, min: n
   return v;
 }
 
-function parseBackend(raw: unknown): BackendConfig {
-  // A missing Backend means vxlan (flannel's documentation; its code says udp, which we do not build).
-  if (raw === undefined || raw === null) return { type: 'vxlan', vni: 1, port: 0, directRouting: false };
-  const b = asObject(raw, 'Backend');
-  const type = b.Type ?? 'vxlan';
-  if (typeof type !== 'string' || !BACKENDS.includes(type as BackendType)) {
-    throw new ConfigError(`unknown Backend.Type ${JSON.stringify(type)} (supported: ${BACKENDS.join(', ')})`);
-  }
-  const directRouting = b.DirectRouting ?? false;
-  if (typeof directRouting !== 'boolean') throw new ConfigError(`Backend.DirectRouting must be true or false, got ${JSON.stringify(directRouting)}`);
-  return {
-    type: type as BackendType,
-    vni: intField(b, 'VNI', 1, 0, 16_777_215, 'Backend.'),
-    port: intField(b, 'Port', 0, 0, 65_535, 'Backend.'),
-    directRouting,
-  };
+/** A true/false field of a config object, `def` when absent. */
+export function boolField(obj: Readonly<Record<string, unknown>>, key: string, def: boolean, where: string): boolean {
+  const v = obj[key] ?? def;
+  if (typeof v !== 'boolean') throw new ConfigError(`${where}${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseBackend(raw: unknown): BackendJson {
+  if (raw === undefined || raw === null) return {};
+  return asObject(raw, 'Backend');
 }
 
 function parseAligned(raw: unknown, key: string, network: Cidr, subnetLen: number): Cidr | undefined {
@@ -141,8 +127,7 @@ export function subnetCount(config: NetworkConfig): number {
   return (config.subnetMax.base - config.subnetMin.base) / 2 ** (32 - config.subnetLen) + 1;
 }
 
+/** The config in a few words for the log (the backend describes itself). */
 export function describeConfig(config: NetworkConfig): string {
-  const b = config.backend;
-  const backend = b.type === 'vxlan' ? `vxlan VNI ${b.vni} port ${b.port || VXLAN_DEFAULT_PORT}${b.directRouting ? ' DirectRouting' : ''}` : b.type;
-  return `${config.network.toString()} in /${config.subnetLen} subnets ${intToIp(config.subnetMin.base)}..${intToIp(config.subnetMax.base)}, ${backend}`;
+  return `${config.network.toString()} in /${config.subnetLen} subnets ${intToIp(config.subnetMin.base)}..${intToIp(config.subnetMax.base)}`;
 }

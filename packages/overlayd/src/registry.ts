@@ -3,10 +3,11 @@ import type { Cidr } from '@pilot/common';
 import { formatLeaseAttrs, parseLeaseAttrs, parseSubnetKeyName, subnetKeyName, type Lease, type LeaseAttrs } from './lease.js';
 
 /**
- * Raw key/value access to flannel's layout in etcd v3: `<prefix>/config` and
- * `<prefix>/subnets/<a.b.c.d>-<len>`. No policy lives here (which subnet to
- * take is lease.ts's business); every write that must not race is a
- * transaction.
+ * Raw key/value access to flannel's layout (flannel's subnet registry):
+ * `<prefix>/config` and `<prefix>/subnets/<a.b.c.d>-<len>`. No policy lives
+ * here (which subnet to take and when is the lease keeper's business); every
+ * write that must not race is a transaction. The interface is what the lease
+ * keeper needs; EtcdSubnetRegistry is the etcd v3 implementation.
  */
 
 export type LeaseEvent =
@@ -25,8 +26,28 @@ export interface WatchHandle {
   cancel(): Promise<void>;
 }
 
-export class Registry {
-  readonly client: Etcd3;
+export interface SubnetRegistry {
+  /** `<prefix>/config`, for messages. */
+  readonly configKey: string;
+  /** The config JSON, or undefined when the key does not exist. */
+  getConfig(): Promise<string | undefined>;
+  /** Every lease and the revision the listing was read at (watch from revision + 1). */
+  listLeases(): Promise<LeaseListing>;
+  /** Creates the lease key if nobody holds it; undefined when another host won the race. */
+  createLease(subnet: Cidr, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease | undefined>;
+  /** Rewrites a lease with new attributes and a fresh TTL if it has not changed since it was read; undefined otherwise. */
+  rewriteLease(lease: Lease, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease | undefined>;
+  /** Extends an etcd lease to its full TTL without writing the key; returns the new TTL, 0 when the lease is gone. */
+  keepAlive(leaseId: string): Promise<number>;
+  /** Revokes an etcd lease that no longer holds our key; failures are ignored (it expires on its own). */
+  revokeQuietly(leaseId: string): Promise<void>;
+  /** Watches the subnets from `fromRevision`; `onError` when the watch cannot go on (the caller relists). */
+  watchLeases(fromRevision: string, onEvent: (e: LeaseEvent) => void, onError: (err: Error) => void): Promise<WatchHandle>;
+  close(): void;
+}
+
+export class EtcdSubnetRegistry implements SubnetRegistry {
+  private readonly client: Etcd3;
 
   constructor(
     endpoints: readonly string[],
@@ -78,12 +99,6 @@ export class Registry {
     return out;
   }
 
-  async getLease(subnet: Cidr): Promise<Lease | undefined> {
-    const res = await this.client.get(this.leaseKey(subnet)).exec();
-    const kv = res.kvs[0];
-    return kv ? this.toLease(kv) : undefined;
-  }
-
   private async grant(ttlSeconds: number): Promise<string> {
     const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds });
     return String(res.ID);
@@ -125,12 +140,6 @@ export class Registry {
     // The old etcd lease only held this key; let it go so it does not linger for a day.
     if (lease.leaseId !== '0' && lease.leaseId !== id) await this.revokeQuietly(lease.leaseId);
     return { subnet: lease.subnet, attrs, leaseId: id, modRevision: String(res.header.revision) };
-  }
-
-  /** Remaining TTL in seconds of an etcd lease, or 0 when it no longer exists. */
-  async timeToLive(leaseId: string): Promise<number> {
-    const res = await this.client.leaseClient.leaseTimeToLive({ ID: leaseId });
-    return Math.max(0, Number(res.TTL));
   }
 
   /**

@@ -1,6 +1,16 @@
 import { Cidr, FatalError, isIPv4 } from '@pilot/common';
-import type { Underlay } from './backend/index.js';
 import type { AddressInfo, LinkInfo } from './netlink.js';
+
+/** The external interface overlay traffic leaves by. */
+export interface Underlay {
+  name: string;
+  index: number;
+  mtu: number;
+  /** This host's address on it (the PublicIP unless NATed). */
+  ip: string;
+  /** The connected prefix of that address: peers inside it are on our L2 segment. */
+  network: Cidr;
+}
 
 /**
  * Which interface overlay traffic uses and which address identifies this

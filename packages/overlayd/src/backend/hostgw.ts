@@ -1,6 +1,9 @@
+import { FatalError } from '@pilot/common';
+import type { BackendJson } from '../config.js';
 import type { Lease } from '../lease.js';
 import { emptyEntries } from '../reconcile.js';
-import type { Backend, BackendSetup, DesiredState, Underlay } from './index.js';
+import type { Underlay } from '../underlay.js';
+import type { Backend, BackendDeps, BackendSetup, DesiredState } from './backend.js';
 
 /**
  * host-gw: a plain route per remote subnet via the peer's PublicIP on the
@@ -26,8 +29,17 @@ export function hostGwDesired(remotes: readonly Lease[], underlay: Pick<Underlay
   return out;
 }
 
+/** host-gw has no keys of its own; it needs the public IP on the interface itself, since peers route to it directly. */
+export function newHostGwBackend(_json: BackendJson, deps: BackendDeps): Backend {
+  if (deps.publicIp !== deps.underlay.ip) {
+    throw new FatalError(`host-gw needs the public IP (${deps.publicIp}) to be the address of ${deps.underlay.name} (${deps.underlay.ip}); it cannot work through NAT`);
+  }
+  return new HostGwBackend(deps.underlay);
+}
+
 export class HostGwBackend implements Backend {
-  readonly type = 'host-gw' as const;
+  readonly type = 'host-gw';
+  readonly description = 'host-gw';
 
   constructor(private readonly underlay: Underlay) {}
 

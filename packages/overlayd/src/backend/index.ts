@@ -1,65 +1,26 @@
-import type { Cidr } from '@pilot/common';
-import type { BackendConfig, BackendType } from '../config.js';
-import type { Lease, LeaseAttrs } from '../lease.js';
-import type { Kernel } from '../netlink.js';
-import type { KernelEntries } from '../reconcile.js';
-import { HostGwBackend } from './hostgw.js';
-import { VxlanBackend } from './vxlan.js';
+import { ConfigError, type BackendJson } from '../config.js';
+import type { Backend, BackendDeps, BackendFactory } from './backend.js';
+import { newHostGwBackend } from './hostgw.js';
+import { newVxlanBackend } from './vxlan.js';
 
 /**
- * A backend turns remote leases into kernel entries. It never touches etcd;
- * the lease manager never touches the kernel. Adding a backend is adding a
- * file here and a case in createBackend.
+ * The backends by their Backend.Type. Adding a backend is adding its file
+ * beside these and a row here.
  */
+const BACKENDS: Readonly<Record<string, BackendFactory>> = {
+  vxlan: newVxlanBackend,
+  'host-gw': newHostGwBackend,
+};
 
-/** The external interface overlay traffic leaves by. */
-export interface Underlay {
-  name: string;
-  index: number;
-  mtu: number;
-  /** This host's address on it (the PublicIP unless NATed). */
-  ip: string;
-  /** The connected prefix of that address: peers inside it are on our L2 segment. */
-  network: Cidr;
-}
+/** A config without Backend.Type means vxlan (flannel's documentation; its code says udp, which we do not build). */
+export const DEFAULT_BACKEND = 'vxlan';
 
-/** What a backend has set up locally, and what goes into the lease. */
-export interface BackendSetup {
-  /** MTU for pods (subnet.env FLANNEL_MTU). */
-  mtu: number;
-  attrs: Pick<LeaseAttrs, 'BackendType' | 'BackendData'>;
-  /** The device whose neighbour/FDB entries are overlayd's, if any. */
-  deviceIndex: number | undefined;
-  /** Its name (`flannel.1`), for logs and for spotting it in kernel events. */
-  deviceName: string | undefined;
-}
+export const backendTypes = (): string[] => Object.keys(BACKENDS);
 
-export interface SkippedLease {
-  lease: Lease;
-  reason: string;
-}
-
-export interface DesiredState {
-  entries: KernelEntries;
-  /** Leases that cannot be programmed, each with a one-line reason. */
-  skipped: SkippedLease[];
-}
-
-export interface Backend {
-  readonly type: BackendType;
-  /** Creates (or repairs) the backend's devices; idempotent. */
-  ensureDevice(): Promise<BackendSetup>;
-  /** Applies the local subnet to the device (vxlan: its /32 address); returns how many changes that took. */
-  configureLocal(setup: BackendSetup, subnet: Cidr, network: Cidr): Promise<number>;
-  /** Pure: the entries the remote leases call for. */
-  desired(remotes: readonly Lease[], setup: BackendSetup): DesiredState;
-}
-
-export function createBackend(config: BackendConfig, underlay: Underlay, kernel: Kernel): Backend {
-  switch (config.type) {
-    case 'vxlan':
-      return new VxlanBackend(config, underlay, kernel);
-    case 'host-gw':
-      return new HostGwBackend(underlay);
-  }
+/** The backend the config's Backend object names, made from its settings; a ConfigError names what is wrong. */
+export function createBackend(json: BackendJson, deps: BackendDeps): Backend {
+  const type = json.Type ?? DEFAULT_BACKEND;
+  const make = typeof type === 'string' && Object.hasOwn(BACKENDS, type) ? BACKENDS[type] : undefined;
+  if (!make) throw new ConfigError(`unknown Backend.Type ${JSON.stringify(type)} (supported: ${backendTypes().join(', ')})`);
+  return make(json, deps);
 }

@@ -1,14 +1,39 @@
 import type { Cidr } from '@pilot/common';
-import type { BackendConfig } from '../config.js';
+import { boolField, intField, type BackendJson } from '../config.js';
 import type { Lease } from '../lease.js';
 import type { Kernel } from '../netlink.js';
 import { emptyEntries } from '../reconcile.js';
-import type { Backend, BackendSetup, DesiredState, Underlay } from './index.js';
+import type { Underlay } from '../underlay.js';
+import type { Backend, BackendDeps, BackendSetup, DesiredState } from './backend.js';
 
 /** Bytes of outer IP + UDP + VXLAN + inner Ethernet headers. */
 export const VXLAN_OVERHEAD = 50;
 
+/** The kernel's vxlan port when Backend.Port is 0 (Linux's, and flannel's). */
+export const VXLAN_DEFAULT_PORT = 8472;
+
 export const vxlanDeviceName = (vni: number) => `flannel.${vni}`;
+
+/** The vxlan keys of the config's Backend object. */
+export interface VxlanConfig {
+  /** VNI (default 1), device `flannel.<VNI>`. */
+  vni: number;
+  /** UDP port; 0 means the kernel's default 8472. */
+  port: number;
+  /** Plain routes for peers on the same L2 segment. */
+  directRouting: boolean;
+}
+
+/** Reads Backend.VNI, Backend.Port and Backend.DirectRouting with flannel's defaults; a ConfigError names a bad one. */
+export function parseVxlanConfig(json: BackendJson): VxlanConfig {
+  return {
+    vni: intField(json, 'VNI', 1, 0, 16_777_215, 'Backend.'),
+    port: intField(json, 'Port', 0, 0, 65_535, 'Backend.'),
+    directRouting: boolField(json, 'DirectRouting', false, 'Backend.'),
+  };
+}
+
+export const newVxlanBackend = (json: BackendJson, deps: BackendDeps): Backend => new VxlanBackend(parseVxlanConfig(json), deps.underlay, deps.kernel);
 
 export interface VxlanPlan {
   deviceIndex: number;
@@ -48,13 +73,18 @@ export function vxlanDesired(remotes: readonly Lease[], plan: VxlanPlan): Desire
 }
 
 export class VxlanBackend implements Backend {
-  readonly type = 'vxlan' as const;
+  readonly type = 'vxlan';
 
   constructor(
-    private readonly config: BackendConfig,
+    private readonly config: VxlanConfig,
     private readonly underlay: Underlay,
     private readonly kernel: Kernel,
   ) {}
+
+  get description(): string {
+    const c = this.config;
+    return `vxlan VNI ${c.vni} port ${c.port || VXLAN_DEFAULT_PORT}${c.directRouting ? ' DirectRouting' : ''}`;
+  }
 
   async ensureDevice(): Promise<BackendSetup> {
     const mtu = this.underlay.mtu - VXLAN_OVERHEAD;
