@@ -78,8 +78,8 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     const h1 = c!.hosts[0]!;
     const p = await peer();
     const before = await eventRepairs(h1);
+    // No look at the kernel in between: the repair may already have run (150 ms), and execOk proves the entry was there and went.
     await h1.execOk(['ip', 'route', 'del', p.net]);
-    expect((await entriesOn(h1, p)).route).toBe(false);
     await waitAllBack(h1, 'after ip route del');
     expect(await eventRepairs(h1)).toBeGreaterThan(before);
   }));
@@ -98,7 +98,6 @@ describe('overlayd repairs its kernel entries on netlink events', () => {
     const p = await peer();
     const before = await eventRepairs(h1);
     await h1.execOk(['bridge', 'fdb', 'del', p.mac, 'dev', 'flannel.1', 'dst', p.ip, 'self']);
-    expect((await entriesOn(h1, p)).fdb).toBe(false);
     await waitAllBack(h1, 'after bridge fdb del');
     expect(await eventRepairs(h1)).toBeGreaterThan(before);
   }));

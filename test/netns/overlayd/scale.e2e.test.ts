@@ -10,14 +10,14 @@ describe('overlayd on 20 hosts started at once', () => {
   let envs: Record<string, string>[] = [];
   const pods: Pod[] = [];
 
-  beforeAll(async () => {
+  beforeAll(withLogsOnFailure(() => c, async () => {
     c = await Cluster.create({ hosts: N, etcd: true });
     ({ od, envs } = await startOverlaydEverywhere(c, { Network: '10.1.0.0/16', Backend: { Type: 'vxlan' } }, ['--reconcile-interval', '5s'], 60_000));
     for (const [i, h] of c.hosts.entries()) {
       await h.configureBridgeFromSubnetEnv(od[i]!.subnetFile);
       pods.push(await h.addPod());
     }
-  }, 180_000);
+  }), 180_000);
 
   afterAll(async () => {
     await c?.teardown();
