@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '@pilot/api';
 import { run, waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, waitForPort, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, PILOT_BIN, startControlPlane, waitForPort, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 
 const NODE = process.execPath;
 const HTTP_SERVER = fileURLToPath(new URL('../test/netns/cluster/fixtures/http-server.mjs', import.meta.url));
@@ -74,7 +74,7 @@ try {
 
   // Then "Docker": the pod bridge takes FLANNEL_SUBNET/FLANNEL_MTU; a web pod per host.
   const dns = { nameserver: DNS_IP, search: [`default.svc.${ZONE}`, `svc.${ZONE}`, ZONE], ndots: 5 };
-  const web: Pod[] = [];
+  const web: NetnsPod[] = [];
   for (const h of hosts) {
     const file = `${h.stateDir}/subnet.env`;
     show(`${h.name}: cat subnet.env`, readFileSync(file, 'utf8'));

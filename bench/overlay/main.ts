@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
 import { parseEnvFile, waitFor } from '@pilot/common';
-import { Cluster, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 
 const OVERLAYD = new URL('../../packages/overlayd/dist/bin/overlayd.js', import.meta.url).pathname;
@@ -120,7 +120,7 @@ async function leasePropagation(c: Cluster): Promise<void> {
   );
 }
 
-async function iperf(from: Pod | Host, server: Pod | Host, port: number): Promise<number> {
+async function iperf(from: NetnsPod | Host, server: NetnsPod | Host, port: number): Promise<number> {
   const srv = server.spawn(`iperf3-${port}`, ['iperf3', '-s', '-1', '-p', String(port)]);
   await waitFor(async () => (await server.exec(['ss', '-Htln', `sport = :${port}`])).stdout.includes(`:${port}`), { timeoutMs: 10_000, what: `iperf3 on ${server.ip}:${port}` });
   const r = await from.exec(['iperf3', '-c', server.ip, '-p', String(port), '-t', String(IPERF_SECONDS), '-J'], { timeoutMs: (IPERF_SECONDS + 20) * 1000 });
@@ -143,12 +143,12 @@ async function throughput(c: Cluster): Promise<void> {
   let port = 5201;
   const env = (h: Host) => parseEnvFile(readFileSync(`${h.stateDir}/subnet.env`, 'utf8'));
   const podsFor = async (mtu: number) => {
-    const out: Pod[] = [];
+    const out: NetnsPod[] = [];
     for (const h of [h1, h2]) {
       await h.configureBridge(env(h).FLANNEL_SUBNET!, mtu);
       out.push(await h.addPod());
     }
-    return out as [Pod, Pod];
+    return out as [NetnsPod, NetnsPod];
   };
 
   await runs('underlay host → host', results, () => iperf(h1, h2, port++));

@@ -8,7 +8,7 @@ export * from './errors.js';
 export * from './watch-decoder.js';
 export * from './kubeconfig.js';
 export * from './client.js';
-export * from './store.js';
+export * from './indexer.js';
 export * from './informer.js';
 export * from './informer-factory.js';
 export * from './workqueue.js';

@@ -11,7 +11,7 @@ import type { KubeObject, List, WatchEvent } from './types.js';
 import type { ApiClient, ListOptions, WatchOptions } from './client.js';
 import { isGone } from './errors.js';
 import { resourceByName } from './resources.js';
-import { keyOf, Store } from './store.js';
+import { Indexer, keyOf } from './indexer.js';
 import type { FieldSelector, LabelSelector } from './selectors.js';
 
 export interface ResourceEventHandler<T> {
@@ -40,7 +40,7 @@ export interface InformerOptions {
 type Dispatch = () => void | Promise<void>;
 
 export class Informer<T extends KubeObject = KubeObject> {
-  readonly store = new Store<T>();
+  readonly indexer = new Indexer<T>();
   private readonly handlers: ResourceEventHandler<T>[] = [];
   private readonly log: Logger;
   private synced = false;
@@ -65,7 +65,7 @@ export class Informer<T extends KubeObject = KubeObject> {
    */
   addHandler(h: ResourceEventHandler<T>): () => void {
     this.handlers.push(h);
-    const existing = this.store.list();
+    const existing = this.indexer.list();
     if (existing.length && h.onAdd) {
       this.enqueue(async () => {
         for (const obj of existing) await this.call('add', () => h.onAdd!(obj));
@@ -152,15 +152,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const obj of list.items) {
       const key = keyOf(obj);
       seen.add(key);
-      const old = this.store.get(key);
-      this.store.set(obj);
+      const old = this.indexer.get(key);
+      this.indexer.set(obj);
       if (!old) events.push(() => this.each('add', (h) => h.onAdd?.(obj)));
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion || !old.metadata?.resourceVersion)
         events.push(() => this.each('update', (h) => h.onUpdate?.(old, obj)));
     }
-    for (const key of this.store.keys()) {
+    for (const key of this.indexer.keys()) {
       if (seen.has(key)) continue;
-      const old = this.store.delete(key)!;
+      const old = this.indexer.delete(key)!;
       events.push(() => this.each('delete', (h) => h.onDelete?.(old)));
     }
     this.rv = rv;
@@ -219,13 +219,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     switch (ev.type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const old = this.store.set(obj);
+        const old = this.indexer.set(obj);
         if (old) this.enqueue(() => this.each('update', (h) => h.onUpdate?.(old, obj)));
         else this.enqueue(() => this.each('add', (h) => h.onAdd?.(obj)));
         break;
       }
       case 'DELETED': {
-        const old = this.store.delete(keyOf(obj));
+        const old = this.indexer.delete(keyOf(obj));
         // Deliver the final state the server sent; it is newer than the cache.
         if (old) this.enqueue(() => this.each('delete', (h) => h.onDelete?.(obj)));
         break;
@@ -248,7 +248,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         return;
       }
       if (!this.synced) continue;
-      for (const obj of this.store.list()) this.enqueue(() => this.each('update', (h) => h.onUpdate?.(obj, obj)));
+      for (const obj of this.indexer.list()) this.enqueue(() => this.each('update', (h) => h.onUpdate?.(obj, obj)));
     }
   }
 

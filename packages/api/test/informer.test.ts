@@ -26,7 +26,7 @@ function recorder(inf: Informer<Pod>): Seen[] {
 
 function storeMatchesServer(inf: Informer<Pod>, server: FakeApiServer): boolean {
   const want = server.items('pods').map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
-  const got = inf.store.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+  const got = inf.indexer.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   return JSON.stringify(want) === JSON.stringify(got);
 }
 
@@ -70,8 +70,8 @@ describe('Informer against a fake API server', () => {
     server.remove('pods', 'default/b');
     await waitFor(() => seen.length === 5, { timeoutMs: 5000, what: 'three watch events' });
     expect(seen.slice(2).map((s) => `${s.kind} ${s.key}`)).toEqual(['add default/c', 'update default/a', 'delete default/b']);
-    expect(inf.store.get('default/a')?.metadata.labels).toEqual({ v: '2' });
-    expect(inf.store.get('default/b')).toBeUndefined();
+    expect(inf.indexer.get('default/a')?.metadata.labels).toEqual({ v: '2' });
+    expect(inf.indexer.get('default/b')).toBeUndefined();
     expect(storeMatchesServer(inf, server)).toBe(true);
     expect(inf.lastResourceVersion).toBe(server.resourceVersion);
   });
@@ -172,7 +172,7 @@ describe('Informer against a fake API server', () => {
     server.put('pods', pod('a', {}, 'n1'));
     server.put('pods', pod('b', {}, 'n2'));
     const inf = new Informer<Pod>(client, 'pods', { logger: silent });
-    inf.store.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+    inf.indexer.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
     inf.addHandler({
       onAdd: () => {
         throw new Error('boom');
@@ -180,7 +180,7 @@ describe('Informer against a fake API server', () => {
     });
     running = inf.start(ac.signal);
     await inf.waitForSync(ac.signal);
-    expect(inf.store.byIndex('node', 'n1').map((p) => p.metadata.name)).toEqual(['a']);
+    expect(inf.indexer.byIndex('node', 'n1').map((p) => p.metadata.name)).toEqual(['a']);
 
     const late = recorder(inf);
     await waitFor(() => late.length === 2, { timeoutMs: 5000, what: 'replay to late handler' });
@@ -188,8 +188,8 @@ describe('Informer against a fake API server', () => {
     server.put('pods', pod('a', {}, 'n2'));
     server.put('pods', pod('c', {}, 'n1'));
     await waitFor(() => late.length === 4, { timeoutMs: 5000, what: 'events after the throwing handler' });
-    expect(inf.store.byIndex('node', 'n2').map((p) => p.metadata.name).sort()).toEqual(['a', 'b']);
-    expect(inf.store.byIndex('node', 'n1').map((p) => p.metadata.name)).toEqual(['c']);
+    expect(inf.indexer.byIndex('node', 'n2').map((p) => p.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(inf.indexer.byIndex('node', 'n1').map((p) => p.metadata.name)).toEqual(['c']);
   });
 
   it('re-delivers every cached object as onUpdate(obj, obj) on resync', async () => {
@@ -228,8 +228,8 @@ describe('Informer against a fake API server', () => {
     const nodes = f.informer('nodes');
     await nodes.waitForSync(ac.signal);
     await waitFor(() => server.watcherCount() === 3, { timeoutMs: 5000, what: 'three watches' });
-    expect(p1.store.keys()).toEqual(['default/a']);
-    expect(sys.store.keys()).toEqual([]);
+    expect(p1.indexer.keys()).toEqual(['default/a']);
+    expect(sys.indexer.keys()).toEqual([]);
     const lists = server.requests.filter((r) => !r.query.get('watch')).map((r) => r.path).sort();
     expect(lists).toEqual(['/api/v1/namespaces/kube-system/pods', '/api/v1/nodes', '/api/v1/pods']);
   });

@@ -8,7 +8,7 @@ import {
   resourceForKind,
   resourcePath,
 } from '../src/resources.js';
-import { keyOf, splitKey, Store } from '../src/store.js';
+import { Indexer, keyOf, splitKey } from '../src/indexer.js';
 import { alreadyExists, ApiError, conflict, expired, isGone, notFound, statusFor } from '../src/errors.js';
 import { formatMicroTime, formatTime, type KubeObject } from '../src/types.js';
 
@@ -65,7 +65,7 @@ describe('store', () => {
   });
 
   it('keeps indexes in step with replacements and deletions', () => {
-    const s = new Store<KubeObject>();
+    const s = new Indexer<KubeObject>();
     s.addIndex('app', (o) => (o.metadata.labels?.app ? [o.metadata.labels.app] : []));
     s.set({ metadata: { name: 'a', namespace: 'd', labels: { app: 'web' } } });
     s.set({ metadata: { name: 'b', namespace: 'd', labels: { app: 'web' } } });

@@ -21,6 +21,11 @@ export function isIP(s: string): boolean {
   return ipaddr.isValid(s) && (isIPv4(s) || ipaddr.IPv6.isValid(s));
 }
 
+/** A loopback address: 127.0.0.0/8 or ::1 (never published, never a service endpoint). */
+export function isLoopback(ip: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip) || ip === '::1';
+}
+
 export function ipToInt(ip: string): number {
   if (!isIPv4(ip)) throw new CidrError(`not an IPv4 address: "${ip}"`);
   const [a, b, c, d] = ipaddr.IPv4.parse(ip).octets as [number, number, number, number];

@@ -1,4 +1,4 @@
-import { Cidr, CidrError, intToIp, ipToInt, isIP, isIPv4, nthSubnet, subnetIndex } from '../src/cidr.js';
+import { Cidr, CidrError, intToIp, ipToInt, isIP, isIPv4, isLoopback, nthSubnet, subnetIndex } from '../src/cidr.js';
 
 describe('addresses', () => {
   it('converts between dotted quads and 32-bit numbers', () => {
@@ -12,6 +12,11 @@ describe('addresses', () => {
     expect(isIPv4('10.1.2.256')).toBe(false);
     expect(isIP('fd00::1')).toBe(true);
     expect(() => ipToInt('fd00::1')).toThrow(CidrError);
+  });
+
+  it('knows loopback addresses (127/8 and ::1), and nothing else', () => {
+    for (const ip of ['127.0.0.1', '127.1.2.3', '::1']) expect(isLoopback(ip)).toBe(true);
+    for (const ip of ['10.0.0.1', '128.0.0.1', '127.example', 'fd00::1', '0.0.0.0']) expect(isLoopback(ip)).toBe(false);
   });
 });
 

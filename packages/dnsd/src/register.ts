@@ -1,5 +1,5 @@
 import { isNotFound, isAlreadyExists, isConflict, type ApiClient, type Endpoints, type Lease, type Service } from '@pilot/api';
-import { sleep, type Logger } from '@pilot/common';
+import { isLoopback, sleep, type Logger } from '@pilot/common';
 
 /**
  * Self-registration: the selectorless Service kube-system/kube-dns and its
@@ -38,10 +38,6 @@ export function liveAddresses(leases: readonly Lease[], nowMs: number): string[]
     out.add(holder);
   }
   return [...out].sort();
-}
-
-export function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1';
 }
 
 export function kubeDnsService(clusterIp: string, port: number): Service {

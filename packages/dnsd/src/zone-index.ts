@@ -14,6 +14,9 @@ export type IndexListener = () => void;
  * `version` (the answer cache's invalidation signal) and the SOA `serial`
  * (Unix time of the last change, as CoreDNS does).
  */
+/** Index key of a service's records: lowercase `namespace/name`, as DNS names compare (not @pilot/api's keyOf of an object). */
+const recordKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
 export class ZoneIndex {
   private readonly services = new Map<string, ServiceRecord>();
   /** "ns/svc" → source ("endpoints" | "slice/<name>") → record. */
@@ -54,14 +57,18 @@ export class ZoneIndex {
   }
 
   upsertService(s: ServiceRecord): void {
-    const key = `${s.namespace}/${s.name}`;
-    if (!this.services.has(key)) this.nsServiceCount.set(s.namespace, (this.nsServiceCount.get(s.namespace) ?? 0) + 1);
-    this.services.set(key, s);
+    this.putService(s);
     this.changed();
   }
 
+  private putService(s: ServiceRecord): void {
+    const key = recordKey(s.namespace, s.name);
+    if (!this.services.has(key)) this.nsServiceCount.set(s.namespace, (this.nsServiceCount.get(s.namespace) ?? 0) + 1);
+    this.services.set(key, s);
+  }
+
   deleteService(namespace: string, name: string): void {
-    const key = `${namespace.toLowerCase()}/${name.toLowerCase()}`;
+    const key = recordKey(namespace.toLowerCase(), name.toLowerCase());
     const s = this.services.get(key);
     if (!s) return;
     this.services.delete(key);
@@ -72,15 +79,19 @@ export class ZoneIndex {
   }
 
   upsertEndpoints(e: EndpointsRecord): void {
-    const key = `${e.namespace}/${e.service}`;
-    let bySource = this.endpoints.get(key);
-    if (!bySource) this.endpoints.set(key, (bySource = new Map()));
-    bySource.set(e.source, e);
+    this.putEndpoints(e);
     this.changed();
   }
 
+  private putEndpoints(e: EndpointsRecord): void {
+    const key = recordKey(e.namespace, e.service);
+    let bySource = this.endpoints.get(key);
+    if (!bySource) this.endpoints.set(key, (bySource = new Map()));
+    bySource.set(e.source, e);
+  }
+
   deleteEndpoints(namespace: string, service: string, source: string): void {
-    const key = `${namespace.toLowerCase()}/${service.toLowerCase()}`;
+    const key = recordKey(namespace.toLowerCase(), service.toLowerCase());
     const bySource = this.endpoints.get(key);
     if (!bySource?.delete(source)) return;
     if (bySource.size === 0) this.endpoints.delete(key);
@@ -104,23 +115,14 @@ export class ZoneIndex {
     this.endpoints.clear();
     this.namespaces.clear();
     this.nsServiceCount.clear();
-    for (const s of state.services) {
-      const key = `${s.namespace}/${s.name}`;
-      if (!this.services.has(key)) this.nsServiceCount.set(s.namespace, (this.nsServiceCount.get(s.namespace) ?? 0) + 1);
-      this.services.set(key, s);
-    }
-    for (const e of state.endpoints) {
-      const key = `${e.namespace}/${e.service}`;
-      let bySource = this.endpoints.get(key);
-      if (!bySource) this.endpoints.set(key, (bySource = new Map()));
-      bySource.set(e.source, e);
-    }
+    for (const s of state.services) this.putService(s);
+    for (const e of state.endpoints) this.putEndpoints(e);
     for (const n of state.namespaces) this.namespaces.add(n.toLowerCase());
     this.changed();
   }
 
   service(namespace: string, name: string): ServiceRecord | undefined {
-    return this.services.get(`${namespace}/${name}`);
+    return this.services.get(recordKey(namespace, name));
   }
 
   /**
@@ -136,7 +138,7 @@ export class ZoneIndex {
    * object when both exist, so an address is never counted twice.
    */
   endpointSets(namespace: string, service: string): EndpointSetRecord[] {
-    const bySource = this.endpoints.get(`${namespace}/${service}`);
+    const bySource = this.endpoints.get(recordKey(namespace, service));
     if (!bySource) return [];
     const slices = [...bySource.values()].filter((e) => e.source !== 'endpoints');
     const chosen = slices.length > 0 ? slices : [...bySource.values()];

@@ -1,6 +1,6 @@
 export { startApiserver, validate } from './apiserver/server.js';
 export type { ApiServer, StartOptions } from './apiserver/server.js';
-export { resolveConfig, apiserverCommand, isLoopback } from './apiserver/flags.js';
+export { resolveConfig, apiserverCommand, isLoopbackBind } from './apiserver/flags.js';
 export type { ApiserverConfig, RawFlags } from './apiserver/flags.js';
 export { EtcdStorage, prefixEnd } from './apiserver/storage/etcd.js';
 export { MemoryStorage } from './apiserver/storage/memory.js';

@@ -1,4 +1,4 @@
-import { Cidr, isIPv4, ipToInt } from '@pilot/common';
+import { Cidr, isIPv4, isLoopback } from '@pilot/common';
 import { endpointString, servicePortName } from './names.js';
 
 /**
@@ -97,10 +97,6 @@ const MAX_STICKY_SECONDS = 86400;
 
 function validPort(p: unknown): p is number {
   return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
-}
-
-function isLoopback(ip: string): boolean {
-  return (ipToInt(ip) >>> 24) === 127;
 }
 
 /** A usable IPv4 unicast address for NAT: not loopback, not 0.0.0.0. */

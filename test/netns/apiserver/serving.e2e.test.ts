@@ -112,7 +112,7 @@ describe('pilot apiserver binary', () => {
       waitFor(
         async () => {
           const server = (await client.list('pods', { namespace: 'survive' })).items.map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
-          const local = inf.store.list().map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
+          const local = inf.indexer.list().map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
           return JSON.stringify(server) === JSON.stringify(local) ? local : false;
         },
         { what, timeoutMs: 30_000, intervalMs: 200 },
@@ -130,7 +130,7 @@ describe('pilot apiserver binary', () => {
       await client.patch('pods', 's-1', { metadata: { labels: { after: 'etcd-restart' } } }, 'merge', { namespace: 'survive' });
       const final = await converged('the informer to catch up after the etcd restart');
       expect(final.map((s) => s.split('@')[0])).toEqual(['s-1', 's-2', 's-3', 's-4']);
-      expect(inf.store.list().find((p) => p.metadata.name === 's-1')?.metadata.labels?.after).toBe('etcd-restart');
+      expect(inf.indexer.list().find((p) => p.metadata.name === 's-1')?.metadata.labels?.after).toBe('etcd-restart');
     } finally {
       ac.abort();
       await running;

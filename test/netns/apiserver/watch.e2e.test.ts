@@ -184,7 +184,7 @@ describe('watch', () => {
     const running = inf.start(ac.signal);
     try {
       await inf.waitForSync(ac.signal);
-      expect(inf.store.list().map((p) => p.metadata.name).sort()).toEqual(['i-0', 'i-1', 'i-2']);
+      expect(inf.indexer.list().map((p) => p.metadata.name).sort()).toEqual(['i-0', 'i-1', 'i-2']);
       const lists = await listCount();
       // History moves on elsewhere and is compacted: the informer's next watch starts from a compacted revision.
       for (let i = 0; i < 8; i++) await small.client.create('pods', pod(`x-${i}`), { namespace: 'noise' });
@@ -196,7 +196,7 @@ describe('watch', () => {
       await waitFor(
         async () => {
           const server = (await small.client.list('pods', { namespace: 'inf' })).items.map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
-          const local = inf.store.list().map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
+          const local = inf.indexer.list().map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}`).sort();
           return JSON.stringify(server) === JSON.stringify(local) && local.length === 3;
         },
         { what: 'the informer cache to equal the server list', timeoutMs: 20_000 },

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '@pilot/api';
 import { detectBackend, waitFor, type IptablesBackend } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, waitForPort, withLogsOnFailure, type ControlPlane, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, PILOT_BIN, startControlPlane, waitForPort, withLogsOnFailure, type ControlPlane, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 import { parseDig } from '../dnsd/dig.js';
 
 /**
@@ -52,14 +52,14 @@ let h1: Host;
 let h2: Host;
 let cp: ControlPlane;
 /** Endpoint pods: a and b on h1, c on h2. */
-let ends: { name: string; pod: Pod }[] = [];
-let clientPod: Pod;
+let ends: { name: string; pod: NetnsPod }[] = [];
+let clientPod: NetnsPod;
 let webNodePort: number;
 const svcproxy = new Map<Host, Daemon>();
 const healthPorts = new Map<Host, number>();
 const backends = new Map<Host, IptablesBackend>();
 /** Pods with the kubelet's resolv.conf: on dnsd's host (h2) and on h1. */
-let dnsPods: Pod[] = [];
+let dnsPods: NetnsPod[] = [];
 const DNS_CONFIG = { nameserver: DNS_IP, search: [`default.svc.${ZONE}`, `svc.${ZONE}`, ZONE], ndots: 5 };
 /** Pods query from the pod network; the userspace proxy and hosts from the underlay. */
 const allowRecursion = () => `${CLUSTER_CIDR},${c!.underlay.toString()},127.0.0.0/8`;
@@ -72,7 +72,7 @@ async function kubeDnsAddresses(): Promise<string[]> {
 const api = () => cp.client;
 const endpointIps = (names: readonly string[]) => ends.filter((e) => names.includes(e.name)).map((e) => e.pod.ip);
 
-async function clientRun(from: Host | Pod, proto: 'tcp' | 'udp', ip: string, port: number, n: number, srcPort?: number): Promise<ClientResult> {
+async function clientRun(from: Host | NetnsPod, proto: 'tcp' | 'udp', ip: string, port: number, n: number, srcPort?: number): Promise<ClientResult> {
   const argv = [NODE, svcFixture('client.mjs'), proto, ip, String(port), String(n), ...(srcPort ? [String(srcPort)] : [])];
   const r = await from.exec(argv, { timeoutMs: 90_000, env: { CLIENT_TIMEOUT_MS: '3000' } });
   if (r.exitCode !== 0) throw new Error(`client ${proto} ${ip}:${port} exited ${r.exitCode}: ${r.stderr}`);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger, detectBackend, waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 import { Conntrack, IptablesApplier, IptablesProxier, netnsRunner, type EndpointsLike, type ServiceLike } from '@pilot/svcproxy';
 import { parseDig } from './dig.js';
 
@@ -26,8 +26,8 @@ describe('cluster DNS through 10.0.0.10', () => {
   let h1: Host;
   let h2: Host;
   let dnsd: Daemon;
-  let local: Pod;
-  let remote: Pod;
+  let local: NetnsPod;
+  let remote: NetnsPod;
   const log = createLogger('dnsd-e2e', { level: 'error', destination: process.stderr });
 
   beforeAll(async () => {

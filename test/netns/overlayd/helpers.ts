@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import { parseEnvFile, waitForPort, type Cluster, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { parseEnvFile, waitForPort, type Cluster, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 
 /** Shared by the overlayd e2e suites: start the daemon on a host, read what it wrote, probe pods. */
 
@@ -100,7 +100,7 @@ export function netOf(flannelSubnet: string): string {
  * A tiny HTTP server answering `<name> saw <client address>`: TCP
  * reachability with proof of who answered and of whether the client was NATed.
  */
-export async function startWebServer(target: Pod | Host, name: string, port = 8080): Promise<void> {
+export async function startWebServer(target: NetnsPod | Host, name: string, port = 8080): Promise<void> {
   const argv = [process.execPath, '-e', `require('http').createServer((q,s)=>s.end(${JSON.stringify(name)}+' saw '+q.socket.remoteAddress)).listen(${port}, '0.0.0.0')`];
   target.spawn(`web${port}`, argv);
   await waitForPort(target, target.ip, port);
@@ -108,7 +108,7 @@ export async function startWebServer(target: Pod | Host, name: string, port = 80
 
 /** A pod serving HTTP as `pod-on-<host>`. */
 export interface NamedPod {
-  pod: Pod;
+  pod: NetnsPod;
   name: string;
 }
 
@@ -127,13 +127,13 @@ export async function podsOnEveryHost(c: Cluster, od: readonly Started[]): Promi
   return pods;
 }
 
-export async function httpGet(from: Pod | Host, ip: string, port = 8080): Promise<string> {
+export async function httpGet(from: NetnsPod | Host, ip: string, port = 8080): Promise<string> {
   const r = await from.exec(['curl', '-s', '--max-time', '5', `http://${ip}:${port}/`], { timeoutMs: 10_000 });
   if (r.exitCode !== 0) throw new Error(`curl ${ip}:${port} exited ${r.exitCode}: ${r.stderr}`);
   return r.stdout;
 }
 
-export async function ping(from: Pod | Host, ip: string): Promise<boolean> {
+export async function ping(from: NetnsPod | Host, ip: string): Promise<boolean> {
   const r = await from.exec(['ping', '-c', '1', '-W', '2', ip], { timeoutMs: 10_000 });
   return r.exitCode === 0;
 }

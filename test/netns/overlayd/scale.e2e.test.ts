@@ -1,5 +1,5 @@
 import { waitFor } from '@pilot/common';
-import { Cluster, withLogsOnFailure, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure, type NetnsPod } from '@pilot/netns';
 import { etcdLeases, keyOf, overlaydRoutes, ping, startOverlaydEverywhere, type Started } from './helpers.js';
 
 /** 20 hosts started at once: distinct subnets, a full route table everywhere, every pod reachable from every pod. */
@@ -8,7 +8,7 @@ describe('overlayd on 20 hosts started at once', () => {
   let c: Cluster | undefined;
   let od: Started[] = [];
   let envs: Record<string, string>[] = [];
-  const pods: Pod[] = [];
+  const pods: NetnsPod[] = [];
 
   beforeAll(withLogsOnFailure(() => c, async () => {
     c = await Cluster.create({ hosts: N, etcd: true });

@@ -233,7 +233,7 @@ export class Cluster {
 /** A host (or the master): one network namespace on the underlay. */
 export class Host {
   readonly stateDir: string;
-  readonly pods: Pod[] = [];
+  readonly pods: NetnsPod[] = [];
   private bridge: { gateway: string; subnet: Cidr; mtu: number } | undefined;
   private nextPodIndex = 0;
 
@@ -321,7 +321,7 @@ export class Host {
   }
 
   /** A pod: its own namespace with a veth on cbr0 (hairpin on), an address from the bridge subnet. */
-  async addPod(opts: { ip?: string; dns?: DnsConfig } = {}): Promise<Pod> {
+  async addPod(opts: { ip?: string; dns?: DnsConfig } = {}): Promise<NetnsPod> {
     if (!this.bridge) throw new Error(`[${this.name}] configure the pod bridge before adding pods`);
     const idx = ++this.nextPodIndex;
     // Pod addresses count up from .2 of the bridge subnet (the gateway is usually .1).
@@ -345,14 +345,18 @@ export class Host {
       mkdirSync(`/etc/netns/${ns}`, { recursive: true });
       writeFileSync(`/etc/netns/${ns}/resolv.conf`, lines.join('\n') + '\n');
     }
-    const pod = new Pod(this, ns, ip);
+    const pod = new NetnsPod(this, ns, ip);
     this.pods.push(pod);
     return pod;
   }
 }
 
-/** A pod: a namespace on a host's bridge. Commands run with `ip netns exec`, which also binds its resolv.conf. */
-export class Pod {
+/**
+ * A pod of the harness: a network namespace on a host's bridge (NetnsPod, so
+ * it never meets @pilot/api's Pod object under one name). Commands run with
+ * `ip netns exec`, which also binds its resolv.conf.
+ */
+export class NetnsPod {
   constructor(
     readonly host: Host,
     readonly ns: string,
@@ -383,7 +387,7 @@ export class Pod {
 
 
 /** Polls a TCP connect from a host or pod until it succeeds. */
-export async function waitForPort(target: Host | Pod, ip: string, port: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForPort(target: Host | NetnsPod, ip: string, port: number, timeoutMs = 30_000): Promise<void> {
   const probe = new URL('../tools/tcp-connect.mjs', import.meta.url).pathname;
   await waitFor(async () => (await target.exec([process.execPath, probe, ip, String(port)], { timeoutMs: 5_000 })).exitCode === 0, {
     timeoutMs,

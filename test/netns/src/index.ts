@@ -1,4 +1,4 @@
-export { Cluster, Host, Pod, waitForPort } from './cluster.js';
+export { Cluster, Host, NetnsPod, waitForPort } from './cluster.js';
 // subnet.env readers in tests use the same parser as the daemons.
 export { parseEnvFile } from '@pilot/common';
 export type { ClusterOptions, DnsConfig, ExecOptions } from './cluster.js';

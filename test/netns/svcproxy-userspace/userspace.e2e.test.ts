@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { jumpFixLines, parseSave, waitFor } from '@pilot/common';
 import { USERSPACE_JUMPS } from '../../../packages/svcproxy/src/userspace/index.js';
-import { Cluster, withLogsOnFailure, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 
 // svcproxy userspace mode against real namespaces, without the apiserver: a
 // driver runs the compiled proxier inside host 1 from a static model file;
@@ -24,7 +24,7 @@ const BACKEND_PORT = 8080;
 
 interface Backend {
   name: string;
-  pod: Pod;
+  pod: NetnsPod;
   daemon: Daemon;
 }
 
@@ -36,14 +36,14 @@ interface ClientResult {
 let c: Cluster;
 let h1: Host;
 let h2: Host;
-let client: Pod;
+let client: NetnsPod;
 let driver: Daemon;
 let modelPath: string;
 let healthPort: number;
 let generation = 0;
 const backends: Backend[] = [];
 /** The pod running dnsd behind 10.0.0.10, once the DNS test has started it. */
-let dnsPod: Pod | undefined;
+let dnsPod: NetnsPod | undefined;
 
 const DNSD = new URL('../../../packages/dnsd/dist/bin/dnsd.js', import.meta.url).pathname;
 const DNS_IP = '10.0.0.10';
@@ -87,7 +87,7 @@ async function applyModel(web: readonly string[], udp: readonly string[]): Promi
   await driver.waitForLog(`synced generation ${generation}"`, 30_000);
 }
 
-async function runClient(from: Host | Pod, mode: 'tcp' | 'udp', ip: string, port: number, n: number): Promise<ClientResult> {
+async function runClient(from: Host | NetnsPod, mode: 'tcp' | 'udp', ip: string, port: number, n: number): Promise<ClientResult> {
   const r = await from.exec([node, fixture('client.mjs'), mode, ip, String(port), String(n)], { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new Error(`client ${mode} ${ip}:${port} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ClientResult;

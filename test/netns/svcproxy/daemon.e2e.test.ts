@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ApiClient } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, freeLocalPort, startInProcess, withLogsOnFailure, waitForPort, type Host, type InProcess, type Pod } from '@pilot/netns';
+import { Cluster, freeLocalPort, startInProcess, withLogsOnFailure, waitForPort, type Host, type InProcess, type NetnsPod } from '@pilot/netns';
 import { netnsRunner, parseOptions } from '@pilot/svcproxy';
 import { Svcproxy } from '../../../packages/svcproxy/src/daemon.js';
 
@@ -16,7 +16,7 @@ import { Svcproxy } from '../../../packages/svcproxy/src/daemon.js';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NODE = process.execPath;
 
-async function answers(from: Pod, ip: string, port: number, count: number): Promise<{ counts: Record<string, number>; errors: Record<string, number> }> {
+async function answers(from: NetnsPod, ip: string, port: number, count: number): Promise<{ counts: Record<string, number>; errors: Record<string, number> }> {
   const r = await from.exec([NODE, fixture('client.mjs'), 'tcp', ip, String(port), String(count)], { timeoutMs: 60_000, env: { CLIENT_TIMEOUT_MS: '2000' } });
   if (r.exitCode !== 0) throw new Error(`client exited ${r.exitCode}: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -25,9 +25,9 @@ async function answers(from: Pod, ip: string, port: number, count: number): Prom
 describe('svcproxy daemon with the apiserver', () => {
   let c: Cluster | undefined;
   let h1: Host;
-  let p1: Pod;
-  let p2: Pod;
-  let clientPod: Pod;
+  let p1: NetnsPod;
+  let p2: NetnsPod;
+  let clientPod: NetnsPod;
   let api: InProcess | undefined;
   let client: ApiClient;
   let healthPort = 0;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, detectBackend, saveText, waitFor, type IptablesBackend } from '@pilot/common';
-import { Cluster, withLogsOnFailure, waitForPort, type Host, type Pod } from '@pilot/netns';
+import { Cluster, withLogsOnFailure, waitForPort, type Host, type NetnsPod } from '@pilot/netns';
 import {
   Conntrack,
   IptablesApplier,
@@ -30,7 +30,7 @@ interface ClientResult {
   errors: Record<string, number>;
 }
 
-async function client(from: Host | Pod, proto: 'tcp' | 'udp', ip: string, port: number, count: number, srcPort?: number): Promise<ClientResult> {
+async function client(from: Host | NetnsPod, proto: 'tcp' | 'udp', ip: string, port: number, count: number, srcPort?: number): Promise<ClientResult> {
   const argv = [NODE, CLIENT, proto, ip, String(port), String(count), ...(srcPort ? [String(srcPort)] : [])];
   const r = await from.exec(argv, { timeoutMs: 120_000, env: { CLIENT_TIMEOUT_MS: '2000' } });
   if (r.exitCode !== 0) throw new Error(`client ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
@@ -65,7 +65,7 @@ describe('svcproxy iptables mode', () => {
   let c: Cluster | undefined;
   let h1: Host;
   let h2: Host;
-  let pods: { p1: Pod; p2: Pod; p3: Pod; client: Pod };
+  let pods: { p1: NetnsPod; p2: NetnsPod; p3: NetnsPod; client: NetnsPod };
   const backends = new Map<Host, IptablesBackend>();
   const proxiers = new Map<Host, IptablesProxier>();
   const log = createLogger('svcproxy-e2e', { level: 'fatal', destination: process.stderr });

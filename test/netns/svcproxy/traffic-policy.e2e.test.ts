@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '@pilot/api';
 import { detectBackend, waitFor, type IptablesBackend } from '@pilot/common';
-import { Cluster, startControlPlane, waitForPort, withLogsOnFailure, type ControlPlane, type Daemon, type Host, type Pod } from '@pilot/netns';
+import { Cluster, startControlPlane, waitForPort, withLogsOnFailure, type ControlPlane, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
 import { externalChainName, firewallChainName, localChainName, serviceChainName } from '@pilot/svcproxy';
 
 /**
@@ -36,7 +36,7 @@ interface ClientResult {
 }
 
 /** `count` TCP connections from `from`; each answer is "<endpoint> from <source the endpoint saw>". */
-async function connect(from: Host | Pod, ip: string, port: number, count = 1, timeoutMs = 2000): Promise<ClientResult> {
+async function connect(from: Host | NetnsPod, ip: string, port: number, count = 1, timeoutMs = 2000): Promise<ClientResult> {
   const argv = [NODE, fixture('client.mjs'), 'tcp', ip, String(port), String(count)];
   const r = await from.exec(argv, { timeoutMs: 60_000, env: { CLIENT_TIMEOUT_MS: String(timeoutMs) } });
   if (r.exitCode !== 0) throw new Error(`client ${ip}:${port} exited ${r.exitCode}: ${r.stderr}`);
@@ -50,9 +50,9 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
   let h3: Host;
   let cp: ControlPlane;
   /** The one endpoint (on h1), a client pod on h1 and one on h2. */
-  let backend: Pod;
-  let podA: Pod;
-  let podB: Pod;
+  let backend: NetnsPod;
+  let podA: NetnsPod;
+  let podB: NetnsPod;
   const svcproxy = new Map<Host, Daemon>();
   const backends = new Map<Host, IptablesBackend>();
   const nodePorts = new Map<string, number>();

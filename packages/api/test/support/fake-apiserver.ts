@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { KubeObject, WatchEvent } from '../../src/types.js';
-import { keyOf } from '../../src/store.js';
+import { keyOf } from '../../src/indexer.js';
 
 export interface RecordedRequest {
   method: string;

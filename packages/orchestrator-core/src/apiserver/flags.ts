@@ -1,4 +1,4 @@
-import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, Option, portFlag, type FlagWarn } from '@pilot/common';
+import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, isLoopback, Option, portFlag, type FlagWarn } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
 
 /** Everything `pilot apiserver` is configured with, validated. */
@@ -43,8 +43,9 @@ export interface RawFlags {
   eventTtl?: string;
 }
 
-export function isLoopback(addr: string): boolean {
-  return /^127\.\d+\.\d+\.\d+$/.test(addr) || addr === '::1' || addr === 'localhost';
+/** A loopback bind address (the insecure port's only kind): an address in 127/8, ::1, or localhost. */
+export function isLoopbackBind(addr: string): boolean {
+  return isLoopback(addr) || addr === 'localhost';
 }
 
 /** Longest --event-ttl: a year (etcd caps lease TTLs far above; beyond this it is a typo). */
@@ -83,7 +84,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
   }
 
   const insecureBindAddress = f.insecureBindAddress ?? '127.0.0.1';
-  if (!isLoopback(insecureBindAddress))
+  if (!isLoopbackBind(insecureBindAddress))
     throw new FlagError('insecure-bind-address', `${insecureBindAddress} is not a loopback address; the insecure port has no authentication, use --bind-address with --secure-port for other addresses`);
   const insecurePort = portFlag('insecure-port', f.insecurePort ?? '8080');
   const bindAddress = f.bindAddress ?? '0.0.0.0';
@@ -101,7 +102,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
   }
   if (insecurePort === 0 && securePort === 0) throw new FlagError('insecure-port', 'is 0 and secure serving is off: nothing to serve');
 
-  const advertiseAddress = f.advertiseAddress ?? (securePort && bindAddress !== '0.0.0.0' && !isLoopback(bindAddress) ? bindAddress : undefined);
+  const advertiseAddress = f.advertiseAddress ?? (securePort && bindAddress !== '0.0.0.0' && !isLoopbackBind(bindAddress) ? bindAddress : undefined);
   if (advertiseAddress !== undefined && !isIP(advertiseAddress)) throw new FlagError('advertise-address', `"${advertiseAddress}" is not an IP address`);
 
   const watchCacheSize = intFlag('watch-cache-size', f.watchCacheSize ?? '1000', 1, 10_000_000);

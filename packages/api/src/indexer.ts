@@ -1,7 +1,8 @@
 /**
- * The informer's local cache: objects by key (`namespace/name`, or `name` for
- * cluster-scoped objects) plus named secondary indexes, kept in step on every
- * write so lookups by index never scan.
+ * The informer's local cache (client-go's cache.Indexer): objects by key
+ * (`namespace/name`, or `name` for cluster-scoped objects) plus named
+ * secondary indexes, kept in step on every write so lookups by index never
+ * scan.
  */
 import type { KubeObject } from './types.js';
 
@@ -29,7 +30,7 @@ interface Index<T> {
   byValue: Map<string, Set<string>>;
 }
 
-export class Store<T extends KubeObject = KubeObject> {
+export class Indexer<T extends KubeObject = KubeObject> {
   private readonly items = new Map<string, T>();
   private readonly indexes = new Map<string, Index<T>>();
 
