@@ -25,7 +25,16 @@ function portBindings(ports: readonly PortMapping[] = []): { exposed: Record<str
 /** Pause containers get the kubelet's infra OOM score (qos.PodInfraOOMAdj). */
 export const POD_INFRA_OOM_ADJ = -998;
 
-export function sandboxCreateOptions(config: PodSandboxConfig, image: string, name = makeSandboxName(config.metadata)): ContainerCreateOptions {
+/**
+ * `oomScoreAdj`: POD_INFRA_OOM_ADJ where the kernel lets this host lower
+ * OOM scores, null where it does not (runc would fail the start).
+ */
+export function sandboxCreateOptions(
+  config: PodSandboxConfig,
+  image: string,
+  oomScoreAdj: number | null = POD_INFRA_OOM_ADJ,
+  name = makeSandboxName(config.metadata),
+): ContainerCreateOptions {
   const { exposed, bindings } = portBindings(config.portMappings);
   const dns = config.dnsConfig;
   const hostConfig: HostConfig = {
@@ -33,7 +42,7 @@ export function sandboxCreateOptions(config: PodSandboxConfig, image: string, na
     NetworkMode: config.hostNetwork ? 'host' : 'default',
     // App containers join it with IpcMode container:<id>.
     IpcMode: 'shareable',
-    OomScoreAdj: POD_INFRA_OOM_ADJ,
+    ...(oomScoreAdj !== null ? { OomScoreAdj: oomScoreAdj } : {}),
     ...(Object.keys(bindings).length ? { PortBindings: bindings } : {}),
     ...(config.cgroupParent ? { CgroupParent: config.cgroupParent } : {}),
     // Docker writes resolv.conf from these; runPodSandbox then rewrites it exactly (rewriteResolvFile).

@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable, Writable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
-import { sleep, type Logger } from '@pilot/common';
-import { containerCreateOptions, renderResolvConf, sandboxCreateOptions } from './docker-spec.js';
+import { run, sleep, type Logger } from '@pilot/common';
+import { containerCreateOptions, POD_INFRA_OOM_ADJ, renderResolvConf, sandboxCreateOptions } from './docker-spec.js';
 import { containerOf, containerStatusOf, imageOf, sandboxOf, sandboxStatusOf } from './docker-status.js';
 import { CONTAINER_TYPE, LABELS, withRandomSuffix } from './naming.js';
 import { normalizeImage, pullAuth } from './images.js';
+import { PORT_FORWARD_HELPER } from './port-forward-helper.js';
 import {
   ImagePullError,
   NotFoundError,
@@ -98,6 +98,8 @@ export interface DockerRuntimeOptions {
   log?: Logger;
   /** Milliseconds between exec inspect polls. */
   execPollMs?: number;
+  /** The pause containers' OOM score (upstream -998); null: leave Docker's default. Probed when absent. */
+  infraOomScoreAdj?: number | null;
 }
 
 export const DEFAULT_POD_INFRA_IMAGE = 'registry.k8s.io/pause:3.10';
@@ -119,8 +121,6 @@ function statusOf(err: unknown): number | undefined {
   return (err as DockerError)?.statusCode;
 }
 
-const PORT_FORWARD_HELPER = fileURLToPath(new URL('./port-forward-helper.js', import.meta.url));
-
 /** Connects to dockerd, negotiates the API version and returns the runtime. */
 export async function connectDocker(opts: DockerRuntimeOptions): Promise<DockerRuntime> {
   const socketPath = socketPathOf(opts.endpoint);
@@ -133,7 +133,18 @@ export async function connectDocker(opts: DockerRuntimeOptions): Promise<DockerR
     throw new Error(`cannot reach dockerd at ${opts.endpoint}: ${dockerMessage(err)}`);
   }
   const apiVersion = negotiateApiVersion(server, opts.endpoint);
-  return new DockerRuntime(new Docker({ socketPath, version: `v${apiVersion}` }), opts, apiVersion, server.Version ?? '');
+  const infraOom = opts.infraOomScoreAdj !== undefined ? opts.infraOomScoreAdj : (await mayLowerOomScore()) ? POD_INFRA_OOM_ADJ : null;
+  if (infraOom === null) opts.log?.warn('this host does not let processes lower their OOM score: pause containers keep the default');
+  return new DockerRuntime(new Docker({ socketPath, version: `v${apiVersion}` }), { ...opts, infraOomScoreAdj: infraOom }, apiVersion, server.Version ?? '');
+}
+
+/**
+ * Whether a process may lower its oom_score_adj here (some sandboxed hosts
+ * refuse it even to root, and runc then fails every start that asks).
+ */
+async function mayLowerOomScore(): Promise<boolean> {
+  const r = await run(['sh', '-c', `echo ${POD_INFRA_OOM_ADJ} > /proc/self/oom_score_adj`], { check: false, timeoutMs: 5_000 }).catch(() => undefined);
+  return r?.exitCode === 0;
 }
 
 export class DockerRuntime implements ContainerRuntime {
@@ -159,7 +170,7 @@ export class DockerRuntime implements ContainerRuntime {
   async runPodSandbox(config: PodSandboxConfig): Promise<string> {
     // The kubelet never pulls the pause image per pod: IfNotPresent.
     if (!(await this.imageStatus(this.podInfraImage))) await this.pullImage(this.podInfraImage);
-    const id = await this.create(sandboxCreateOptions(config, this.podInfraImage));
+    const id = await this.create(sandboxCreateOptions(config, this.podInfraImage, this.opts.infraOomScoreAdj === undefined ? POD_INFRA_OOM_ADJ : this.opts.infraOomScoreAdj));
     try {
       await this.docker.getContainer(id).start();
       if (config.dnsConfig && !config.hostNetwork) {
@@ -343,7 +354,7 @@ export class DockerRuntime implements ContainerRuntime {
     // A small node program in the sandbox's network namespace (nsenter on the
     // pause container's PID) connects to localhost:port and relays stdio:
     // what dockershim did with socat, without needing socat.
-    const child = spawn('nsenter', [`--net=/proc/${info.State.Pid}/ns/net`, '--', process.execPath, PORT_FORWARD_HELPER, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--net=/proc/${info.State.Pid}/ns/net`, '--', process.execPath, '-e', PORT_FORWARD_HELPER, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     stream.pipe(child.stdin);
@@ -354,7 +365,7 @@ export class DockerRuntime implements ContainerRuntime {
     stream.off('close', onStreamGone);
     if (code !== 0 && code !== null) {
       const e = new Error(`port-forward to localhost:${port} in sandbox ${podSandboxId.slice(0, 12)}: ${stderr.trim() || `helper exited ${code}`}`);
-      stream.destroy(e);
+      stream.destroy();
       throw e;
     }
   }

@@ -29,7 +29,8 @@ describe('sandbox create options', () => {
   });
 
   it('uses the host’s network, name and resolv.conf for a hostNetwork pod', () => {
-    const o = sandboxCreateOptions({ ...sandbox, hostNetwork: true }, 'pause');
+    const o = sandboxCreateOptions({ ...sandbox, hostNetwork: true }, 'pause', null);
+    expect(o.HostConfig).not.toHaveProperty('OomScoreAdj');
     expect(o.HostConfig?.NetworkMode).toBe('host');
     expect(o.Hostname).toBeUndefined();
     expect(o.HostConfig?.Dns).toBeUndefined();
