@@ -239,6 +239,19 @@ describe('Docker runtime against a fake dockerd', () => {
     expect(fake.requests.some((r) => r.includes('/exec/e1/start') && r.endsWith('(upgrade)'))).toBe(true);
   });
 
+  it('attaches to the main process over a hijacked connection, demultiplexed for a non-TTY container', async () => {
+    const rt = await connectDocker({ endpoint: fake.socket });
+    const stdin = new PassThrough();
+    const out = sink();
+    const err = sink();
+    const session = await rt.attach('c1', { stdin, stdout: out.stream, stderr: err.stream });
+    stdin.end('typed');
+    expect(await session.done).toBeUndefined();
+    expect(out.text()).toBe('got:typed');
+    expect(err.text()).toBe('warn\n');
+    expect(fake.requests.find((r) => r.includes('/containers/c1/attach'))).toMatch(/stream=true.*\(upgrade\)$/);
+  });
+
   it('collects execSync output and exit code', async () => {
     const rt = await connectDocker({ endpoint: fake.socket, execPollMs: 5 });
     fake.execRunningPolls = 1;
