@@ -8,7 +8,7 @@ APT_PACKAGES := etcd-server etcd-client iptables iproute2 conntrack dnsutils ipe
 	haproxy knot dnsperf
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help setup system-deps build test test-unit test-e2e bench demo clean clean-netns
+.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo clean clean-netns
 
 help:
 	@echo "make demo   - build a 3-host network-namespace cluster and show it working (root)"
@@ -42,7 +42,12 @@ build: node_modules/.pilot-installed
 
 RESULTS := .test-results
 
-test: setup
+# Each package declares exactly what its src/ imports; no import cycle among
+# the sources (type-only and lazy imports count). See scripts/check-imports.mjs.
+check-imports: node_modules/.pilot-installed
+	node scripts/check-imports.mjs
+
+test: setup check-imports
 	@mkdir -p $(RESULTS)
 	$(JEST) --selectProjects unit --json --outputFile=$(RESULTS)/unit.json
 	$(JEST) --selectProjects e2e --runInBand --json --outputFile=$(RESULTS)/e2e.json

@@ -3,7 +3,7 @@ import { Cidr, netnsRunner, parseEnvFile, run, waitFor, type RunResult, type Run
 import { acquireSlot, releaseSlot } from './lock.js';
 import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
-import { Daemon } from './daemon.js';
+import { Daemon, type DaemonHost, type ExecOptions } from './daemon.js';
 import { Etcd } from './etcd.js';
 import { Dockerd, type DockerdOptions } from './dockerd.js';
 import { ensureImages } from './images.js';
@@ -32,11 +32,7 @@ export interface ClusterOptions {
   keepState?: boolean;
 }
 
-export interface ExecOptions {
-  input?: string;
-  timeoutMs?: number;
-  env?: Record<string, string>;
-}
+export type { ExecOptions } from './daemon.js';
 
 export interface DnsConfig {
   nameserver: string;
@@ -231,7 +227,7 @@ export class Cluster {
 }
 
 /** A host (or the master): one network namespace on the underlay. */
-export class Host {
+export class Host implements DaemonHost {
   readonly stateDir: string;
   readonly pods: NetnsPod[] = [];
   private bridge: { gateway: string; subnet: Cidr; mtu: number } | undefined;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { waitFor } from '@pilot/common';
+import { waitFor, type RunResult } from '@pilot/common';
 
 export interface DaemonSpec {
   /** Short name for logs, unique per host. */
@@ -15,6 +15,29 @@ export interface DaemonSpec {
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
+}
+
+
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * What a daemon of the harness (etcd, dockerd, a registry) needs from the
+ * host it runs in: cluster.ts's Host, seen from here, so the daemons do not
+ * import the cluster that starts them.
+ */
+export interface DaemonHost {
+  readonly name: string;
+  readonly ip: string;
+  readonly stateDir: string;
+  readonly cluster: { readonly prefix: string };
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<RunResult>;
+  execOk(argv: readonly string[], opts?: ExecOptions): Promise<RunResult>;
+  spawn(name: string, argv: readonly string[], opts?: { env?: Record<string, string> }): Daemon;
+  freePort(): Promise<number>;
 }
 
 /**

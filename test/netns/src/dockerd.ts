@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { parseEnvFile, run, waitFor, writeFileAtomic, type RunResult } from '@pilot/common';
-import type { Host } from './cluster.js';
-import type { Daemon } from './daemon.js';
+import type { Daemon, DaemonHost } from './daemon.js';
 import type { Registry } from './registry.js';
 
 /**
@@ -70,7 +69,7 @@ export class Dockerd {
   private readonly args: string[];
 
   constructor(
-    readonly host: Host,
+    readonly host: DaemonHost,
     private readonly opts: DockerdOptions = {},
   ) {
     this.dir = `${host.stateDir}/docker`;

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import type { Host } from './cluster.js';
-import type { Daemon } from './daemon.js';
+import type { Daemon, DaemonHost } from './daemon.js';
 
 /**
  * A real etcd server in the master namespace, listening on the master's
@@ -14,7 +13,7 @@ export class Etcd {
   private peerPort = 0;
   private daemon: Daemon | undefined;
 
-  constructor(readonly host: Host) {
+  constructor(readonly host: DaemonHost) {
     this.dataDir = `${host.stateDir}/etcd`;
   }
 

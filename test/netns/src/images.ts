@@ -3,9 +3,10 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, waitFor } from '@pilot/common';
-import type { Host } from './cluster.js';
+import type { DaemonHost } from './daemon.js';
 import { Dockerd } from './dockerd.js';
 import { STATE_ROOT } from './paths.js';
+import { IMAGE_NAMES, type ImageSet } from './image-set.js';
 import { Registry } from './registry.js';
 import { isAlive, processStartTime } from './sys.js';
 
@@ -27,19 +28,6 @@ import { isAlive, processStartTime } from './sys.js';
  * cluster, in this run or the next, serves that store read-only; a changed
  * input (a Debian update, a new node, an edited server.js) builds a new one.
  */
-
-export const IMAGE_NAMES = {
-  busybox: 'busybox',
-  mynode: 'guest/mynode',
-  pause: 'registry.k8s.io/pause:3.10',
-} as const;
-
-export interface ImageSet {
-  hash: string;
-  dir: string;
-  registryRoot: string;
-  pauseTar: string;
-}
 
 /** Bump when the recipe below changes in a way the inputs do not show. */
 const RECIPE = 'images-v1';
@@ -86,7 +74,7 @@ function ready(dir: string): boolean {
  * run) when no earlier run built it. Concurrent runs build it once: the
  * others wait for the builder's lock.
  */
-export async function ensureImages(master: Host): Promise<ImageSet> {
+export async function ensureImages(master: DaemonHost): Promise<ImageSet> {
   const { hash, node } = await inputHash();
   const dir = `${IMAGES_ROOT}/${hash}`;
   const store = storeOf(dir, hash);
@@ -190,7 +178,7 @@ async function tarOf(root: string, out: string): Promise<string> {
 
 const ENV_PATH = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function build(master: Host, store: ImageSet, nodeFiles: readonly string[]): Promise<void> {
+async function build(master: DaemonHost, store: ImageSet, nodeFiles: readonly string[]): Promise<void> {
   const work = `${IMAGES_ROOT}/.build-${store.hash}-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(`${work}/registry`, { recursive: true });

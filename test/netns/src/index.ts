@@ -17,7 +17,8 @@ export type { ControlPlane, ControlPlaneOptions, InProcess } from './controlplan
 export { Dockerd, dockerOptsFromFile, dockerOptsFromSubnetEnv, cgroupParentOf, ping as pingDocker } from './dockerd.js';
 export type { DockerdOptions } from './dockerd.js';
 export { Registry } from './registry.js';
-export { IMAGE_NAMES, ensureImages } from './images.js';
-export type { ImageSet } from './images.js';
+export { ensureImages } from './images.js';
+export { IMAGE_NAMES } from './image-set.js';
+export type { ImageSet } from './image-set.js';
 export { cgroupsOf, cgroupPids } from './cgroups.js';
 export { mountsUnder } from './mounts.js';

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import type { Host } from './cluster.js';
-import type { Daemon } from './daemon.js';
-import { IMAGE_NAMES, type ImageSet } from './images.js';
+import type { Daemon, DaemonHost } from './daemon.js';
+import { IMAGE_NAMES, type ImageSet } from './image-set.js';
 
 /**
  * Debian's docker-registry (distribution 2.8) on an underlay address:
@@ -16,7 +15,7 @@ export class Registry {
   port = 0;
 
   constructor(
-    readonly host: Host,
+    readonly host: DaemonHost,
     readonly store: ImageSet,
     private readonly opts: { listenIp?: string; readOnly?: boolean; name?: string } = {},
   ) {}
