@@ -75,7 +75,10 @@ async function proxyTo(handler: (s: Socket) => void): Promise<number> {
     services: new Map([['t/bulk', { namespace: 't', name: 'bulk', portName: '', protocol: 'TCP', clusterIP: '10.0.0.9', port: 80, externalIPs: [], loadBalancerIPs: [], sessionAffinity: 'None', stickySeconds: 10800 }]]),
     endpoints: new Map([['t/bulk', [{ ip: '127.0.0.1', port, ready: true }]]]),
   };
-  proxier = new UserspaceProxier({ listenIP: '127.0.0.1', rules: new NoPortalRules(), log });
+  // One patient connect: on a loaded machine the default 250 ms first attempt
+  // can time out after the backend accepted, and the abandoned connection
+  // would reset the backend's writes. Dialing is dial.test's subject, not this one's.
+  proxier = new UserspaceProxier({ listenIP: '127.0.0.1', rules: new NoPortalRules(), log, dialTimeoutsMs: [30_000] });
   await proxier.sync(st);
   return proxier.portOf('t/bulk');
 }
