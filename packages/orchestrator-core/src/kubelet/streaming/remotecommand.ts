@@ -1,4 +1,5 @@
-import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { StreamOptions, StreamSession, TerminalSize } from '../runtime/runtime.js';
 import { StreamProtocol, StreamType } from './protocols.js';
 import { SpdyConnection, type SpdyStream } from './spdy/connection.js';
 
@@ -18,11 +19,6 @@ export interface RemoteCommandOptions {
   tty: boolean;
 }
 
-/** A terminal size as the client sends it (Go's TerminalSize has no JSON tags: `Width`, `Height`). */
-export interface TerminalSize {
-  width: number;
-  height: number;
-}
 
 const truthy = (v: string | null) => v === '1' || v === 'true';
 
@@ -108,7 +104,7 @@ export class ResizeDecoder {
   }
 }
 
-/** One JSON TerminalSize (`{"Width":80,"Height":24}`), or undefined. */
+/** One JSON TerminalSize (Go's struct has no JSON tags: `{"Width":80,"Height":24}`), or undefined. */
 export function parseTerminalSize(text: string): TerminalSize | undefined {
   if (!text.trim()) return undefined;
   try {
@@ -241,7 +237,34 @@ export function endStream(w: Writable | undefined, last?: Buffer): Promise<void>
   });
 }
 
-/** A stdin that ends when told (v5's close signal, SPDY's FIN). */
-export function stdinPipe(): PassThrough {
-  return new PassThrough();
+/**
+ * Runs one exec or attach session over its streams: starts it in the
+ * runtime, passes terminal sizes on (those that arrive before the session
+ * exists are kept, the last one applied), waits for the end and sends the
+ * Status. The runtime is told to let go when the client leaves (the process
+ * itself keeps running, as upstream).
+ */
+export async function serveRemoteCommand(streams: RemoteCommandStreams, start: (opts: StreamOptions) => Promise<StreamSession>, what: 'exec' | 'attach'): Promise<number | undefined | Error> {
+  let session: StreamSession | undefined;
+  let early: TerminalSize | undefined;
+  streams.onResize((size) => {
+    if (session) session.resize(size).catch(() => undefined);
+    else early = size;
+  });
+  let outcome: number | undefined | Error;
+  try {
+    session = await start({
+      ...(streams.stdin ? { stdin: streams.stdin } : {}),
+      ...(streams.stdout ? { stdout: streams.stdout } : {}),
+      ...(streams.stderr ? { stderr: streams.stderr } : {}),
+      tty: streams.tty,
+      signal: streams.signal,
+    });
+    if (early) session.resize(early).catch(() => undefined);
+    outcome = await session.done;
+  } catch (err) {
+    outcome = err as Error;
+  }
+  if (!streams.signal.aborted) await streams.finish(outcomeStatus(outcome, what));
+  return outcome;
 }

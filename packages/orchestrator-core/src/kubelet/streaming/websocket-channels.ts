@@ -1,7 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { StreamProtocol } from './protocols.js';
-import { encodeStatus, ResizeDecoder, type RemoteCommandOptions, type RemoteCommandStreams, type TerminalSize } from './remotecommand.js';
+import type { TerminalSize } from '../runtime/runtime.js';
+import { encodeStatus, ResizeDecoder, type RemoteCommandOptions, type RemoteCommandStreams } from './remotecommand.js';
 
 /**
  * remotecommand over WebSocket (apimachinery's wsstream channel protocol, as
