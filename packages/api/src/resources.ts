@@ -32,7 +32,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   },
   {
     group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod',
-    namespaced: true, shortNames: ['po'], verbs: ALL_VERBS, subresources: ['status', 'binding', 'log', 'exec'], categories: ['all'],
+    namespaced: true, shortNames: ['po'], verbs: ALL_VERBS, subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'], categories: ['all'],
   },
   {
     group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service',
@@ -69,6 +69,8 @@ export const SUBRESOURCE_KINDS: Readonly<Record<string, { group: ApiGroup; versi
   'pods/binding': { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
   'pods/log': { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] },
   'pods/exec': { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+  'pods/attach': { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+  'pods/portforward': { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
   'replicationcontrollers/scale': { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
 };
 

@@ -30,7 +30,7 @@ describe('resource table', () => {
     expect(lookupResource('apps', 'v1', 'pods')).toBeUndefined();
     expect(resourceForKind('Lease')?.group).toBe('coordination.k8s.io');
     expect(resourceByName('rc')?.subresources).toEqual(['status', 'scale']);
-    expect(resourceByName('pods')?.subresources).toEqual(['status', 'binding', 'log', 'exec']);
+    expect(resourceByName('pods')?.subresources).toEqual(['status', 'binding', 'log', 'exec', 'attach', 'portforward']);
   });
 
   it('builds Kubernetes URL paths', () => {

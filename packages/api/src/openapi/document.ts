@@ -335,8 +335,8 @@ function resourcePaths(r: ResourceInfo): Record<string, Json> {
 
   for (const sub of r.subresources) {
     const special = SUBRESOURCE_KINDS[`${r.resource}/${sub}`];
-    // log and exec stream text / websockets: they are not object documents.
-    if (sub === 'log' || sub === 'exec') continue;
+    // log, exec, attach and portforward stream text or upgrade to a streaming protocol: no object documents.
+    if (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward') continue;
     const subKind = special?.kind ?? r.kind;
     const subGvk = special ? { group: special.group, version: special.version, kind: special.kind } : gvk;
     const subDef = definitionForKind(subKind, special ? apiVersionOf(special) : apiVersionOf(r));

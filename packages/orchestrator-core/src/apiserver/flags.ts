@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, isLoopback, Option, portFlag, type FlagWarn } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
 
@@ -23,6 +24,11 @@ export interface ApiserverConfig {
   watchCacheSize: number;
   /** How long Events live in etcd (an etcd lease); 0 = forever. */
   eventTtlMs: number;
+  /** The client certificate and key the apiserver shows kubelets (kubelets accept no one else). */
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
+  /** CA that signed the kubelets' serving certificates (without it, only the system's CAs are trusted). */
+  kubeletCertificateAuthority?: string;
 }
 
 export interface RawFlags {
@@ -41,6 +47,9 @@ export interface RawFlags {
   etcdCompactionInterval?: string;
   watchCacheSize?: string;
   eventTtl?: string;
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
+  kubeletCertificateAuthority?: string;
 }
 
 /** A loopback bind address (the insecure port's only kind): an address in 127/8, ::1, or localhost. */
@@ -124,6 +133,19 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
   if (f.tokenAuthFile) cfg.tokenAuthFile = f.tokenAuthFile;
   if (advertiseAddress) cfg.advertiseAddress = advertiseAddress;
+  if ((f.kubeletClientCertificate === undefined) !== (f.kubeletClientKey === undefined))
+    throw new FlagError(f.kubeletClientCertificate === undefined ? 'kubelet-client-certificate' : 'kubelet-client-key', 'missing: --kubelet-client-certificate and --kubelet-client-key are given together');
+  for (const [flag, path] of [['kubelet-client-certificate', f.kubeletClientCertificate], ['kubelet-client-key', f.kubeletClientKey], ['kubelet-certificate-authority', f.kubeletCertificateAuthority]] as const) {
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (err) {
+      throw new FlagError(flag, `${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (f.kubeletClientCertificate) cfg.kubeletClientCertificate = f.kubeletClientCertificate;
+  if (f.kubeletClientKey) cfg.kubeletClientKey = f.kubeletClientKey;
+  if (f.kubeletCertificateAuthority) cfg.kubeletCertificateAuthority = f.kubeletCertificateAuthority;
   return cfg;
 }
 
@@ -145,5 +167,8 @@ export function apiserverCommand(): Command {
     .addOption(new Option('--advertise-address <ip>', 'address published in the default/kubernetes Endpoints'))
     .addOption(new Option('--etcd-compaction-interval <duration>', 'how often etcd history is compacted (0 = never)').default('5m'))
     .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'))
-    .addOption(new Option('--event-ttl <duration>', 'how long Events are kept in etcd (an etcd lease; 0 = forever)').default('1h'));
+    .addOption(new Option('--event-ttl <duration>', 'how long Events are kept in etcd (an etcd lease; 0 = forever)').default('1h'))
+    .addOption(new Option('--kubelet-client-certificate <path>', 'client certificate shown to kubelets for logs, exec, attach and port-forward (PEM)'))
+    .addOption(new Option('--kubelet-client-key <path>', 'key of --kubelet-client-certificate (PEM)'))
+    .addOption(new Option('--kubelet-certificate-authority <path>', "CA of the kubelets' serving certificates, which are verified (PEM)"));
 }

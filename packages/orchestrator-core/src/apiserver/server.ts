@@ -17,7 +17,7 @@ import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './au
 import { discoveryDocument } from './discovery.js';
 import { parseRequestTarget, parseResourcePath } from './http/request.js';
 import { handleResource, handleUpgrade, sendJson } from './http/handlers.js';
-import { writeUpgradeError } from './http/kubelet-proxy.js';
+import { loadKubeletTransport, writeUpgradeError } from './http/kubelet-proxy.js';
 import { internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
 import { bootstrap } from './bootstrap.js';
 
@@ -73,6 +73,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     onWatches: (d) => metrics.etcdWatches.inc(d),
   });
   const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize });
+  const kubelets = loadKubeletTransport(cfg);
   const registry = new GenericRegistry({
     storage,
     caches,
@@ -150,6 +151,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       verb = await handleResource(req, res, p, target.query, {
         registry,
         log,
+        kubelets,
         onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
         ...(opts.watchBookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.watchBookmarkIntervalMs } : {}),
       });
@@ -180,7 +182,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       const target = parseRequestTarget(req.url ?? '/');
       const p = parseResourcePath(target.rawPath);
       if (p?.subresource) resource = `${p.resource.resource}/${p.subresource}`;
-      await handleUpgrade(req, socket, head, p, target.rawPath, target.query, { registry, log });
+      await handleUpgrade(req, socket, head, p, target.rawPath, target.query, { registry, log, kubelets });
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
       code = se.code;

@@ -7,7 +7,7 @@ import type { PatchRequest } from '../registry/access.js';
 import type { Subresource, SubresourceCall } from '../registry/subresources.js';
 import { badRequest, methodNotAllowed, pathNotFound } from '../status.js';
 import { checkFields, checkPatchedFields, fieldDirective } from './field-validation.js';
-import { spliceUpgrade, streamFrom } from './kubelet-proxy.js';
+import { spliceUpgrade, streamFrom, type KubeletTransport } from './kubelet-proxy.js';
 import { encodeList } from './list-encoding.js';
 import { bodyFormat, decodeBody, readBody, type ResourcePath } from './request.js';
 import { serveWatch } from './watch-stream.js';
@@ -23,6 +23,8 @@ import { serveWatch } from './watch-stream.js';
 export interface HandlerDeps {
   registry: GenericRegistry;
   log: Logger;
+  /** How connect subresources reach kubelets (TLS credentials). */
+  kubelets: KubeletTransport;
   onWatchers: (delta: number) => void;
   /** BOOKMARK interval of watches that allow them (default: watch-stream's). */
   bookmarkIntervalMs?: number;
@@ -181,8 +183,8 @@ async function handleSubresource(req: IncomingMessage, res: ServerResponse, p: R
     if (!sub.connect.methods.includes(method)) throw methodNotAllowed(method, what);
     const target = await sub.connect.locate(call, ctx);
     // The stream itself arrives as an HTTP upgrade (server.ts); a plain request can only learn why it would fail.
-    if (sub.connect.upgrade) throw badRequest(`${p.subresource} needs an upgrade to a streaming protocol (websocket v5.channel.k8s.io)`);
-    await streamFrom(res, target);
+    if (sub.connect.upgrade) throw badRequest(`${p.subresource} needs an upgrade to a streaming protocol (websocket ${p.subresource === 'portforward' ? 'SPDY/3.1+portforward.k8s.io' : 'v5.channel.k8s.io'}, or SPDY/3.1)`);
+    await streamFrom(res, target, deps.kubelets);
     return verb;
   }
   switch (method) {
@@ -231,12 +233,12 @@ function subresourceCall(p: ResourcePath, q: URLSearchParams, res?: ServerRespon
  * connect subresource that streams over one (pods/exec), spliced to where the
  * registry locates it. Errors are thrown before anything is spliced.
  */
-export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, p: ResourcePath | undefined, rawPath: string, q: URLSearchParams, deps: Pick<HandlerDeps, 'registry' | 'log'>): Promise<void> {
+export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, p: ResourcePath | undefined, rawPath: string, q: URLSearchParams, deps: Pick<HandlerDeps, 'registry' | 'log' | 'kubelets'>): Promise<void> {
   const sub = p?.subresource !== undefined && p.name !== undefined ? deps.registry.subresource(p.resource, p.subresource) : undefined;
   if (!p || !sub?.connect?.upgrade) throw badRequest(`upgrade is only served for streaming subresources such as pods/exec, not ${rawPath}`);
   if (!sub.connect.methods.includes(req.method ?? 'GET')) throw methodNotAllowed(req.method ?? 'GET', `${p.resource.resource}/${p.subresource}`);
   const target = await sub.connect.locate(subresourceCall(p, q), deps.registry.ctx);
-  await spliceUpgrade(req, socket, head, target, deps.log);
+  await spliceUpgrade(req, socket, head, target, deps.kubelets, deps.log);
 }
 
 /**

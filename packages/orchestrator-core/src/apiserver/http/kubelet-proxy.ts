@@ -1,6 +1,8 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Logger } from '@pilot/common';
 import type { ConnectTarget } from '../registry/subresources.js';
 import { serviceUnavailable } from '../status.js';
@@ -15,14 +17,57 @@ import { serviceUnavailable } from '../status.js';
  * to the target on a raw TCP connection and the two sockets are spliced, so
  * the protocol negotiation and framing stay end to end.
  *
- * The kubelet is spoken to over plain HTTP (the pilot kubelet's read port);
- * TLS to the kubelet is not implemented yet.
+ * The kubelet is spoken to only over TLS, as kube-apiserver does: the
+ * apiserver shows its kubelet client certificate (--kubelet-client-certificate,
+ * --kubelet-client-key), the one credential a kubelet accepts, and verifies
+ * the kubelet's serving certificate against --kubelet-certificate-authority
+ * (its SAN must name the node's address).
  */
 
+/** How the apiserver reaches kubelets: its client credential and the CA it trusts for them. */
+export interface KubeletTransport {
+  cert?: Buffer;
+  key?: Buffer;
+  /** Undefined: the system's CAs. */
+  ca?: Buffer;
+}
+
+/** Reads the --kubelet-* files once at start. */
+export function loadKubeletTransport(files: { kubeletClientCertificate?: string; kubeletClientKey?: string; kubeletCertificateAuthority?: string }): KubeletTransport {
+  const read = (flag: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`--${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const t: KubeletTransport = {};
+  const cert = read('kubelet-client-certificate', files.kubeletClientCertificate);
+  const key = read('kubelet-client-key', files.kubeletClientKey);
+  const ca = read('kubelet-certificate-authority', files.kubeletCertificateAuthority);
+  if (cert) t.cert = cert;
+  if (key) t.key = key;
+  if (ca) t.ca = ca;
+  return t;
+}
+
+function tlsOptions(target: ConnectTarget, t: KubeletTransport) {
+  return {
+    host: target.host,
+    port: target.port,
+    ...(t.cert ? { cert: t.cert } : {}),
+    ...(t.key ? { key: t.key } : {}),
+    ...(t.ca ? { ca: t.ca } : {}),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
 /** Streams the target's answer to a plain GET. */
-export function streamFrom(res: ServerResponse, target: ConnectTarget): Promise<void> {
+export function streamFrom(res: ServerResponse, target: ConnectTarget, transport: KubeletTransport): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const up = httpRequest({ host: target.host, port: target.port, path: target.path, method: 'GET', timeout: 10_000 }, (kres) => {
+    const up = httpsRequest({ ...tlsOptions(target, transport), path: target.path, method: 'GET', timeout: 10_000, agent: false }, (kres) => {
       up.setTimeout(0); // a followed log may be quiet for a long time
       res.writeHead(kres.statusCode ?? 502, { 'content-type': kres.headers['content-type'] ?? 'text/plain', 'cache-control': 'no-cache' });
       res.flushHeaders();
@@ -58,13 +103,13 @@ export function streamFrom(res: ServerResponse, target: ConnectTarget): Promise<
  * the caller's credentials) and splices the sockets. Errors before the splice
  * are thrown as StatusErrors for the caller to write (writeUpgradeError).
  */
-export async function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ConnectTarget, log: Logger): Promise<void> {
-  const upstream: Socket = netConnect({ host: target.host, port: target.port });
+export async function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ConnectTarget, transport: KubeletTransport, log: Logger): Promise<void> {
+  const upstream: TLSSocket = tlsConnect(tlsOptions(target, transport));
   await new Promise<void>((resolve, reject) => {
     const fail = (err: Error) => reject(serviceUnavailable(`${target.unreachable}: ${err.message}`));
     upstream.once('error', fail);
     upstream.setTimeout(10_000, () => upstream.destroy(new Error('connect timed out')));
-    upstream.once('connect', () => {
+    upstream.once('secureConnect', () => {
       upstream.off('error', fail);
       upstream.setTimeout(0);
       resolve();
@@ -77,7 +122,7 @@ export async function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: 
     if (lower === 'authorization' || lower === 'host') continue;
     lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
   }
-  lines.push(`Host: ${target.host}:${target.port}`);
+  lines.push(`Host: ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`);
   upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length) upstream.write(head);
   const close = () => {

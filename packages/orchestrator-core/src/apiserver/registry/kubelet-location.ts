@@ -11,9 +11,7 @@ import type { ConnectSubresource, ConnectTarget, SubresourceCall } from './subre
  * registered) the answer is a clear 503, never a hang. The HTTP layer
  * proxies there (http/kubelet-proxy.ts).
  *
- * One row per kubelet endpoint: `attach` (`/attach/{ns}/{pod}/{container}`)
- * and `portforward` (`/portForward/{ns}/{pod}`, no container) are further
- * rows here plus a `kubeletConnect(...)` row in pods.ts.
+ * One row per kubelet endpoint, and a `kubeletConnect(...)` row in pods.ts.
  */
 
 interface KubeletEndpoint {
@@ -30,6 +28,8 @@ interface KubeletEndpoint {
 export const KUBELET_ENDPOINTS = {
   log: { base: 'containerLogs', container: true, params: ['follow', 'previous', 'timestamps', 'sinceSeconds', 'sinceTime', 'tailLines', 'limitBytes'], what: 'logs' },
   exec: { base: 'exec', container: true, params: ['command', 'stdin', 'stdout', 'stderr', 'tty'], what: 'exec' },
+  attach: { base: 'attach', container: true, params: ['stdin', 'stdout', 'stderr', 'tty'], what: 'attach' },
+  portforward: { base: 'portForward', container: false, params: ['ports'], what: 'port-forward' },
 } as const satisfies Record<string, KubeletEndpoint>;
 
 export type KubeletSubresource = keyof typeof KUBELET_ENDPOINTS;

@@ -93,15 +93,16 @@ export const bindingSubresource: Subresource = {
 };
 
 /**
- * A pod's subresources. The kubelet serves log and exec (proxied by the HTTP
- * layer); later ones are one row each: `attach: kubeletConnect('attach', ['GET', 'POST'], true)`,
- * `portforward: kubeletConnect('portforward', ['GET', 'POST'], true)` (with
- * their KUBELET_ENDPOINTS rows), `eviction: { create(call, body, ctx) {...} }`
- * (a delete of the pod that honours disruption budgets, answering 201).
+ * A pod's subresources. The kubelet serves log, exec, attach and portforward
+ * (proxied by the HTTP layer over TLS); later ones are one row each, e.g.
+ * `eviction: { create(call, body, ctx) {...} }` (a delete of the pod that
+ * honours disruption budgets, answering 201).
  */
 export const podSubresources: SubresourceMap = {
   status: statusSubresource,
   binding: bindingSubresource,
   log: { connect: kubeletConnect('log', ['GET'], false) },
   exec: { connect: kubeletConnect('exec', ['GET', 'POST'], true) },
+  attach: { connect: kubeletConnect('attach', ['GET', 'POST'], true) },
+  portforward: { connect: kubeletConnect('portforward', ['GET', 'POST'], true) },
 };
