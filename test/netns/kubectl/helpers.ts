@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Host } from '@pilot/netns';
+import { kubeletServingCert, type Host, type Pki } from '@pilot/netns';
 
 /**
  * Test helpers for the kubectl e2e (local to this folder; the shared harness
@@ -12,7 +14,9 @@ import type { Host } from '@pilot/netns';
  *   its own kubeconfig and --cache-dir;
  * - `FakeKubelet`: the two kubelet endpoints the apiserver proxies to,
  *   `/containerLogs/{ns}/{pod}/{ctr}` (with follow) and `/exec/{ns}/{pod}/{ctr}`
- *   over websocket `v5.channel.k8s.io`, until the real kubelet exists.
+ *   over websocket `v5.channel.k8s.io`, served as a kubelet serves them: TLS
+ *   with a serving certificate from the run's PKI, and only to a client
+ *   certificate from the kubelet client CA (the apiserver's).
  *   exec really runs the command (in the test process's namespace), so stdin,
  *   stdout, stderr and the exit code travel the whole way.
  */
@@ -87,9 +91,10 @@ export class FakeKubelet {
     readonly port: number,
   ) {}
 
-  static async start(host: string): Promise<FakeKubelet> {
+  static async start(host: string, pki: Pki): Promise<FakeKubelet> {
     const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has(V5) ? V5 : false) });
-    const server = createServer();
+    const serving = await kubeletServingCert(pki, 'fake-kubelet', host);
+    const server = createServer({ cert: readFileSync(serving.certFile), key: readFileSync(serving.keyFile), ca: readFileSync(pki.kubeletClientCaFile), requestCert: true, rejectUnauthorized: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, host, () => resolve());

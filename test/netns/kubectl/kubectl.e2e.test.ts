@@ -9,8 +9,9 @@ import { FakeKubelet, Kubectl, tableRows } from './helpers.js';
  * and from a host namespace over TLS with a bearer-token kubeconfig. Each way
  * works in its own namespace (and its own Node), so the two never meet.
  *
- * logs/exec reach a fake kubelet (the real one is not built yet) through the
+ * logs/exec reach a fake kubelet (TLS, client certificates only) through the
  * apiserver's proxy: the Node object names its address, as a kubelet's would.
+ * The real kubelet API is the kubelet-api suite's.
  */
 
 let c: Cluster | undefined;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   mkdirSync(`${c.stateDir}/kubectl`, { recursive: true });
   plainKubeconfig = writeKubeconfig(`${c.stateDir}/kubectl/plain.kubeconfig`, { server: `http://127.0.0.1:${insecurePort}` });
   tlsKubeconfig = writeKubeconfig(`${c.stateDir}/kubectl/tls.kubeconfig`, { server: `https://${c.master.ip}:${securePort}`, pki });
-  kubelet = await FakeKubelet.start(c.rootIp);
+  kubelet = await FakeKubelet.start(c.rootIp, pki);
 });
 
 afterAll(async () => {

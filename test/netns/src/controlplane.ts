@@ -136,6 +136,7 @@ export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = 
     '--bind-address', master.ip, '--secure-port', String(securePort),
     '--tls-cert-file', pki.certFile, '--tls-private-key-file', pki.keyFile, '--token-auth-file', pki.tokenFile,
     '--advertise-address', master.ip,
+    '--kubelet-client-certificate', pki.kubeletClientCertFile, '--kubelet-client-key', pki.kubeletClientKeyFile, '--kubelet-certificate-authority', pki.caFile,
     ...(opts.flags ?? []),
   ]);
   const written = new Map<string, string>();

@@ -10,7 +10,7 @@ export { lockHeld } from './lock.js';
 export { isAlive } from './sys.js';
 export { STATE_ROOT, prefixOf } from './paths.js';
 export { withLogsOnFailure } from './jest.js';
-export { createPki, writeKubeconfig } from './pki.js';
+export { createPki, foreignClientCert, kubeletServingCert, writeKubeconfig } from './pki.js';
 export type { Pki } from './pki.js';
 export { startControlPlane, startInProcess, freeLocalPort, PILOT_BIN } from './controlplane.js';
 export type { ControlPlane, ControlPlaneOptions, InProcess } from './controlplane.js';

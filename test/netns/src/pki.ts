@@ -7,6 +7,12 @@ import { run } from '@pilot/common';
  * certificate for the given IPs (plus the usual kubernetes DNS names), a
  * bearer token in kube-apiserver's token-file format, and kubeconfigs that
  * use them, so daemons in other host namespaces reach the apiserver over TLS.
+ *
+ * For the kubelet API: a CA of its own that signs only the apiserver's
+ * kubelet client certificate (the kubelets' --client-ca-file, so that
+ * credential is the one way in), and kubelet serving certificates per host
+ * (`kubeletServingCert`, SAN = the host's underlay IP) from the main CA,
+ * which the apiserver verifies (--kubelet-certificate-authority).
  */
 
 export interface Pki {
@@ -18,12 +24,41 @@ export interface Pki {
   /** The admin token (in tokenFile). */
   token: string;
   tokenFile: string;
+  /** Kubelets' --client-ca-file: signs the apiserver's kubelet client certificate and nothing else. */
+  kubeletClientCaFile: string;
+  /** The apiserver's --kubelet-client-certificate / --kubelet-client-key. */
+  kubeletClientCertFile: string;
+  kubeletClientKeyFile: string;
+}
+
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** A leaf certificate signed by `ca` (its .crt/.key in `dir`), written as `<name>.crt/.key`. */
+async function issue(dir: string, ca: string, name: string, subject: string, ext: string): Promise<{ certFile: string; keyFile: string }> {
+  const p = (f: string) => `${dir}/${f}`;
+  await run(['openssl', 'req', ...EC, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject]);
+  writeFileSync(p(`${name}.ext`), ext);
+  await run(['openssl', 'x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${ca}.crt`), '-CAkey', p(`${ca}.key`), '-CAcreateserial', '-out', p(`${name}.crt`), '-days', '2', '-extfile', p(`${name}.ext`)]);
+  return { certFile: p(`${name}.crt`), keyFile: p(`${name}.key`) };
+}
+
+/** A kubelet's serving certificate for `ip` (the apiserver dials the node's InternalIP), signed by the main CA. */
+export async function kubeletServingCert(pki: Pki, name: string, ip: string): Promise<{ certFile: string; keyFile: string }> {
+  return issue(pki.dir, 'ca', `kubelet-${name}`, `/CN=${name}`, `subjectAltName=IP:${ip},DNS:${name}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+}
+
+/** A self-made CA and a client certificate from it: what an outsider could show a kubelet. */
+export async function foreignClientCert(dir: string): Promise<{ certFile: string; keyFile: string }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await run(['openssl', 'req', '-x509', ...EC, '-keyout', `${dir}/foreign-ca.key`, '-out', `${dir}/foreign-ca.crt`, '-days', '2', '-subj', '/CN=foreign-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return issue(dir, 'foreign-ca', 'foreign-client', '/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
 }
 
 export async function createPki(dir: string, opts: { ips: readonly string[]; dnsNames?: readonly string[] }): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => `${dir}/${f}`;
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ec = EC;
   await run(['openssl', 'req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=pilot-test-ca',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   await run(['openssl', 'req', ...ec, '-keyout', p('apiserver.key'), '-out', p('apiserver.csr'), '-subj', '/CN=kube-apiserver']);
@@ -32,6 +67,9 @@ export async function createPki(dir: string, opts: { ips: readonly string[]; dns
   writeFileSync(p('apiserver.ext'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
   await run(['openssl', 'x509', '-req', '-in', p('apiserver.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial',
     '-out', p('apiserver.crt'), '-days', '2', '-extfile', p('apiserver.ext')]);
+  await run(['openssl', 'req', '-x509', ...ec, '-keyout', p('kubelet-client-ca.key'), '-out', p('kubelet-client-ca.crt'), '-days', '2', '-subj', '/CN=pilot-test-kubelet-client-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const kubeletClient = await issue(dir, 'kubelet-client-ca', 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
   const token = randomBytes(16).toString('hex');
   writeFileSync(p('tokens.csv'), `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
   return {
@@ -42,6 +80,9 @@ export async function createPki(dir: string, opts: { ips: readonly string[]; dns
     keyFile: p('apiserver.key'),
     token,
     tokenFile: p('tokens.csv'),
+    kubeletClientCaFile: p('kubelet-client-ca.crt'),
+    kubeletClientCertFile: kubeletClient.certFile,
+    kubeletClientKeyFile: kubeletClient.keyFile,
   };
 }
 
