@@ -155,6 +155,8 @@ export interface Container {
   terminationMessagePolicy?: string;
   stdin?: boolean;
   tty?: boolean;
+  /** Init containers only: `Always` makes it a sidecar (runs beside the app containers). */
+  restartPolicy?: 'Always' | string;
 }
 
 export interface Volume {
@@ -174,6 +176,51 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
+/** core/v1 NodeSelectorRequirement: operators In, NotIn, Exists, DoesNotExist, Gt, Lt. */
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt' | string;
+  values?: string[];
+}
+
+/** Expressions and fields are ANDed; a term with neither matches no node. */
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  /** Only `metadata.name`, with In or NotIn. */
+  matchFields?: NodeSelectorRequirement[];
+}
+
+/** Terms are ORed. */
+export interface NodeSelector {
+  nodeSelectorTerms: NodeSelectorTerm[];
+}
+
+export interface PreferredSchedulingTerm {
+  weight: number;
+  preference: NodeSelectorTerm;
+}
+
+export interface NodeAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector;
+  preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[];
+}
+
+export interface Affinity {
+  nodeAffinity?: NodeAffinity;
+  /** Inter-pod (anti-)affinity: stored as sent; the scheduler does not read it yet. */
+  podAffinity?: unknown;
+  podAntiAffinity?: unknown;
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway' | string;
+  labelSelector?: LabelSelectorSpec;
+  minDomains?: number;
+  matchLabelKeys?: string[];
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -191,7 +238,13 @@ export interface PodSpec {
   serviceAccountName?: string;
   schedulerName?: string;
   tolerations?: Toleration[];
+  affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  priorityClassName?: string;
   priority?: number;
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never' | string;
+  /** RuntimeClass overhead, added to the pod's requests. */
+  overhead?: Record<string, string>;
   enableServiceLinks?: boolean;
 }
 

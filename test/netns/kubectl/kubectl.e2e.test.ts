@@ -232,7 +232,7 @@ describe.each(WAYS)('kubectl 1.32 via the $way', (way) => {
     expect(tableRows(await k.ok(['get', 'ns', ns]))).toEqual([['NAME', 'STATUS', 'AGE'], [ns, 'Active', expect.any(String)]]);
     const events = tableRows(await k.ok(['get', 'events']));
     expect(events[0]).toEqual(['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
-    expect(events.map((r) => r.slice(1, 4))).toEqual(expect.arrayContaining([['Normal', 'ClusterIPAllocated', 'service/web'], ['Normal', 'Scheduled', 'pod/web-1']]));
+    expect(events.map((r) => r.slice(1, 4))).toEqual(expect.arrayContaining([['Normal', 'ClusterIPAllocated', 'service/web']]));
 
     const yaml = await k.ok(['get', 'pod', 'web-1', '-o', 'yaml']);
     expect(yaml).toMatch(/^apiVersion: v1\nkind: Pod\n/);
@@ -337,7 +337,8 @@ describe.each(WAYS)('kubectl 1.32 via the $way', (way) => {
   t('describe pod/svc/rc/node tells the story: node, endpoints, lease and events', async () => {
     const pod = await k.ok(['describe', 'pod', 'web-1']);
     expect(pod).toMatch(new RegExp(`^Node:\\s+${node}/`, 'm'));
-    expect(pod).toMatch(new RegExp(`Normal\\s+Scheduled\\s+.*pilot-apiserver\\s+Successfully assigned ${ns}/web-1 to ${node}`));
+    // The test bound it through pods/binding itself: Scheduled events are the scheduler's to write, not the apiserver's.
+    expect(pod).not.toMatch(/Scheduled\s+.*pilot-apiserver/);
 
     const svc = await k.ok(['describe', 'svc', 'web']);
     expect(svc).toMatch(/^Selector:\s+app=web$/m);

@@ -5,8 +5,7 @@ import { StatusError } from '../status.js';
 import type { ObjectAccess } from './access.js';
 
 /**
- * Events the apiserver writes where it acts on an object itself (binding a
- * pod, reserving or failing to reserve a Service's ClusterIP / NodePorts,
+ * Events the apiserver writes where it acts on an object itself (reserving or failing to reserve a Service's ClusterIP / NodePorts,
  * scaling an RC, removing an owner's dependents). `kubectl describe` lists
  * them through `involvedObject.*` field selectors, so the reference carries
  * kind, namespace, name and — when the object exists — its uid.

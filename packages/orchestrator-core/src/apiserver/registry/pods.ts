@@ -57,7 +57,8 @@ async function readNode(ctx: StrategyContext, name: string): Promise<Node | unde
 /**
  * pods/binding (kube-apiserver's BindingREST): sets spec.nodeName exactly
  * once (the scheduler's write), with the PodScheduled condition; a bound or
- * terminating pod is 409. Answers 201 with a Success Status.
+ * terminating pod is 409. Answers 201 with a Success Status. The `Scheduled`
+ * Event is the scheduler's to write (it knows who decided).
  */
 export const bindingSubresource: Subresource = {
   async create(call, body, ctx) {
@@ -69,7 +70,7 @@ export const bindingSubresource: Subresource = {
     if (b.metadata?.name && b.metadata.name !== name) throw badRequest(`the binding's name (${b.metadata.name}) does not match the pod (${name})`);
     if (target.kind && target.kind !== 'Node')
       throw invalid('Binding', name, [{ type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
-    const bound = (await ctx.objects.mutate(
+    await ctx.objects.mutate(
       call.resource,
       call.namespace,
       name,
@@ -86,8 +87,7 @@ export const bindingSubresource: Subresource = {
         return pod;
       },
       'internal',
-    )) as Pod;
-    await ctx.events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${call.namespace}/${name} to ${bound.spec?.nodeName}`);
+    );
     return { code: 201, body: successStatus(undefined, 201) };
   },
 };

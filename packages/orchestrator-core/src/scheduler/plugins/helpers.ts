@@ -1,0 +1,89 @@
+/**
+ * Matching rules several plugins share, as core/v1 helpers define them:
+ * tolerations against taints, node selector terms against a node.
+ */
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from '@pilot/api';
+
+/** v1.Toleration.ToleratesTaint: an empty effect or key matches all; an empty operator means Equal. */
+export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.key && t.key !== taint.key) return false;
+  switch (t.operator ?? '') {
+    case '':
+    case 'Equal':
+      return (t.value ?? '') === (taint.value ?? '');
+    case 'Exists':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
+}
+
+/** v1helper.FindMatchingUntoleratedTaint: the first taint that passes `filter` and no toleration tolerates. */
+export function findUntoleratedTaint(taints: readonly Taint[] | undefined, tolerations: readonly Toleration[] | undefined, filter: (t: Taint) => boolean): Taint | undefined {
+  return (taints ?? []).find((t) => filter(t) && !tolerationsTolerateTaint(tolerations, t));
+}
+
+/** Go's strconv.ParseInt(v, 10, 64): an integer, else undefined. */
+function parseInt64(v: string): number | undefined {
+  return /^[+-]?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/** One requirement against a label (or field) map (nodeaffinity's requirement semantics). */
+function requirementMatches(r: NodeSelectorRequirement, values: Record<string, string>): boolean {
+  const has = Object.prototype.hasOwnProperty.call(values, r.key);
+  const v = has ? values[r.key]! : undefined;
+  const list = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return has && list.includes(v!);
+    case 'NotIn':
+      return !has || !list.includes(v!);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    case 'Gt':
+    case 'Lt': {
+      // Exactly one integer value; a label that is not an integer never matches.
+      if (!has || list.length !== 1) return false;
+      const want = parseInt64(list[0]!);
+      const got = parseInt64(v!);
+      if (want === undefined || got === undefined) return false;
+      return r.operator === 'Gt' ? got > want : got < want;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * A NodeSelectorTerm: its expressions (labels) and fields (only
+ * `metadata.name`) are ANDed; a term with neither matches nothing.
+ */
+export function termMatches(term: NodeSelectorTerm, node: Node): boolean {
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
+  if (exprs.length === 0 && fields.length === 0) return false;
+  const labels = node.metadata.labels ?? {};
+  if (!exprs.every((r) => requirementMatches(r, labels))) return false;
+  const fieldSet = { 'metadata.name': node.metadata.name ?? '' };
+  return fields.every((r) => r.key === 'metadata.name' && (r.operator === 'In' || r.operator === 'NotIn') && requirementMatches(r, fieldSet));
+}
+
+/**
+ * nodeaffinity.GetRequiredNodeAffinity(pod).Match(node): the pod's
+ * nodeSelector (every label equal) and, when set, its required node
+ * affinity (any term matches).
+ */
+export function requiredNodeAffinityMatches(pod: Pod, node: Node): boolean {
+  const labels = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (!required) return true;
+  return (required.nodeSelectorTerms ?? []).some((t) => termMatches(t, node));
+}
