@@ -44,9 +44,12 @@ describe('the pilot dispatcher', () => {
       [['overlayd', '--healthz-port', 'http'], 'overlayd', '--healthz-port: "http" is not an integer in 0..65535'],
       [['dnsd', '--ttl', 'soon'], 'dnsd', '--ttl: "soon" is not an integer in 0..3600'],
       [['apiserver', '--insecure-port', 'http'], 'pilot apiserver', '--insecure-port: "http" is not an integer in 0..65535'],
+      [['scheduler', '--pod-max-backoff', 'soon'], 'pilot scheduler', '--pod-max-backoff: "soon" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
     ];
+    // Components only pilot runs print under `pilot <name>`; the network daemons under their bins' names.
+    const pilotOnly = new Set(['apiserver', 'scheduler']);
     for (const name of Object.keys(SUBCOMMANDS)) {
-      const program = name === 'apiserver' ? 'pilot apiserver' : name;
+      const program = pilotOnly.has(name) ? `pilot ${name}` : name;
       cases.push([[name, '--no-such-flag'], program, `--no-such-flag: unknown flag (see ${program} --help)`]);
     }
     for (const [argv, program, message] of cases) {
@@ -88,7 +91,7 @@ describe('the pilot dispatcher', () => {
     for (const argv of [['kubelett'], ['help', 'kubelett']]) {
       const err = await usageError(argv);
       expect([err.program, err.exitCode]).toEqual(['pilot', 2]);
-      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, overlayd, svcproxy, dnsd/);
+      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, scheduler, overlayd, svcproxy, dnsd/);
     }
   });
 });

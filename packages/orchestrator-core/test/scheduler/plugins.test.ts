@@ -115,10 +115,11 @@ function podWithPort(name: string, hostPort: number, nodeName?: string, protocol
 
 describe('required node affinity: every operator', () => {
   const n = node('n1', { labels: { zone: 'a', gen: '5', disk: 'ssd' } });
-  const fits = (exprs: { key: string; operator: string; values?: string[] }[], fields: { key: string; operator: string; values?: string[] }[] = []) =>
+  type Req = { key: string; operator: string; values?: readonly string[] };
+  const fits = (exprs: readonly Req[], fields: readonly Req[] = []) =>
     filter(
       nodeAffinity,
-      pod('p', { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: exprs, matchFields: fields }] } } } } }),
+      pod('p', { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: exprs.map((e) => ({ ...e, values: e.values ? [...e.values] : [] })), matchFields: fields.map((e) => ({ ...e, values: e.values ? [...e.values] : [] })) }] } } } } }),
       nodeInfo(n),
     ).isSuccess();
   it.each([
@@ -134,7 +135,7 @@ describe('required node affinity: every operator', () => {
     ['Lt on a non-integer label', [{ key: 'zone', operator: 'Lt', values: ['6'] }], false],
     ['expressions are ANDed', [{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'disk', operator: 'In', values: ['hdd'] }], false],
   ] as const)('%s', (_n, exprs, want) => {
-    expect(fits([...exprs])).toBe(want);
+    expect(fits(exprs)).toBe(want);
   });
   it('matchFields metadata.name In/NotIn', () => {
     expect(fits([], [{ key: 'metadata.name', operator: 'In', values: ['n1'] }])).toBe(true);
