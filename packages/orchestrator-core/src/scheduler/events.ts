@@ -8,7 +8,9 @@
  * lands, `ApiEventRecorder` is the smallest stand-in that keeps upstream's
  * visible behaviour: an identical event (same object, type, reason and
  * message) again bumps `count` and `lastTimestamp` of the one Event instead
- * of adding another. Writes are best effort and never block scheduling.
+ * of adding another. One writer sends them in order, at most 1,000 wait
+ * (more are dropped, as client-go's broadcaster does), so events never slow
+ * the binds down. Writes are best effort and never block scheduling.
  */
 import { randomBytes } from 'node:crypto';
 import { formatTime, isNotFound, type ApiClient, type Event, type KubeObject } from '@pilot/api';
@@ -26,15 +28,19 @@ interface Seen {
   namespace: string;
   count: number;
   firstTimestamp: string;
-  /** Writes of one event are chained so counts arrive in order. */
-  chain: Promise<void>;
 }
 
 /** Correlation entries kept (client-go's LRU holds 4096). */
 const MAX_SEEN = 4096;
+/** Events waiting to be written; beyond this they are dropped (client-go's maxQueuedEvents). */
+const MAX_QUEUED = 1000;
 
 export class ApiEventRecorder implements EventRecorder {
   private readonly seen = new Map<string, Seen>();
+  /** Writes not yet sent, oldest first; a repeat of a queued event only updates it. */
+  private readonly pending = new Map<string, { ev: Event; create: boolean }>();
+  private writer: Promise<void> | undefined;
+  private dropped = 0;
 
   constructor(
     private readonly client: Pick<ApiClient, 'create' | 'patch'>,
@@ -48,20 +54,24 @@ export class ApiEventRecorder implements EventRecorder {
     const m = regarding.metadata;
     const namespace = m.namespace ?? 'default';
     const key = JSON.stringify([regarding.kind, namespace, m.name, m.uid, type, reason, message]);
+    const queued = this.pending.get(key);
+    if (!queued && this.pending.size >= MAX_QUEUED) {
+      // As client-go's broadcaster: the object's state is what matters; a flood of stories is dropped.
+      if (this.dropped++ % 1000 === 0) this.log.warn({ dropped: this.dropped }, 'events queue full, dropping events');
+      return;
+    }
     const ts = formatTime(this.now());
     let s = this.seen.get(key);
     if (!s) {
       // client-go names an event <object>.<hex nanoseconds>; random hex keeps it unique across restarts too.
-      s = { name: `${m.name}.${randomBytes(8).toString('hex')}`, namespace, count: 0, firstTimestamp: ts, chain: Promise.resolve() };
+      s = { name: `${m.name}.${randomBytes(8).toString('hex')}`, namespace, count: 0, firstTimestamp: ts };
     }
     this.remember(key, s);
     s.count++;
-    const entry = s;
-    const count = s.count;
     const ev: Event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: entry.name, namespace },
+      metadata: { name: s.name, namespace },
       involvedObject: {
         kind: regarding.kind ?? 'Pod',
         apiVersion: regarding.apiVersion ?? 'v1',
@@ -73,8 +83,8 @@ export class ApiEventRecorder implements EventRecorder {
       reason,
       message,
       type,
-      count,
-      firstTimestamp: entry.firstTimestamp,
+      count: s.count,
+      firstTimestamp: s.firstTimestamp,
       lastTimestamp: ts,
       eventTime: null,
       action,
@@ -82,13 +92,30 @@ export class ApiEventRecorder implements EventRecorder {
       reportingComponent: this.component,
       reportingInstance: this.instance,
     };
-    entry.chain = entry.chain.then(() => this.write(ev, count === 1));
+    this.pending.set(key, { ev, create: queued ? queued.create : s.count === 1 });
+    this.writer ??= this.drain();
   }
 
-  private async write(ev: Event, first: boolean): Promise<void> {
+  /**
+   * One writer, as client-go's sink: events never compete with the
+   * scheduler's binds for more than one request at a time.
+   */
+  private async drain(): Promise<void> {
+    try {
+      for (let next = this.pending.entries().next(); !next.done; next = this.pending.entries().next()) {
+        const [key, w] = next.value;
+        this.pending.delete(key);
+        await this.write(w.ev, w.create);
+      }
+    } finally {
+      this.writer = undefined;
+    }
+  }
+
+  private async write(ev: Event, create: boolean): Promise<void> {
     const ns = ev.metadata.namespace!;
     try {
-      if (!first) {
+      if (!create) {
         try {
           await this.client.patch('events', ev.metadata.name!, { count: ev.count, lastTimestamp: ev.lastTimestamp }, 'merge', { namespace: ns });
           return;
@@ -110,8 +137,13 @@ export class ApiEventRecorder implements EventRecorder {
     this.seen.set(key, s);
   }
 
-  /** Resolves once every write queued so far has been tried (tests, shutdown). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.seen.values()].map((s) => s.chain));
+  /** Resolves once every queued event has been tried, or after `timeoutMs` (shutdown must not hang on a slow apiserver). */
+  async flush(timeoutMs = Infinity): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.writer && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.writer, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1)))))]);
+      clearTimeout(timer);
+    }
   }
 }

@@ -209,7 +209,7 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
       clearInterval(flush);
       await done;
       await factory.stopped();
-      await (recorder as ApiEventRecorder).flush();
+      await (recorder as ApiEventRecorder).flush(5000);
       await new Promise<void>((r) => (health ? health.close(() => r()) : r()));
       if (!o.client) client.close();
     },
