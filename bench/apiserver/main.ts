@@ -21,23 +21,12 @@ import { ApiClient, type WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
+import { pool } from '../lib/pool.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
 const CONCURRENCY = 32;
-
-
-
-/** Runs `n` jobs with at most `limit` in flight. */
-async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < n) await job(next++);
-    }),
-  );
-}
 
 const podJson = (name: string, ns: string) => ({
   apiVersion: 'v1',

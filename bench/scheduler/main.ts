@@ -15,30 +15,26 @@
  *     is bound. Upstream's expected ≈ 17 s (lease duration + retry jitter).
  *
  * Run: node_modules/.bin/tsx bench/scheduler/main.ts   (root; builds its own netns cluster with etcd)
- * Env: BENCH_RUNS (default 3: runs of each throughput case, median printed),
- *      BENCH_FAILOVER_RUNS (default 3), BENCH_CASES (default "100x1000,5000x10000": nodes x pods).
+ * Env: BENCH_CASES (default "100x1000x3,5000x10000x1": nodes x pods x runs, the median printed),
+ *      BENCH_FAILOVER_RUNS (default 3).
+ *
+ * Beside the rates it prints the scheduler process's CPU time per pod (from
+ * /proc, list and sync included): what the machine's load cannot inflate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ApiClient, type Lease, type Node, type Pod } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, table } from '../lib/report.js';
+import { pool } from '../lib/pool.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
-const CASES = (process.env.BENCH_CASES ?? '100x1000,5000x10000').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+/** nodes x pods x runs */
+const CASES = (process.env.BENCH_CASES ?? '100x1000x3,5000x10000x1').split(',').map((s) => s.split('x').map(Number) as [number, number, number]);
 const GOALS: Record<string, number> = { '100x1000': 400, '5000x10000': 680 };
 const BIND_CONCURRENCY = 256;
 const CREATE_CONCURRENCY = 64;
-
-async function pool(n: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < n) await job(next++);
-    }),
-  );
-}
 
 /** scheduler_perf's node-default: 4 cpu, 32Gi, 110 pods. */
 const fakeNode = (name: string): Node => ({
@@ -98,11 +94,18 @@ async function reset(ctx: Ctx, ns: string): Promise<void> {
   });
 }
 
+/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, USER_HZ 100). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Throughput {
   podsPerSec: number;
   startupMs: number;
   anchorPerSec: number;
   anchorWatchedPerSec: number;
+  cpuMsPerPod: number;
 }
 
 async function throughput(ctx: Ctx, nodes: number, pods: number, run: number): Promise<Throughput> {
@@ -132,7 +135,8 @@ async function throughput(ctx: Ctx, nodes: number, pods: number, run: number): P
   })();
   const t0 = performance.now();
   const sched = startScheduler(ctx, ['--leader-elect=false']);
-  await waitFor(() => bound >= pods || undefined, { timeoutMs: 600_000, intervalMs: 100, what: `${pods} pods bound` });
+  await waitFor(() => bound >= pods || undefined, { timeoutMs: 1_800_000, intervalMs: 100, what: `${pods} pods bound` });
+  const cpuMsPerPod = cpuMs(sched.pid!) / pods;
   ac.abort();
   await watching;
   await stop(sched);
@@ -166,7 +170,7 @@ async function throughput(ctx: Ctx, nodes: number, pods: number, run: number): P
   await ctx.client.delete('namespaces', anchorNs);
   await ctx.client.delete('namespaces', ns);
   await reset(ctx, ns);
-  return { podsPerSec: (pods - 1) / ((last - first) / 1000), startupMs: first - t0, anchorPerSec, anchorWatchedPerSec };
+  return { podsPerSec: (pods - 1) / ((last - first) / 1000), startupMs: first - t0, anchorPerSec, anchorWatchedPerSec, cpuMsPerPod };
 }
 
 interface Failover {
@@ -225,12 +229,12 @@ async function main(): Promise<void> {
   try {
     await waitFor(async () => (await ctx.client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
     const rows: string[][] = [];
-    for (const [nodes, pods] of CASES) {
+    for (const [nodes, pods, runs] of CASES) {
       const results: Throughput[] = [];
-      for (let r = 0; r < RUNS; r++) {
+      for (let r = 0; r < runs; r++) {
         const res = await throughput(ctx, nodes, pods, r);
         process.stderr.write(
-          `  ${pods} pods / ${nodes} nodes, run ${r + 1}: ${fmt(res.podsPerSec, 0)} pods/s (startup ${fmt(res.startupMs, 0)} ms), apiserver binds ${fmt(res.anchorPerSec, 0)}/s, with a pod watch ${fmt(res.anchorWatchedPerSec, 0)}/s\n`,
+          `  ${pods} pods / ${nodes} nodes, run ${r + 1}: ${fmt(res.podsPerSec, 0)} pods/s (startup ${fmt(res.startupMs, 0)} ms), apiserver binds ${fmt(res.anchorPerSec, 0)}/s, with a pod watch ${fmt(res.anchorWatchedPerSec, 0)}/s, scheduler CPU ${fmt(res.cpuMsPerPod, 2)} ms/pod\n`,
         );
         results.push(res);
       }
@@ -247,9 +251,11 @@ async function main(): Promise<void> {
         `${fmt(sched / watched, 2)}x`,
         goal ? `${goal} (${sched >= goal ? 'met' : 'missed'})` : '-',
         fmt(median(results.map((x) => x.startupMs)), 0),
+        fmt(median(results.map((x) => x.cpuMsPerPod)), 2),
+        String(runs),
       ]);
     }
-    table(`scheduling throughput, pods/s, median of ${RUNS} run(s) (anchor: plain-client pods/binding writes, ${BIND_CONCURRENCY} in flight)`, ['case', 'scheduler', 'apiserver binds', 'ratio', 'binds, 1 pod watch', 'ratio', 'goal', 'startup ms'], rows);
+    table(`scheduling throughput, pods/s, median of the runs (anchor: plain-client pods/binding writes, ${BIND_CONCURRENCY} in flight)`, ['case', 'scheduler', 'apiserver binds', 'ratio', 'binds, 1 pod watch', 'ratio', 'goal', 'startup ms', 'sched CPU ms/pod', 'runs'], rows);
 
     const fo: Failover[] = [];
     for (let r = 0; r < FAILOVER_RUNS; r++) {

@@ -36,14 +36,18 @@ export class Framework {
   }
 
   /** The first plugin that does not pass decides the node's status. */
-  runFilterPlugins(state: CycleState, pod: Pod, ni: NodeInfo, snapshot: Snapshot): Status {
-    const skip = state.read<Set<string>>(SKIP_FILTER);
-    for (const p of this.filters) {
-      if (skip?.has(p.name)) continue;
+  runFilterPlugins(state: CycleState, pod: Pod, ni: NodeInfo, snapshot: Snapshot, filters = this.activeFilters(state)): Status {
+    for (const p of filters) {
       const s = p.filter!(state, pod, ni, snapshot);
       if (!s.isSuccess()) return s.withPlugin(p.name);
     }
     return Status.SUCCESS;
+  }
+
+  /** The Filter plugins of this cycle (those whose PreFilter did not Skip), to hoist out of the per-node loop. */
+  activeFilters(state: CycleState): Plugin[] {
+    const skip = state.read<Set<string>>(SKIP_FILTER);
+    return skip?.size ? this.filters.filter((p) => !skip.has(p.name)) : this.filters;
   }
 
   runPreScorePlugins(state: CycleState, pod: Pod, feasible: readonly NodeInfo[], snapshot: Snapshot): Status {
@@ -60,15 +64,24 @@ export class Framework {
 
   /** Σ over scoring plugins of weight × normalised score, per feasible node (in their order). */
   runScorePlugins(state: CycleState, pod: Pod, feasible: readonly NodeInfo[], snapshot: Snapshot): NodeScore[] {
-    const totals: NodeScore[] = feasible.map((ni) => ({ name: ni.name, score: 0 }));
+    const n = feasible.length;
+    const totals = new Float64Array(n);
     const skip = state.read<Set<string>>(SKIP_SCORE);
     for (const { plugin, weight } of this.scorers) {
       if (skip?.has(plugin.name)) continue;
-      const scores: NodeScore[] = feasible.map((ni) => ({ name: ni.name, score: plugin.score!(state, pod, ni, snapshot) }));
-      plugin.normalizeScore?.(state, pod, scores);
-      for (let i = 0; i < scores.length; i++) totals[i]!.score += scores[i]!.score * weight;
+      if (!plugin.normalizeScore) {
+        // Nothing to rescale: add straight into the totals (no per-node objects on the hot path).
+        for (let i = 0; i < n; i++) totals[i]! += weight * plugin.score!(state, pod, feasible[i]!, snapshot);
+        continue;
+      }
+      const scores: NodeScore[] = new Array(n);
+      for (let i = 0; i < n; i++) scores[i] = { name: feasible[i]!.name, score: plugin.score!(state, pod, feasible[i]!, snapshot) };
+      plugin.normalizeScore(state, pod, scores);
+      for (let i = 0; i < n; i++) totals[i]! += scores[i]!.score * weight;
     }
-    return totals;
+    const out: NodeScore[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { name: feasible[i]!.name, score: totals[i]! };
+    return out;
   }
 }
 

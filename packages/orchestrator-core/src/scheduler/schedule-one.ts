@@ -208,12 +208,13 @@ export class Scheduler {
       return { feasible: [], diagnosis };
     }
     const want = numFeasibleNodesToFind(all.length, this.o.percentageOfNodesToScore);
+    const filters = fw.activeFilters(state);
     const feasible: NodeInfo[] = [];
     let processed = 0;
     for (let i = 0; i < all.length && feasible.length < want; i++) {
       const ni = all[(this.nextStartNodeIndex + i) % all.length]!;
       processed++;
-      const s = fw.runFilterPlugins(state, pod, ni, snapshot);
+      const s = fw.runFilterPlugins(state, pod, ni, snapshot, filters);
       if (s.isSuccess()) feasible.push(ni);
       else if (s.isRejected()) {
         diagnosis.nodeToStatus.set(ni.name, s);

@@ -25,7 +25,9 @@ export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | un
 
 /** v1helper.FindMatchingUntoleratedTaint: the first taint that passes `filter` and no toleration tolerates. */
 export function findUntoleratedTaint(taints: readonly Taint[] | undefined, tolerations: readonly Toleration[] | undefined, filter: (t: Taint) => boolean): Taint | undefined {
-  return (taints ?? []).find((t) => filter(t) && !tolerationsTolerateTaint(tolerations, t));
+  if (!taints) return undefined;
+  for (const t of taints) if (filter(t) && !tolerationsTolerateTaint(tolerations, t)) return t;
+  return undefined;
 }
 
 /** Go's strconv.ParseInt(v, 10, 64): an integer, else undefined. */
@@ -76,14 +78,33 @@ export function termMatches(term: NodeSelectorTerm, node: Node): boolean {
 }
 
 /**
- * nodeaffinity.GetRequiredNodeAffinity(pod).Match(node): the pod's
- * nodeSelector (every label equal) and, when set, its required node
- * affinity (any term matches).
+ * nodeaffinity.GetRequiredNodeAffinity(pod): the pod's nodeSelector (every
+ * label equal) and, when set, its required node affinity (any term matches),
+ * prepared once per pod; `match(node)` runs per node.
  */
+export class RequiredNodeAffinity {
+  private readonly selector: [string, string][];
+  private readonly terms: NodeSelectorTerm[] | undefined;
+
+  constructor(pod: Pod) {
+    this.selector = Object.entries(pod.spec?.nodeSelector ?? {});
+    this.terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? (pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ? [] : undefined);
+  }
+
+  /** Nothing to check: every node matches. */
+  get empty(): boolean {
+    return this.selector.length === 0 && this.terms === undefined;
+  }
+
+  match(node: Node): boolean {
+    const labels = node.metadata.labels ?? {};
+    for (const [k, v] of this.selector) if (labels[k] !== v) return false;
+    if (this.terms === undefined) return true;
+    for (const t of this.terms) if (termMatches(t, node)) return true;
+    return false;
+  }
+}
+
 export function requiredNodeAffinityMatches(pod: Pod, node: Node): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (!required) return true;
-  return (required.nodeSelectorTerms ?? []).some((t) => termMatches(t, node));
+  return new RequiredNodeAffinity(pod).match(node);
 }

@@ -24,13 +24,20 @@ const BALANCED_STATE = 'PreScoreNodeResourcesBalancedAllocation';
  * shortfall is a reason of its own (`Insufficient cpu`, `Insufficient memory`).
  */
 export function insufficientResources(req: Requests, ni: NodeInfo): string[] {
+  const a = ni.allocatable;
+  const tooMany = ni.pods.length + 1 > a.allowedPodNumber;
+  const cpu = req.milliCPU > 0 && req.milliCPU > a.milliCPU - ni.requested.milliCPU;
+  const mem = req.memory > 0 && req.memory > a.memory - ni.requested.memory;
+  // The common case allocates nothing: this runs for every node of every pod.
+  if (!tooMany && !cpu && !mem) return NONE;
   const out: string[] = [];
-  if (ni.pods.length + 1 > ni.allocatable.allowedPodNumber) out.push(REASON_TOO_MANY_PODS);
-  if (req.milliCPU === 0 && req.memory === 0) return out;
-  if (req.milliCPU > 0 && req.milliCPU > ni.allocatable.milliCPU - ni.requested.milliCPU) out.push(REASON_INSUFFICIENT_CPU);
-  if (req.memory > 0 && req.memory > ni.allocatable.memory - ni.requested.memory) out.push(REASON_INSUFFICIENT_MEMORY);
+  if (tooMany) out.push(REASON_TOO_MANY_PODS);
+  if (cpu) out.push(REASON_INSUFFICIENT_CPU);
+  if (mem) out.push(REASON_INSUFFICIENT_MEMORY);
   return out;
 }
+
+const NONE: string[] = [];
 
 /** leastRequestedScore: the free share of a resource after placing the pod, 0..100 (integer division). */
 function leastRequestedScore(requested: number, capacity: number): number {
@@ -38,44 +45,37 @@ function leastRequestedScore(requested: number, capacity: number): number {
   return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
 }
 
-/** The two resources scored, weight 1 each (upstream's default ScoringStrategy). */
-function resourcePairs(ni: NodeInfo, pod: Requests, node: Requests): [number, number][] {
-  return [
-    [node.milliCPU + pod.milliCPU, ni.allocatable.milliCPU],
-    [node.memory + pod.memory, ni.allocatable.memory],
-  ];
-}
-
-/** LeastAllocated over cpu and memory (with 100m / 200Mi for containers without requests). */
+/**
+ * LeastAllocated over cpu and memory, weight 1 each (upstream's default
+ * ScoringStrategy), with 100m / 200Mi for containers without requests.
+ * Written out per resource: it runs for every feasible node of every pod.
+ */
 export function leastAllocatedScore(pod: Requests, ni: NodeInfo): number {
+  const a = ni.allocatable;
   let score = 0;
   let weights = 0;
-  for (const [requested, allocatable] of resourcePairs(ni, pod, ni.nonZeroRequested)) {
-    if (allocatable === 0) continue;
-    score += leastRequestedScore(requested, allocatable);
-    weights += 1;
+  if (a.milliCPU !== 0) {
+    score += leastRequestedScore(ni.nonZeroRequested.milliCPU + pod.milliCPU, a.milliCPU);
+    weights++;
+  }
+  if (a.memory !== 0) {
+    score += leastRequestedScore(ni.nonZeroRequested.memory + pod.memory, a.memory);
+    weights++;
   }
   return weights === 0 ? 0 : Math.trunc(score / weights);
 }
 
 /**
  * balancedResourceScorer: 100 × (1 − the standard deviation of the cpu and
- * memory fractions), each capped at 1; for two resources that is |f1 − f2| / 2.
- * Counts the pods' real requests (useRequested), as upstream.
+ * memory fractions), each capped at 1; for two resources that is |f1 − f2| / 2
+ * (one resource: 0). Counts the pods' real requests (useRequested), as upstream.
  */
 export function balancedAllocationScore(pod: Requests, ni: NodeInfo): number {
-  const fractions: number[] = [];
-  for (const [requested, allocatable] of resourcePairs(ni, pod, ni.requested)) {
-    if (allocatable === 0) continue;
-    fractions.push(Math.min(1, requested / allocatable));
-  }
-  let std = 0;
-  if (fractions.length === 2) std = Math.abs((fractions[0]! - fractions[1]!) / 2);
-  else if (fractions.length > 2) {
-    const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
-    std = Math.sqrt(fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length);
-  }
-  return Math.trunc((1 - std) * MAX_NODE_SCORE);
+  const a = ni.allocatable;
+  if (a.milliCPU === 0 || a.memory === 0) return MAX_NODE_SCORE;
+  const cpu = Math.min(1, (ni.requested.milliCPU + pod.milliCPU) / a.milliCPU);
+  const mem = Math.min(1, (ni.requested.memory + pod.memory) / a.memory);
+  return Math.trunc((1 - Math.abs((cpu - mem) / 2)) * MAX_NODE_SCORE);
 }
 
 /** Filter on requests; score LeastAllocated. */

@@ -9,7 +9,7 @@ import {
 } from '@pilot/api';
 import { MAX_NODE_SCORE, Status, type CycleState, type NodeScore, type Plugin } from '../framework.js';
 import type { NodeInfo, PodInfo, Snapshot } from '../node-info.js';
-import { requiredNodeAffinityMatches } from './helpers.js';
+import { RequiredNodeAffinity } from './helpers.js';
 
 export const POD_TOPOLOGY_SPREAD = 'PodTopologySpread';
 export const LABEL_HOSTNAME = 'kubernetes.io/hostname';
@@ -149,10 +149,11 @@ export function podTopologySpread(listers: SpreadListers): Plugin {
       const ns = pod.metadata.namespace ?? '';
       const needCounts = constraints.some((c) => c.topologyKey !== LABEL_HOSTNAME);
       if (needCounts) {
+        const required = new RequiredNodeAffinity(pod);
         for (const ni of snapshot.nodeInfoList) {
           const labels = ni.node.metadata.labels ?? {};
           // nodeAffinityPolicy Honor: domains count only nodes the pod could go to.
-          if (!requiredNodeAffinityMatches(pod, ni.node)) continue;
+          if (!required.match(ni.node)) continue;
           if (requireAll && !hasAllKeys(labels, constraints)) continue;
           constraints.forEach((c, i) => {
             if (c.topologyKey === LABEL_HOSTNAME) return;
