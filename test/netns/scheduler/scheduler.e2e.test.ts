@@ -119,7 +119,7 @@ describe('pilot scheduler', () => {
       const list = await events('web-0', 'Scheduled');
       return list.length ? list : undefined;
     }, { what: 'Scheduled event of web-0' });
-    expect(ev).toEqual([expect.objectContaining({ type: 'Normal', message: `Successfully assigned ${NS}/web-0 to ${placed[0]}`, source: { component: 'default-scheduler' } })]);
+    expect(ev).toEqual([expect.objectContaining({ type: 'Normal', message: `Successfully assigned ${NS}/web-0 to ${placed[0]}`, source: expect.objectContaining({ component: 'default-scheduler' }) })]);
     const p = await api.get<Pod>('pods', 'web-0', { namespace: NS });
     expect(p.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'PodScheduled', status: 'True' })]));
     await deletePods(names);

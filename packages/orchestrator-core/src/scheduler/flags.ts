@@ -1,6 +1,5 @@
-import { Command, durationFlag, FlagError, ipv4Flag, portFlag, type FlagWarn } from '@pilot/common';
+import { Command, durationFlag, FlagError, ipv4Flag, isLoopback, portFlag, type FlagWarn } from '@pilot/common';
 import { validateLeaderElection } from '@pilot/api';
-import { isLoopback } from '../apiserver/flags.js';
 
 /** Everything `pilot scheduler` is configured with, validated. */
 export interface SchedulerConfig {

@@ -11,7 +11,7 @@
  * FailedScheduling event and the PodScheduled=False/Unschedulable condition;
  * it goes back to the queue (unschedulablePods, or backoffQ on an error).
  */
-import { ApiError, formatTime, isConflict, type ApiClient, type Pod, type PodCondition } from '@pilot/api';
+import { ApiError, formatTime, isConflict, type ApiClient, type EventRecorder, type Pod, type PodCondition } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import {
   Code,
@@ -24,7 +24,6 @@ import {
   type NodeScore,
 } from './framework.js';
 import type { Cache } from './cache.js';
-import type { EventRecorder } from './events.js';
 import { podKey, Snapshot, type NodeInfo } from './node-info.js';
 import type { QueuedPodInfo, SchedulingQueue } from './queue.js';
 import type { Framework } from './runtime.js';
@@ -252,7 +251,7 @@ export class Scheduler {
     this.o.metrics?.attempt('scheduled', seconds);
     if (q.initialAttemptTimestamp !== undefined) this.o.metrics?.podScheduled(q.attempts, (this.now() - q.initialAttemptTimestamp) / 1000);
     this.o.log.debug({ pod: q.key, node: host }, 'bound');
-    this.o.recorder.eventf(assumed, 'Normal', 'Scheduled', 'Binding', `Successfully assigned ${ns}/${name} to ${host}`);
+    this.o.recorder.eventf(assumed, 'Normal', 'Scheduled', 'Successfully assigned %s/%s to %s', ns, name, host);
   }
 
   /**
@@ -279,7 +278,7 @@ export class Scheduler {
     const message = status.message();
     if (status.isRejected()) this.o.log.info({ pod: q.key, err: message }, 'unable to schedule pod; no fit; waiting');
     else this.o.log.warn({ pod: q.key, err: message }, 'error scheduling pod; retrying');
-    this.o.recorder.eventf(pod, 'Warning', 'FailedScheduling', 'Scheduling', truncateMessage(message));
+    this.o.recorder.event(pod, 'Warning', 'FailedScheduling', truncateMessage(message));
     if (bindConflict) return;
     const condition: PodCondition = {
       type: 'PodScheduled',

@@ -7,9 +7,11 @@
  * Informers run and sync before the election, as upstream: a standby keeps
  * a warm cache and queue, so taking over costs only the Lease.
  */
+import { hostname } from 'node:os';
 import {
   ApiClient,
   defaultIdentity,
+  EventBroadcaster,
   InformerFactory,
   LeaderElector,
   type Informer,
@@ -22,7 +24,6 @@ import { createRegistry, startHealthServer, type Logger } from '@pilot/common';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Cache } from './cache.js';
-import { ApiEventRecorder, type EventRecorder } from './events.js';
 import type { SchedulerConfig } from './flags.js';
 import { defaultProfile } from './plugins/registry.js';
 import { EVENTS, nodeUpdateEvent, SchedulingQueue } from './queue.js';
@@ -106,13 +107,13 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
   const nodes = factory.informer<Node>('nodes');
   const services = factory.informer<Service>('services');
   const rcs = factory.informer<ReplicationController>('replicationcontrollers');
-  services.store.addIndex('namespace', (s) => [s.metadata.namespace ?? '']);
+  services.indexer.addIndex('namespace', (s) => [s.metadata.namespace ?? '']);
 
   const cache = new Cache(log, o.assumedPodTtlMs);
   const queue = new SchedulingQueue({ podInitialBackoffMs: cfg.podInitialBackoffMs, podMaxBackoffMs: cfg.podMaxBackoffMs, log });
   const framework = new Framework(cfg.schedulerName, defaultProfile({
-    services: (ns) => services.store.byIndex('namespace', ns),
-    replicationController: (ns, name) => rcs.store.getByName(ns, name),
+    services: (ns) => services.indexer.byIndex('namespace', ns),
+    replicationController: (ns, name) => rcs.indexer.getByName(ns, name),
   }));
   const registry = createRegistry('scheduler');
   new Gauge({
@@ -128,7 +129,9 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
     },
   });
   const leaderGauge = new Gauge({ name: 'leader_election_master_status', help: '1 while this instance leads.', labelNames: ['name'], registers: [registry] });
-  const recorder: EventRecorder = new ApiEventRecorder(client, cfg.schedulerName, `${cfg.schedulerName}-${identity}`, log);
+  // Events through the shared broadcaster (client-go's record): one writer, bounded queue, repeats folded into count.
+  const broadcaster = new EventBroadcaster(client, { logger: log });
+  const recorder = broadcaster.newRecorder({ component: cfg.schedulerName, host: hostname() });
   const scheduler = new Scheduler({
     client,
     cache,
@@ -136,7 +139,7 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
     framework,
     recorder,
     log,
-    currentPod: (key) => pods.store.get(key),
+    currentPod: (key) => pods.indexer.get(key),
     metrics: schedulerMetrics(registry, cfg.schedulerName),
   });
 
@@ -156,7 +159,7 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
   const flush = setInterval(() => {
     // An assumed pod that expired is still pending in the informer: schedule it again.
     for (const key of cache.cleanupAssumedPods()) {
-      const p = pods.store.get(key);
+      const p = pods.indexer.get(key);
       if (p && !assigned(p) && responsibleForPod(p, cfg.schedulerName)) queue.add(p);
     }
   }, 1000);
@@ -209,7 +212,7 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
       clearInterval(flush);
       await done;
       await factory.stopped();
-      await (recorder as ApiEventRecorder).flush(5000);
+      await broadcaster.shutdown(5000);
       await new Promise<void>((r) => (health ? health.close(() => r()) : r()));
       if (!o.client) client.close();
     },

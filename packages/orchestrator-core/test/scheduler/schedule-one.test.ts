@@ -1,7 +1,6 @@
-import { ApiError, conflict, type Pod } from '@pilot/api';
+import { ApiError, conflict, sprintf, type EventRecorder, type Pod } from '@pilot/api';
 import { Cache } from '../../src/scheduler/cache.js';
 import { CycleState } from '../../src/scheduler/framework.js';
-import type { EventRecorder } from '../../src/scheduler/events.js';
 import { defaultProfile } from '../../src/scheduler/plugins/registry.js';
 import { SchedulingQueue } from '../../src/scheduler/queue.js';
 import { Framework } from '../../src/scheduler/runtime.js';
@@ -18,7 +17,11 @@ interface Recorded {
 
 function harness(opts: { failBind?: (pod: string) => unknown } = {}) {
   const events: Recorded[] = [];
-  const recorder: EventRecorder = { eventf: (o, type, reason, _a, message) => events.push({ type, reason, message, pod: o.metadata.name! }) };
+  const name = (o: Parameters<EventRecorder['event']>[0]) => ('metadata' in o ? o.metadata.name! : o.name!);
+  const recorder: EventRecorder = {
+    event: (o, type, reason, message) => events.push({ type, reason, message, pod: name(o) }),
+    eventf: (o, type, reason, format, ...args) => events.push({ type, reason, message: sprintf(format, ...args), pod: name(o) }),
+  };
   const binds: [string, string][] = [];
   const statuses: { name: string; patch: unknown }[] = [];
   const pods = new Map<string, Pod>();
