@@ -23,6 +23,11 @@ export { startScheduler, addAllEventHandlers, POD_FIELD_SELECTOR } from './sched
 export type { RunningScheduler, StartOptions as SchedulerStartOptions } from './scheduler/scheduler.js';
 export { resolveConfig as resolveSchedulerConfig, schedulerCommand } from './scheduler/flags.js';
 export type { SchedulerConfig, RawFlags as SchedulerRawFlags } from './scheduler/flags.js';
+export { startControllerManager, enabledControllers, CONTROLLERS } from './controller/manager.js';
+export type { RunningControllerManager, ControllerEntry, StartOptions as ControllerManagerStartOptions } from './controller/manager.js';
+export type { Controller, ControllerContext, ControllerFactory } from './controller/controller.js';
+export { resolveConfig as resolveControllerManagerConfig, controllerManagerCommand } from './controller/flags.js';
+export type { ControllerManagerConfig, RawFlags as ControllerManagerRawFlags } from './controller/flags.js';
 export { SUBCOMMANDS } from './cli/subcommands.js';
 export type { Subcommand, RunCommand } from './cli/subcommands.js';
 export { dispatch, pilotHelp } from './cli/dispatch.js';

@@ -45,9 +45,10 @@ describe('the pilot dispatcher', () => {
       [['dnsd', '--ttl', 'soon'], 'dnsd', '--ttl: "soon" is not an integer in 0..3600'],
       [['apiserver', '--insecure-port', 'http'], 'pilot apiserver', '--insecure-port: "http" is not an integer in 0..65535'],
       [['scheduler', '--pod-max-backoff', 'soon'], 'pilot scheduler', '--pod-max-backoff: "soon" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
+      [['controller-manager', '--controllers', 'replicaton'], 'pilot controller-manager', '--controllers: unknown controller "replicaton" (known: none)'],
     ];
     // Components only pilot runs print under `pilot <name>`; the network daemons under their bins' names.
-    const pilotOnly = new Set(['apiserver', 'scheduler']);
+    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager']);
     for (const name of Object.keys(SUBCOMMANDS)) {
       const program = pilotOnly.has(name) ? `pilot ${name}` : name;
       cases.push([[name, '--no-such-flag'], program, `--no-such-flag: unknown flag (see ${program} --help)`]);
@@ -67,7 +68,7 @@ describe('the pilot dispatcher', () => {
     expect(await dispatch(['dnsd', '--help'], viaFlag)).toBe(0);
     expect(viaFlag.stdout).toBe(viaHelp.stdout);
 
-    for (const [name, flag] of [['apiserver', '--etcd-servers <urls>'], ['overlayd', '--etcd-endpoints <urls>'], ['svcproxy', '--proxy-mode <mode>']] as const) {
+    for (const [name, flag] of [['apiserver', '--etcd-servers <urls>'], ['controller-manager', '--node-monitor-grace-period <duration>'], ['overlayd', '--etcd-endpoints <urls>'], ['svcproxy', '--proxy-mode <mode>']] as const) {
       const io = capture();
       expect(await dispatch(['help', name], io)).toBe(0);
       expect(io.stdout).toContain(flag);
@@ -91,7 +92,7 @@ describe('the pilot dispatcher', () => {
     for (const argv of [['kubelett'], ['help', 'kubelett']]) {
       const err = await usageError(argv);
       expect([err.program, err.exitCode]).toEqual(['pilot', 2]);
-      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, scheduler, overlayd, svcproxy, dnsd/);
+      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, scheduler, controller-manager, overlayd, svcproxy, dnsd/);
     }
   });
 });

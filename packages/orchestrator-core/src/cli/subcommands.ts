@@ -23,6 +23,7 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   apiserver: { summary: 'Kubernetes-shaped API server over etcd', load: () => import('./apiserver.js') },
   scheduler: { summary: 'assigns pending pods to nodes: filters, scores, binds through pods/binding; leader-elected', load: () => import('./scheduler.js') },
+  'controller-manager': { summary: 'runs the control loops (replication, endpoints, node lifecycle, ...); leader-elected', load: () => import('./controller-manager.js') },
   overlayd: {
     summary: 'overlay network: leases a pod subnet per host from etcd, routes every subnet (vxlan, host-gw), writes subnet.env',
     load: async () => ({ run: (await import('@pilot/overlayd')).runOverlayd }),
