@@ -1,0 +1,45 @@
+/**
+ * The pure part of dnsd's TCP connection handling: which deadline applies to
+ * a connection, and which one to close when the connection cap is reached.
+ *
+ * A message's deadline runs from its first byte (CoreDNS's read deadline), so
+ * a client that drips one byte at a time cannot stretch it; the idle timeout
+ * runs from the end of the last whole message and partial data never resets it.
+ */
+export interface TcpConnState {
+  /** When the connection was accepted or its last whole message arrived (ms). */
+  idleSince: number;
+  /** When the first byte of the message being read arrived; undefined between messages. */
+  messageSince: number | undefined;
+}
+
+export interface TcpTimeouts {
+  readMs: number;
+  idleMs: number;
+}
+
+/** The time (ms) at which this connection is closed unless it completes a message. */
+export function deadlineOf(c: TcpConnState, t: TcpTimeouts): number {
+  return c.messageSince !== undefined ? c.messageSince + t.readMs : c.idleSince + t.idleMs;
+}
+
+/**
+ * The connection to close so a new client gets in: one mid-message past its
+ * deadline, else the oldest idle, else the one whose message began first
+ * (the slowest). Never undefined for a non-empty set, so the cap never locks out.
+ */
+export function pickVictim<C extends TcpConnState>(conns: Iterable<C>, now: number, t: TcpTimeouts): { conn: C; reason: 'read-timeout' | 'evicted-idle' | 'evicted-slow' } | undefined {
+  let overdue: C | undefined;
+  let idle: C | undefined;
+  let slow: C | undefined;
+  for (const c of conns) {
+    if (c.messageSince !== undefined) {
+      if (c.messageSince + t.readMs <= now && (!overdue || c.messageSince < overdue.messageSince!)) overdue = c;
+      if (!slow || c.messageSince < slow.messageSince!) slow = c;
+    } else if (!idle || c.idleSince < idle.idleSince) idle = c;
+  }
+  if (overdue) return { conn: overdue, reason: 'read-timeout' };
+  if (idle) return { conn: idle, reason: 'evicted-idle' };
+  if (slow) return { conn: slow, reason: 'evicted-slow' };
+  return undefined;
+}
