@@ -35,6 +35,8 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     .addOption(new Option('--lease-seconds <duration>', 'deprecated: --lease-duration').hideHelp())
     .option('--identity <name>', 'Lease name suffix, unique per instance (default: the advertise address, dashed)')
     .option('--forward-timeout <duration>', 'per-upstream timeout', '2s')
+    .option('--tcp-read-timeout <duration>', 'a TCP message must arrive whole this soon after its first byte', '2s')
+    .option('--tcp-idle-timeout <duration>', 'a TCP connection with no new message this long is closed (partial messages do not count)', '10s')
     .option('--healthz-port <port>', '/healthz and /metrics port', '9153');
 
   const flags = parseCommandLine(program, argv, (warn) => resolveFlags(program.opts<RawFlags>(), () => readFileSync('/etc/resolv.conf', 'utf8'), warn), io);
@@ -94,6 +96,8 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     nameservers: [flags.clusterIp],
     upstreams: flags.upstreams,
     forwardTimeoutMs: flags.forwardTimeoutMs,
+    tcpReadMs: flags.tcpReadMs,
+    tcpIdleMs: flags.tcpIdleMs,
     recursionNetworks: flags.recursionNetworks,
     source,
     log,

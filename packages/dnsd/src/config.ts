@@ -29,6 +29,8 @@ export interface RawFlags {
   identity?: string;
   healthzPort: string;
   forwardTimeout: string;
+  tcpReadTimeout: string;
+  tcpIdleTimeout: string;
 }
 
 export interface ResolvedFlags {
@@ -48,6 +50,8 @@ export interface ResolvedFlags {
   recursionNetworks: string[];
   healthzPort: number;
   forwardTimeoutMs: number;
+  tcpReadMs: number;
+  tcpIdleMs: number;
   /** Whole seconds (a Lease's leaseDurationSeconds). */
   leaseSeconds: number;
   identity: string | undefined;
@@ -101,6 +105,8 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWa
   const healthzPort = portFlag('healthz-port', f.healthzPort);
   // Before durations took units this flag was milliseconds.
   const forwardTimeoutMs = durationFlag('forward-timeout', f.forwardTimeout, 50, 30_000, { bareUnit: 'ms', warn });
+  const tcpReadMs = durationFlag('tcp-read-timeout', f.tcpReadTimeout, 100, 60_000);
+  const tcpIdleMs = durationFlag('tcp-idle-timeout', f.tcpIdleTimeout, 100, 3_600_000);
 
   let leaseMs: number;
   if (f.leaseSeconds !== undefined) {
@@ -187,6 +193,8 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWa
     recursionNetworks,
     healthzPort,
     forwardTimeoutMs,
+    tcpReadMs,
+    tcpIdleMs,
     leaseSeconds,
     identity: f.identity ?? advertiseAddress?.replaceAll('.', '-').replaceAll(':', '-'),
   };

@@ -26,6 +26,10 @@ export interface DnsdConfig {
   nameservers: string[];
   upstreams: Upstream[];
   forwardTimeoutMs: number;
+  /** TCP: a whole message within this long of its first byte (default 2 s). */
+  tcpReadMs?: number;
+  /** TCP: a connection without a new message for this long is closed (default 10 s). */
+  tcpIdleMs?: number;
   recursionNetworks: string[];
   source: RecordSource;
   log: Logger;
@@ -74,7 +78,16 @@ export class Dnsd {
       log,
       onOutcome: this.metrics ? (o, t) => this.metrics!.observe(o, t) : undefined,
     });
-    this.server = new DnsServer({ handler: this.handler, tcpHost: config.tcpHost, port: config.port, udpAddresses: config.udpAddresses, log });
+    this.server = new DnsServer({
+      handler: this.handler,
+      tcpHost: config.tcpHost,
+      port: config.port,
+      udpAddresses: config.udpAddresses,
+      log,
+      tcpReadMs: config.tcpReadMs,
+      tcpIdleMs: config.tcpIdleMs,
+      onTcpClose: this.metrics ? (reason) => this.metrics!.tcpClosed.labels(reason).inc() : undefined,
+    });
   }
 
   /** Starts the source and the sockets; resolves once listening (not necessarily synced). */

@@ -17,6 +17,7 @@ export class DnsMetrics {
   private readonly cacheEvents: Counter<'cache' | 'result'>;
   readonly upstreamFailures: Counter<'upstream'>;
   readonly indexObjects: Gauge<'kind'>;
+  readonly tcpClosed: Counter<'reason'>;
   /** Queries counted since the last scrape, by a numeric type/rcode/transport key. */
   private readonly pendingQueries = new Map<number, { labels: { type: string; rcode: string; transport: string }; n: number }>();
   /** Cache events since the last scrape: answer hit, answer miss, forward hit, forward miss. */
@@ -44,6 +45,12 @@ export class DnsMetrics {
       collect: () => this.flushCache(),
     });
     this.upstreamFailures = new Counter({ name: 'dnsd_upstream_failures_total', help: 'Upstream exchanges that timed out, failed or answered SERVFAIL/REFUSED', labelNames: ['upstream'], registers: [registry] });
+    this.tcpClosed = new Counter({
+      name: 'dnsd_tcp_closed_total',
+      help: 'TCP connections dnsd closed itself, by reason (read-timeout: a message not whole in time; idle-timeout; evicted-idle, evicted-slow: made room at the connection cap)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
     this.indexObjects = new Gauge({ name: 'dnsd_index_objects', help: 'Objects in the record index, by kind', labelNames: ['kind'], registers: [registry] });
   }
 

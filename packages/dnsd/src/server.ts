@@ -3,6 +3,7 @@ import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { createServer, isIP, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from '@pilot/common';
 import type { QueryHandler } from './handler.js';
+import { deadlineOf, pickVictim, type TcpCloseReason, type TcpConnState, type TcpTimeouts } from './tcp-conns.js';
 
 /**
  * dnsd's sockets. TCP listens on one address (all by default). UDP is bound
@@ -20,22 +21,36 @@ export interface ServerOptions {
   /** Concrete addresses to bind UDP on. */
   udpAddresses: string[];
   log?: Logger;
-  /** Idle TCP connections are closed after this long (ms). */
+  /** A TCP connection is closed this long (ms) after its last whole message (or its accept) unless a new message starts. */
   tcpIdleMs?: number;
+  /** A length-prefixed TCP message must arrive whole within this long (ms) of its first byte (CoreDNS: 2 s). */
+  tcpReadMs?: number;
+  /** At most this many TCP connections; a new one past the cap closes the worst open one (never refused). */
   maxTcpConnections?: number;
+  /** Called once per TCP connection dnsd closes itself, with why. */
+  onTcpClose?: (reason: TcpCloseReason) => void;
+}
+
+interface TcpConn extends TcpConnState {
+  sock: TcpSocket;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class DnsServer {
   private tcp: Server | undefined;
   private readonly udp = new Map<string, Socket>();
-  private readonly conns = new Set<TcpSocket>();
+  private readonly conns = new Map<TcpSocket, TcpConn>();
+  private readonly timeouts: TcpTimeouts;
+  private readonly maxConns: number;
   port = 0;
 
-  constructor(private readonly opts: ServerOptions) {}
+  constructor(private readonly opts: ServerOptions) {
+    this.timeouts = { readMs: opts.tcpReadMs ?? 2_000, idleMs: opts.tcpIdleMs ?? 10_000 };
+    this.maxConns = opts.maxTcpConnections ?? 1000;
+  }
 
   async start(): Promise<void> {
     const tcp = createServer((sock) => this.onTcp(sock));
-    tcp.maxConnections = this.opts.maxTcpConnections ?? 1000;
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', (err) => reject(new Error(`TCP listen on ${this.opts.tcpHost}:${this.opts.port}: ${err.message}`)));
       tcp.listen({ host: this.opts.tcpHost, port: this.opts.port, ipv6Only: false }, () => resolve());
@@ -101,19 +116,34 @@ export class DnsServer {
     sock.send(res, port, address);
   }
 
+  // No net.Server maxConnections: past it Node closes every new connection, so
+  // slow clients holding the cap would lock everyone out. Instead the worst
+  // open connection (overdue, then idle, then slowest) makes room.
   private onTcp(sock: TcpSocket): void {
-    this.conns.add(sock);
+    const now = Date.now();
+    if (this.conns.size >= this.maxConns) {
+      const victim = pickVictim(this.conns.values(), now, this.timeouts);
+      if (victim) this.closeTcp(victim.conn, victim.reason);
+    }
+    const conn: TcpConn = { sock, idleSince: now, messageSince: undefined, timer: undefined };
+    this.conns.set(sock, conn);
+    this.arm(conn);
     sock.setNoDelay(true);
-    sock.setTimeout(this.opts.tcpIdleMs ?? 10_000, () => sock.destroy());
     const remote = sock.remoteAddress ?? '';
     let buf = Buffer.alloc(0);
     sock.on('data', (chunk) => {
+      if (buf.length === 0 && conn.messageSince === undefined) {
+        conn.messageSince = Date.now();
+        this.arm(conn);
+      }
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      let completed = false;
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
+        completed = true;
         const res = this.opts.handler.handle(Buffer.from(msg), { transport: 'tcp', remote });
         if (res instanceof Promise) res.then((r) => r && writeFramed(sock, r), () => undefined);
         else if (res) writeFramed(sock, res);
@@ -123,15 +153,43 @@ export class DnsServer {
           return;
         }
       }
+      if (completed) {
+        // The deadlines move only at message boundaries, never on a partial byte.
+        const t = Date.now();
+        conn.idleSince = t;
+        conn.messageSince = buf.length > 0 ? t : undefined;
+        this.arm(conn);
+      }
     });
     sock.on('error', () => sock.destroy());
-    sock.on('close', () => this.conns.delete(sock));
+    sock.on('close', () => {
+      clearTimeout(conn.timer);
+      this.conns.delete(sock);
+    });
+  }
+
+  private arm(conn: TcpConn): void {
+    clearTimeout(conn.timer);
+    const reason: TcpCloseReason = conn.messageSince !== undefined ? 'read-timeout' : 'idle-timeout';
+    conn.timer = setTimeout(() => this.closeTcp(conn, reason), Math.max(0, deadlineOf(conn, this.timeouts) - Date.now()));
+    conn.timer.unref();
+  }
+
+  private closeTcp(conn: TcpConn, reason: TcpCloseReason): void {
+    clearTimeout(conn.timer);
+    this.conns.delete(conn.sock);
+    conn.sock.destroy();
+    this.opts.onTcpClose?.(reason);
   }
 
   async stop(): Promise<void> {
     for (const s of this.udp.values()) s.close();
     this.udp.clear();
-    for (const c of this.conns) c.destroy();
+    for (const c of this.conns.values()) {
+      clearTimeout(c.timer);
+      c.sock.destroy();
+    }
+    this.conns.clear();
     const tcp = this.tcp;
     this.tcp = undefined;
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));

@@ -13,6 +13,9 @@ export interface TcpConnState {
   messageSince: number | undefined;
 }
 
+/** Why dnsd closed a TCP connection: the label of dnsd_tcp_closed_total. */
+export type TcpCloseReason = 'read-timeout' | 'idle-timeout' | 'evicted-idle' | 'evicted-slow';
+
 export interface TcpTimeouts {
   readMs: number;
   idleMs: number;
@@ -28,7 +31,7 @@ export function deadlineOf(c: TcpConnState, t: TcpTimeouts): number {
  * deadline, else the oldest idle, else the one whose message began first
  * (the slowest). Never undefined for a non-empty set, so the cap never locks out.
  */
-export function pickVictim<C extends TcpConnState>(conns: Iterable<C>, now: number, t: TcpTimeouts): { conn: C; reason: 'read-timeout' | 'evicted-idle' | 'evicted-slow' } | undefined {
+export function pickVictim<C extends TcpConnState>(conns: Iterable<C>, now: number, t: TcpTimeouts): { conn: C; reason: Exclude<TcpCloseReason, 'idle-timeout'> } | undefined {
   let overdue: C | undefined;
   let idle: C | undefined;
   let slow: C | undefined;

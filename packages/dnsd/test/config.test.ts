@@ -15,6 +15,8 @@ const base: RawFlags = {
   serviceCidr: '10.0.0.0/24',
   healthzPort: '9153',
   forwardTimeout: '2s',
+  tcpReadTimeout: '2s',
+  tcpIdleTimeout: '10s',
 };
 
 describe('flags', () => {
@@ -44,6 +46,8 @@ describe('flags', () => {
     [{ allowRecursion: '10.0.0.0/8,bogus' }, /^--allow-recursion: "bogus"/],
     [{ domain: 'bad_zone' }, /^--domain: "bad_zone" is not a DNS name$/],
     [{ forwardTimeout: '1m' }, /^--forward-timeout: 1m is outside 50ms\.\.30s$/],
+    [{ tcpReadTimeout: 'soon' }, /^--tcp-read-timeout: /],
+    [{ tcpIdleTimeout: '5h' }, /^--tcp-idle-timeout: /],
     [{ leaseDuration: '1s' }, /^--lease-duration: 1s is outside 2s\.\.1h$/],
     [{ leaseDuration: '2500ms' }, /^--lease-duration: 2500ms is not whole seconds/],
     [{ leaseSeconds: '1' }, /^--lease-seconds: 1 is outside 2s\.\.1h$/],
@@ -67,7 +71,7 @@ describe('flags', () => {
     const warn = (l: string) => void notices.push(l);
     expect(resolveFlags(base, () => '', warn)).toMatchObject({ forwardTimeoutMs: 2000, leaseSeconds: 15, ttl: 5 });
     expect(notices).toEqual([]);
-    expect(resolveFlags({ ...base, forwardTimeout: '500ms', leaseDuration: '1m' }, () => '', warn)).toMatchObject({ forwardTimeoutMs: 500, leaseSeconds: 60 });
+    expect(resolveFlags({ ...base, forwardTimeout: '500ms', leaseDuration: '1m' }, () => '', warn)).toMatchObject({ forwardTimeoutMs: 500, leaseSeconds: 60, tcpReadMs: 2000, tcpIdleMs: 10000 });
     expect(notices).toEqual([]);
     expect(resolveFlags({ ...base, forwardTimeout: '2000', leaseSeconds: '40' }, () => '', warn)).toMatchObject({ forwardTimeoutMs: 2000, leaseSeconds: 40 });
     expect(resolveFlags({ ...base, leaseDuration: '40' }, () => '', warn)).toMatchObject({ leaseSeconds: 40 });

@@ -16,6 +16,7 @@ import { parseDig, type DigResult } from './dig.js';
  */
 
 const DNSD = fileURLToPath(new URL('../../../packages/dnsd/dist/bin/dnsd.js', import.meta.url));
+const SLOW_TCP = fileURLToPath(new URL('./fixtures/slow-tcp.mjs', import.meta.url));
 const Z = 'cluster.local';
 const UPSTREAM = '127.0.0.2';
 const UPSTREAM_PORT = 5300;
@@ -313,6 +314,29 @@ describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (s
       await source.set(objects());
       await waitFor(async () => (await dig(`frontend.default.svc.${Z}`, 'A')).status === 'NOERROR', { timeoutMs: 15_000, what: 'frontend back' });
     }),
+  );
+
+  it(
+    'keeps answering over TCP while 1,000 slow senders hold connections, and closes them',
+    withLogsOnFailure(get, async () => {
+      // From h2: 1,000 connections that each promise a message and drip one
+      // byte a second, reopened when closed. Before the per-message read
+      // deadline they held every TCP slot and dig +tcp was refused.
+      const slow = h2.spawn('slow-tcp', [process.execPath, SLOW_TCP, h1.ip, '53', '1000', '1000', '90']);
+      try {
+        await slow.waitForLog('opened 1000', 60_000);
+        await waitFor(async () => (await dig('+tcp', `frontend.default.svc.${Z}`, 'A')).answer.map((r) => r.data).join() === '10.0.0.50', {
+          timeoutMs: 30_000,
+          what: 'dig +tcp answering under 1,000 slow senders',
+        });
+        await slow.waitForLog(/closed (1\d{3}|[2-9]\d{3,})/, 30_000);
+        const metrics = await h1.execOk(['curl', '-s', 'http://127.0.0.1:9153/metrics']);
+        expect(metrics.stdout).toMatch(/dnsd_tcp_closed_total\{reason="read-timeout"\} [1-9]/);
+      } finally {
+        await slow.stop();
+      }
+    }),
+    150_000,
   );
 
   it(
