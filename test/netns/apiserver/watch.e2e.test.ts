@@ -168,10 +168,13 @@ describe('watch', () => {
       );
       expect(err).toBeInstanceOf(ApiError);
       expect(err).toMatchObject({ code: 410, reason: 'Expired' });
+      // kube-apiserver's text, which informers log: the asked revision, then the oldest one served.
+      expect((err as ApiError).message).toMatch(new RegExp(`too old resource version: ${first.metadata.resourceVersion} \\(\\d+\\)`));
     }
     const rawWatch = await raw(small.url, 'GET', `/api/v1/namespaces/old/pods?watch=true&resourceVersion=${first.metadata.resourceVersion}`);
     expect(rawWatch.status).toBe(200);
     expect(rawWatch.body).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+    expect((rawWatch.body as { object: { message: string } }).object.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
     const staleList = await raw(api.url, 'GET', `/api/v1/namespaces/old/pods?limit=2&continue=${encodeURIComponent(page.metadata.continue!)}`);
     expect(staleList).toMatchObject({ status: 410, body: { reason: 'Expired' } });
   });

@@ -271,7 +271,13 @@ export class GenericRegistry implements ObjectAccess {
       const out = filterEvent(ev, sel.matches);
       if (out) sink.onEvent({ type: out.type, object: withType(r, out.object) });
     };
-    const onError = (err: StorageError) => sink.onError(err instanceof CompactedError ? expired() : expired(`watch ended: ${err.message}`));
+    // kube-apiserver's words for a start revision the cache and etcd no longer
+    // hold, with the oldest revision a watch could start from here.
+    const tooOld = (err: CompactedError) => {
+      const oldest = cache.oldestServable ?? err.oldest;
+      return expired(`too old resource version: ${startRv}${oldest !== undefined ? ` (${oldest})` : ''}`);
+    };
+    const onError = (err: StorageError) => sink.onError(err instanceof CompactedError ? tooOld(err) : expired(`watch ended: ${err.message}`));
     const cached = cache.subscribe(startRv, { onEvent, onError, onProgress: (rev) => sink.onProgress(rev) });
     if (cached) return cached;
     try {
@@ -289,7 +295,7 @@ export class GenericRegistry implements ObjectAccess {
       );
     } catch (err) {
       if (!(err instanceof CompactedError)) throw err;
-      sink.onError(expired());
+      sink.onError(tooOld(err));
       return { cancel: () => undefined };
     }
   }

@@ -287,7 +287,9 @@ export function storageEvents(res: IWatchResponse): StorageEvent[] {
 /** etcd's failures as Storage errors (etcd3 reports them as message texts). */
 function translate(err: unknown, revision: number): unknown {
   if (!(err instanceof Error)) return err;
-  if (/compacted/i.test(err.message)) return new CompactedError(revision);
+  // etcd cancels a watch itself only when its start revision is compacted;
+  // etcd3 then reports "Watcher canceled: " with etcd's (often empty) reason.
+  if (/compacted/i.test(err.message) || /^Watcher canceled: ?$/.test(err.message)) return new CompactedError(revision);
   if (/future revision/i.test(err.message)) return new FutureRevisionError(revision, 0);
   return err;
 }
