@@ -24,6 +24,8 @@ export interface ApiserverConfig {
   watchCacheSize: number;
   /** How long Events live in etcd (an etcd lease); 0 = forever. */
   eventTtlMs: number;
+  /** A connection must deliver a request's headers (and, on the TLS port, finish its handshake) this soon, or it is closed. */
+  requestHeaderTimeoutMs?: number;
   /** The client certificate and key the apiserver shows kubelets (kubelets accept no one else). */
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;
@@ -47,6 +49,7 @@ export interface RawFlags {
   etcdCompactionInterval?: string;
   watchCacheSize?: string;
   eventTtl?: string;
+  requestHeaderTimeout?: string;
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;
   kubeletCertificateAuthority?: string;
@@ -56,6 +59,9 @@ export interface RawFlags {
 export function isLoopbackBind(addr: string): boolean {
   return isLoopback(addr) || addr === 'localhost';
 }
+
+/** kube-apiserver's ReadHeaderTimeout (32 s): a client cannot hold a socket longer without sending a request. */
+export const DEFAULT_REQUEST_HEADER_TIMEOUT = '32s';
 
 /** Longest --event-ttl: a year (etcd caps lease TTLs far above; beyond this it is a typo). */
 const MAX_EVENT_TTL_MS = 365 * 24 * 3_600_000;
@@ -128,6 +134,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
     etcdCompactionIntervalMs: durationFlag('etcd-compaction-interval', f.etcdCompactionInterval ?? '5m', 0, 30 * 86_400_000, { warn }),
     watchCacheSize,
     eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h', warn),
+    requestHeaderTimeoutMs: durationFlag('request-header-timeout', f.requestHeaderTimeout ?? DEFAULT_REQUEST_HEADER_TIMEOUT, 100, 300_000, { warn }),
   };
   if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
@@ -168,6 +175,7 @@ export function apiserverCommand(): Command {
     .addOption(new Option('--etcd-compaction-interval <duration>', 'how often etcd history is compacted (0 = never)').default('5m'))
     .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'))
     .addOption(new Option('--event-ttl <duration>', 'how long Events are kept in etcd (an etcd lease; 0 = forever)').default('1h'))
+    .addOption(new Option('--request-header-timeout <duration>', 'close a connection that has not sent a request\'s headers (or finished its TLS handshake) this soon').default(DEFAULT_REQUEST_HEADER_TIMEOUT))
     .addOption(new Option('--kubelet-client-certificate <path>', 'client certificate shown to kubelets for logs, exec, attach and port-forward (PEM)'))
     .addOption(new Option('--kubelet-client-key <path>', 'key of --kubelet-client-certificate (PEM)'))
     .addOption(new Option('--kubelet-certificate-authority <path>', "CA of the kubelets' serving certificates, which are verified (PEM)"));

@@ -214,16 +214,18 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
   };
   try {
     if (cfg.insecurePort) {
-      const s = createHttpServer((req, res) => void handle(req, res, false));
+      const s = createHttpServer(serverTimeouts(cfg), (req, res) => void handle(req, res, false));
       s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, false));
+      firstRequestDeadline(s, 'connection', headerTimeoutOf(cfg));
       servers.push(s);
       const port = await listen(s, cfg.insecurePort, cfg.insecureBindAddress);
       out.insecureUrl = `http://${cfg.insecureBindAddress}:${port}`;
       log.info({ url: out.insecureUrl }, 'serving insecurely on loopback');
     }
     if (cfg.securePort && tls) {
-      const s = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res, true));
+      const s = createHttpsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: headerTimeoutOf(cfg), ...serverTimeouts(cfg) }, (req, res) => void handle(req, res, true));
       s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, true));
+      firstRequestDeadline(s, 'secureConnection', headerTimeoutOf(cfg));
       servers.push(s);
       const port = await listen(s, cfg.securePort, cfg.bindAddress);
       out.secureUrl = `https://${cfg.bindAddress}:${port}`;
@@ -234,4 +236,43 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     throw err;
   }
   return out;
+}
+
+function headerTimeoutOf(cfg: ApiserverConfig): number {
+  return cfg.requestHeaderTimeoutMs ?? 32_000;
+}
+
+/**
+ * Node checks header deadlines every connectionsCheckingInterval (30 s by
+ * default), so a slow client would get up to twice the timeout: check often
+ * enough that the deadline holds within a second. The timer runs from the
+ * connection's accept for its first request, so a socket that never sends
+ * anything is closed too. requestTimeout (the whole request body) stays
+ * Node's; watches are long responses, not long requests.
+ */
+function serverTimeouts(cfg: ApiserverConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = headerTimeoutOf(cfg);
+  return { headersTimeout, requestTimeout: Math.max(300_000, headersTimeout), connectionsCheckingInterval: Math.min(1_000, headersTimeout) };
+}
+
+/**
+ * Node's headersTimeout only starts with a request's first byte: a socket
+ * that connects (or finishes its TLS handshake) and then says nothing would be
+ * held until the keep-alive or TCP timeouts. Give the first request a deadline
+ * from the accept (TLS: from the handshake, which handshakeTimeout bounds).
+ */
+function firstRequestDeadline(s: Server, acceptEvent: 'connection' | 'secureConnection', ms: number): void {
+  const timers = new WeakMap<object, NodeJS.Timeout>();
+  s.on(acceptEvent, (sock: Duplex & { destroy(): void }) => {
+    const t = setTimeout(() => sock.destroy(), ms);
+    t.unref();
+    timers.set(sock, t);
+    sock.once('close', () => clearTimeout(t));
+  });
+  const started = (req: IncomingMessage) => {
+    const t = timers.get(req.socket);
+    if (t) clearTimeout(t);
+  };
+  s.on('request', started);
+  s.on('upgrade', started);
 }

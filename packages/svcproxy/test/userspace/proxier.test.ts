@@ -139,17 +139,23 @@ describe('UserspaceProxier on loopback', () => {
     const p = await startProxier(state([[svc('st', 'TCP'), [stall]], [svc('ok', 'TCP'), [ok]]]));
     const s1 = await dial(p.portOf('default/st'));
     s1.on('error', () => undefined);
-    // Fill the stalled path well past every buffer: backpressure must hold it, not the event loop.
-    const chunk = Buffer.alloc(1 << 20);
-    for (let i = 0; i < 16; i++) s1.write(chunk);
-    const s2 = await dial(p.portOf('default/ok'));
-    const c2 = collect(s2);
-    await waitFor(() => c2.text() === 'ok\n', { timeoutMs: 5000, what: 'the other service to answer' });
-    // The proxy did not read everything into memory: the client still holds unsent data.
-    expect(s1.writableLength).toBeGreaterThan(0);
-    s2.destroy();
-    s1.destroy();
-    for (const s of stalled) s.destroy();
+    let s2: Socket | undefined;
+    try {
+      // Fill the stalled path well past every buffer: backpressure must hold it, not the event loop.
+      // 64 MiB: the kernel's autotuned socket buffers on the three loopback hops
+      // (tcp_wmem/tcp_rmem maxima of 4 + 6 MiB each way) can absorb 16 MiB or more.
+      const chunk = Buffer.alloc(1 << 20);
+      for (let i = 0; i < 64; i++) s1.write(chunk);
+      s2 = await dial(p.portOf('default/ok'));
+      const c2 = collect(s2);
+      await waitFor(() => c2.text() === 'ok\n', { timeoutMs: 5000, what: 'the other service to answer' });
+      // The proxy did not read everything into memory: the client still holds unsent data.
+      expect(s1.writableLength).toBeGreaterThan(0);
+    } finally {
+      s2?.destroy();
+      s1.destroy();
+      for (const s of stalled) s.destroy();
+    }
   });
 
   it('closes the listener of a removed service and lets open connections drain', async () => {
