@@ -86,6 +86,14 @@ export function intFlag(flag: string, text: string, min: number, max: number): n
   return n;
 }
 
+/** `--flag`, `--flag true|false` (commander's optional value: a bare flag is `true`). */
+export function boolFlag(flag: string, v: string | boolean | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new FlagError(flag, `"${v}" is not true or false`);
+}
+
 export function portFlag(flag: string, text: string): number {
   return intFlag(flag, text, 0, 65535);
 }

@@ -1,12 +1,9 @@
-import { createLogger, FatalError, parseCommandLine, stopSignal, type CommandIO } from '@pilot/common';
+import { parseCommandLine, type CommandIO } from '@pilot/common';
+import { runUntilStopped } from '../component/run.js';
 import { controllerManagerCommand, resolveConfig, type RawFlags } from '../controller/flags.js';
 import { enabledControllers, startControllerManager } from '../controller/manager.js';
 
-/**
- * `pilot controller-manager [flags]`: runs until SIGTERM/SIGINT (a graceful
- * stop releases the leader Lease). Losing the Lease exits with 1, as
- * kube-controller-manager does ("leaderelection lost").
- */
+/** `pilot controller-manager [flags]`: runs until SIGTERM/SIGINT; losing the Lease exits with 1 (see runUntilStopped). */
 export async function run(argv: string[], io?: CommandIO): Promise<number | void> {
   const cmd = controllerManagerCommand();
   const cfg = parseCommandLine(
@@ -20,16 +17,5 @@ export async function run(argv: string[], io?: CommandIO): Promise<number | void
     io,
   );
   if (!cfg) return 0;
-  const log = createLogger('controller-manager');
-  let cm;
-  try {
-    cm = await startControllerManager(cfg, { log, signal: stopSignal() });
-  } catch (err) {
-    throw new FatalError((err as Error).message);
-  }
-  const outcome = await cm.done;
-  await cm.close();
-  if (outcome === 'lost') throw new FatalError('leaderelection lost');
-  log.info('stopped');
-  return 0;
+  return runUntilStopped('controller-manager', (log, signal) => startControllerManager(cfg, { log, signal }));
 }

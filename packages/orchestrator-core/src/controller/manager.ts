@@ -8,10 +8,9 @@
  * kube-system/kube-controller-manager (or always, without leader election).
  */
 import { hostname } from 'node:os';
-import { ApiClient, defaultIdentity, EventBroadcaster, InformerFactory, LeaderElector } from '@pilot/api';
-import { createRegistry, FlagError, startHealthServer, type Logger } from '@pilot/common';
-import type { Server } from 'node:http';
-import { Gauge } from 'prom-client';
+import { ApiClient, defaultIdentity, EventBroadcaster, InformerFactory } from '@pilot/api';
+import { createRegistry, FlagError, type Logger } from '@pilot/common';
+import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
 
@@ -98,73 +97,42 @@ export async function startControllerManager(cfg: ControllerManagerConfig, o: St
   }
 
   const registry = createRegistry('controller_manager');
-  const leaderGauge = new Gauge({ name: 'leader_election_master_status', help: '1 while this instance leads.', labelNames: ['name'], registers: [registry] });
-  let elector: LeaderElector | undefined;
   let synced = false;
-  let health: Server | undefined;
-  if (cfg.healthzPort > 0) {
-    health = await startHealthServer({
-      port: cfg.healthzPort,
-      host: cfg.healthzBindAddress,
-      registry,
-      healthz: () => (synced ? { ok: true, message: elector?.isLeader || !cfg.leaderElect ? 'leading' : 'standby' } : { ok: false, message: 'informers not synced yet' }),
-    });
-  }
   informers.start(stop.signal);
-
-  const lead = async (signal: AbortSignal) => {
-    await informers.waitForSync(signal).catch(() => undefined);
-    if (signal.aborted) return;
-    leaderGauge.set({ name: cfg.leaderElectResourceName }, 1);
-    log.info({ identity, controllers: controllers.map((c) => c.name) }, 'running controllers');
-    await Promise.all(
-      controllers.map((c) =>
-        c.run(signal).catch((err: unknown) => log.error({ controller: c.name, err }, 'controller stopped with an error')),
-      ),
-    );
-    leaderGauge.set({ name: cfg.leaderElectResourceName }, 0);
-  };
-
-  const done = (async (): Promise<'stopped' | 'lost'> => {
-    await informers.waitForSync(stop.signal).catch(() => undefined);
-    if (stop.signal.aborted) return 'stopped';
-    synced = true;
-    if (!cfg.leaderElect) {
-      await lead(stop.signal);
-      return 'stopped';
-    }
-    elector = new LeaderElector({
-      client,
-      namespace: cfg.leaderElectResourceNamespace,
-      name: cfg.leaderElectResourceName,
-      identity,
-      leaseDurationMs: cfg.leaderElectLeaseDurationMs,
-      renewDeadlineMs: cfg.leaderElectRenewDeadlineMs,
-      retryPeriodMs: cfg.leaderElectRetryPeriodMs,
-      logger: log,
-      callbacks: { onStartedLeading: (signal) => lead(signal) },
-    });
-    const outcome = await elector.run(stop.signal);
-    if (outcome === 'lost') o.onLeadershipLost?.();
-    return outcome;
-  })();
+  const elected = await runElected({
+    cfg,
+    client,
+    identity,
+    log,
+    registry,
+    signal: stop.signal,
+    waitForSync: async (signal) => {
+      await informers.waitForSync(signal);
+      synced = true;
+    },
+    hasSynced: () => synced,
+    lead: async (signal) => {
+      log.info({ identity, controllers: controllers.map((c) => c.name) }, 'running controllers');
+      await Promise.all(controllers.map((c) => c.run(signal).catch((err: unknown) => log.error({ controller: c.name, err }, 'controller stopped with an error'))));
+    },
+    onLeadershipLost: o.onLeadershipLost,
+  });
 
   return {
     get healthzPort() {
-      const a = health?.address();
-      return a && typeof a === 'object' ? a.port : undefined;
+      return elected.healthzPort;
     },
     identity,
     controllers: controllers.map((c) => c.name),
-    isLeader: () => (cfg.leaderElect ? (elector?.isLeader ?? false) : true),
-    done,
+    isLeader: elected.isLeader,
+    done: elected.done,
     async close() {
       stop.abort();
       o.signal.removeEventListener('abort', onAbort);
-      await done;
+      await elected.done;
       await informers.stopped();
       await events.shutdown(5000);
-      await new Promise<void>((r) => (health ? health.close(() => r()) : r()));
+      await elected.closeHealth();
       if (!o.client) client.close();
     },
   };

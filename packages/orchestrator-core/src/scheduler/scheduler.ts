@@ -13,16 +13,15 @@ import {
   defaultIdentity,
   EventBroadcaster,
   InformerFactory,
-  LeaderElector,
   type Informer,
   type Node,
   type Pod,
   type ReplicationController,
   type Service,
 } from '@pilot/api';
-import { createRegistry, startHealthServer, type Logger } from '@pilot/common';
-import type { Server } from 'node:http';
+import { createRegistry, type Logger } from '@pilot/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { runElected } from '../component/elected.js';
 import { Cache } from './cache.js';
 import type { SchedulerConfig } from './flags.js';
 import { defaultProfile } from './plugins/registry.js';
@@ -128,7 +127,6 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
       this.set({ queue: 'unschedulable' }, p.unschedulable);
     },
   });
-  const leaderGauge = new Gauge({ name: 'leader_election_master_status', help: '1 while this instance leads.', labelNames: ['name'], registers: [registry] });
   // Events through the shared broadcaster (client-go's record): one writer, bounded queue, repeats folded into count.
   const broadcaster = new EventBroadcaster(client, { logger: log });
   const recorder = broadcaster.newRecorder({ component: cfg.schedulerName, host: hostname() });
@@ -145,16 +143,21 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
 
   addAllEventHandlers({ pods, nodes, cache, queue, schedulerName: cfg.schedulerName });
 
-  let elector: LeaderElector | undefined;
-  let health: Server | undefined;
-  if (cfg.healthzPort > 0) {
-    health = await startHealthServer({
-      port: cfg.healthzPort,
-      host: cfg.healthzBindAddress,
-      registry,
-      healthz: () => (pods.hasSynced() && nodes.hasSynced() ? { ok: true, message: elector?.isLeader || !cfg.leaderElect ? 'leading' : 'standby' } : { ok: false, message: 'informers not synced yet' }),
-    });
-  }
+  const elected = await runElected({
+    cfg,
+    client,
+    identity,
+    log,
+    registry,
+    signal: stop.signal,
+    waitForSync: (signal) => factory.waitForSync(signal),
+    hasSynced: () => pods.hasSynced() && nodes.hasSynced(),
+    lead: async (signal) => {
+      log.info({ identity, nodes: cache.nodeCount() }, 'scheduling');
+      await scheduler.run(signal);
+    },
+    onLeadershipLost: o.onLeadershipLost,
+  });
   factory.start(stop.signal);
   const flush = setInterval(() => {
     // An assumed pod that expired is still pending in the informer: schedule it again.
@@ -166,54 +169,21 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
   flush.unref();
   queue.run(stop.signal);
 
-  const lead = async (signal: AbortSignal) => {
-    await factory.waitForSync(signal).catch(() => undefined);
-    if (signal.aborted) return;
-    leaderGauge.set({ name: cfg.leaderElectResourceName }, 1);
-    log.info({ identity, nodes: cache.nodeCount() }, 'scheduling');
-    await scheduler.run(signal);
-    leaderGauge.set({ name: cfg.leaderElectResourceName }, 0);
-  };
-
-  const done = (async (): Promise<'stopped' | 'lost'> => {
-    await factory.waitForSync(stop.signal).catch(() => undefined);
-    if (stop.signal.aborted) return 'stopped';
-    if (!cfg.leaderElect) {
-      await lead(stop.signal);
-      return 'stopped';
-    }
-    elector = new LeaderElector({
-      client,
-      namespace: cfg.leaderElectResourceNamespace,
-      name: cfg.leaderElectResourceName,
-      identity,
-      leaseDurationMs: cfg.leaderElectLeaseDurationMs,
-      renewDeadlineMs: cfg.leaderElectRenewDeadlineMs,
-      retryPeriodMs: cfg.leaderElectRetryPeriodMs,
-      logger: log,
-      callbacks: { onStartedLeading: (signal) => lead(signal) },
-    });
-    const outcome = await elector.run(stop.signal);
-    if (outcome === 'lost') o.onLeadershipLost?.();
-    return outcome;
-  })();
-
   return {
     get healthzPort() {
-      const a = health?.address();
-      return a && typeof a === 'object' ? a.port : undefined;
+      return elected.healthzPort;
     },
     identity,
-    isLeader: () => (cfg.leaderElect ? (elector?.isLeader ?? false) : true),
-    done,
+    isLeader: elected.isLeader,
+    done: elected.done,
     async close() {
       stop.abort();
       o.signal.removeEventListener('abort', onAbort);
       clearInterval(flush);
-      await done;
+      await elected.done;
       await factory.stopped();
       await broadcaster.shutdown(5000);
-      await new Promise<void>((r) => (health ? health.close(() => r()) : r()));
+      await elected.closeHealth();
       if (!o.client) client.close();
     },
   };
