@@ -25,7 +25,7 @@ export interface ApiserverConfig {
   /** How long Events live in etcd (an etcd lease); 0 = forever. */
   eventTtlMs: number;
   /** A connection must deliver a request's headers (and, on the TLS port, finish its handshake) this soon, or it is closed. */
-  requestHeaderTimeoutMs?: number;
+  requestHeaderTimeoutMs: number;
   /** The client certificate and key the apiserver shows kubelets (kubelets accept no one else). */
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;

@@ -216,16 +216,16 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     if (cfg.insecurePort) {
       const s = createHttpServer(serverTimeouts(cfg), (req, res) => void handle(req, res, false));
       s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, false));
-      firstRequestDeadline(s, 'connection', headerTimeoutOf(cfg));
+      firstRequestDeadline(s, 'connection', cfg.requestHeaderTimeoutMs);
       servers.push(s);
       const port = await listen(s, cfg.insecurePort, cfg.insecureBindAddress);
       out.insecureUrl = `http://${cfg.insecureBindAddress}:${port}`;
       log.info({ url: out.insecureUrl }, 'serving insecurely on loopback');
     }
     if (cfg.securePort && tls) {
-      const s = createHttpsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: headerTimeoutOf(cfg), ...serverTimeouts(cfg) }, (req, res) => void handle(req, res, true));
+      const s = createHttpsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: cfg.requestHeaderTimeoutMs, ...serverTimeouts(cfg) }, (req, res) => void handle(req, res, true));
       s.on('upgrade', (req, socket, head) => void upgrade(req, socket, head, true));
-      firstRequestDeadline(s, 'secureConnection', headerTimeoutOf(cfg));
+      firstRequestDeadline(s, 'secureConnection', cfg.requestHeaderTimeoutMs);
       servers.push(s);
       const port = await listen(s, cfg.securePort, cfg.bindAddress);
       out.secureUrl = `https://${cfg.bindAddress}:${port}`;
@@ -238,10 +238,6 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
   return out;
 }
 
-function headerTimeoutOf(cfg: ApiserverConfig): number {
-  return cfg.requestHeaderTimeoutMs ?? 32_000;
-}
-
 /**
  * Node checks header deadlines every connectionsCheckingInterval (30 s by
  * default), so a slow client would get up to twice the timeout: check often
@@ -251,7 +247,7 @@ function headerTimeoutOf(cfg: ApiserverConfig): number {
  * Node's; watches are long responses, not long requests.
  */
 function serverTimeouts(cfg: ApiserverConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
-  const headersTimeout = headerTimeoutOf(cfg);
+  const headersTimeout = cfg.requestHeaderTimeoutMs;
   return { headersTimeout, requestTimeout: Math.max(300_000, headersTimeout), connectionsCheckingInterval: Math.min(1_000, headersTimeout) };
 }
 
