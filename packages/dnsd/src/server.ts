@@ -132,10 +132,6 @@ export class DnsServer {
     const remote = sock.remoteAddress ?? '';
     let buf = Buffer.alloc(0);
     sock.on('data', (chunk) => {
-      if (buf.length === 0 && conn.messageSince === undefined) {
-        conn.messageSince = Date.now();
-        this.arm(conn);
-      }
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       let completed = false;
       while (buf.length >= 2) {
@@ -153,11 +149,16 @@ export class DnsServer {
           return;
         }
       }
+      // The deadlines move only at message boundaries, never on a partial byte:
+      // a completed message restarts the idle clock (or the next message's,
+      // when its first bytes came along); a first partial byte starts the read one.
       if (completed) {
-        // The deadlines move only at message boundaries, never on a partial byte.
         const t = Date.now();
         conn.idleSince = t;
         conn.messageSince = buf.length > 0 ? t : undefined;
+        this.arm(conn);
+      } else if (conn.messageSince === undefined) {
+        conn.messageSince = Date.now();
         this.arm(conn);
       }
     });
