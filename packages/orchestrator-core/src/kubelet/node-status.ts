@@ -11,10 +11,6 @@ import { Cidr, parseEnvFile } from '@pilot/common';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const NODE_LEASE_DURATION_SECONDS = 40;
-export const NODE_LEASE_RENEW_INTERVAL_MS = 10_000;
-export const NODE_STATUS_UPDATE_FREQUENCY_MS = 10_000;
-/** Status is posted even without a change this often (nodeStatusReportFrequency). */
-export const NODE_STATUS_REPORT_FREQUENCY_MS = 5 * 60_000;
 
 export interface NodeFacts {
   name: string;
