@@ -1,4 +1,12 @@
-import { Flag } from './wire.js';
+import { addressRun, copyRotated, Flag, type AddressRun } from './wire.js';
+
+interface Entry {
+  response: Buffer;
+  /** The answer's address records when there are several and rotation is on. */
+  run: AddressRun | undefined;
+  /** Hits so far: the next hit's rotation. */
+  turn: number;
+}
 
 /**
  * The wire-level answer cache for the cluster zone: complete encoded
@@ -6,13 +14,19 @@ import { Flag } from './wire.js';
  * parameters that shape the encoding (size, DO). A hit copies the bytes and
  * patches the ID and the RD/CD bits — no parse, no build. The server clears
  * it whenever the index changes, so it never serves a stale record.
+ *
+ * With `rotate` (CoreDNS's `loadbalance`, in kube-dns's Corefile), an answer
+ * with several A or AAAA records is served rotated by one more record on
+ * each hit, so clients that take the first address spread over a headless
+ * Service's pods; the rotation moves whole encoded records, it never
+ * re-encodes.
  */
 export class AnswerCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, Entry>();
   hits = 0;
   misses = 0;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(private readonly opts: { maxEntries?: number; rotate?: boolean } = {}) {}
 
   static key(transport: 'udp' | 'tcp', questionBytes: Buffer, edns: { udpSize: number; dnssecOk: boolean } | undefined): string {
     const e = edns ? `${edns.udpSize}${edns.dnssecOk ? 'd' : ''}` : '-';
@@ -27,20 +41,22 @@ export class AnswerCache {
       return undefined;
     }
     this.hits++;
-    const out = Buffer.allocUnsafe(cached.length);
-    cached.copy(out);
+    const { response, run } = cached;
+    const out = Buffer.allocUnsafe(response.length);
+    if (run) copyRotated(response, out, run, ++cached.turn);
+    else response.copy(out);
     patchForQuery(out, id, queryFlags);
     return out;
   }
 
   set(key: string, response: Buffer): void {
-    if (this.entries.size >= this.maxEntries) {
+    if (this.entries.size >= (this.opts.maxEntries ?? 10_000)) {
       // Evict the oldest insertion (Map keeps order): cheap and good enough
       // for a cache that is wiped on every index change anyway.
       const first = this.entries.keys().next();
       if (!first.done) this.entries.delete(first.value);
     }
-    this.entries.set(key, response);
+    this.entries.set(key, { response, run: this.opts.rotate ? addressRun(response) : undefined, turn: 0 });
   }
 
   clear(): void {

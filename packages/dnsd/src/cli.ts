@@ -37,6 +37,7 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     .option('--forward-timeout <duration>', 'per-upstream timeout', '2s')
     .option('--tcp-read-timeout <duration>', 'a TCP message must arrive whole this soon after its first byte', '2s')
     .option('--tcp-idle-timeout <duration>', 'a TCP connection with no new message this long is closed (partial messages do not count)', '10s')
+    .option('--no-loadbalance', 'serve several A/AAAA records in one fixed order (default: rotate them on every answer, as CoreDNS\'s loadbalance)')
     .option('--healthz-port <port>', '/healthz and /metrics port', '9153');
 
   const flags = parseCommandLine(program, argv, (warn) => resolveFlags(program.opts<RawFlags>(), () => readFileSync('/etc/resolv.conf', 'utf8'), warn), io);
@@ -98,6 +99,7 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     forwardTimeoutMs: flags.forwardTimeoutMs,
     tcpReadMs: flags.tcpReadMs,
     tcpIdleMs: flags.tcpIdleMs,
+    loadbalance: flags.loadbalance,
     recursionNetworks: flags.recursionNetworks,
     source,
     log,

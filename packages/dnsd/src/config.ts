@@ -31,6 +31,8 @@ export interface RawFlags {
   forwardTimeout: string;
   tcpReadTimeout: string;
   tcpIdleTimeout: string;
+  /** commander's negatable --no-loadbalance: true unless given. */
+  loadbalance?: boolean;
 }
 
 export interface ResolvedFlags {
@@ -52,6 +54,7 @@ export interface ResolvedFlags {
   forwardTimeoutMs: number;
   tcpReadMs: number;
   tcpIdleMs: number;
+  loadbalance: boolean;
   /** Whole seconds (a Lease's leaseDurationSeconds). */
   leaseSeconds: number;
   identity: string | undefined;
@@ -195,6 +198,7 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWa
     forwardTimeoutMs,
     tcpReadMs,
     tcpIdleMs,
+    loadbalance: f.loadbalance !== false,
     leaseSeconds,
     identity: f.identity ?? advertiseAddress?.replaceAll('.', '-').replaceAll(':', '-'),
   };

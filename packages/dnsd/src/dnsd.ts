@@ -30,6 +30,8 @@ export interface DnsdConfig {
   tcpReadMs?: number;
   /** TCP: a connection without a new message for this long is closed (default 10 s). */
   tcpIdleMs?: number;
+  /** Rotate several A/AAAA records on each cached answer (CoreDNS's loadbalance; default on). */
+  loadbalance?: boolean;
   recursionNetworks: string[];
   source: RecordSource;
   log: Logger;
@@ -44,7 +46,7 @@ export interface DnsdConfig {
  */
 export class Dnsd {
   readonly index = new ZoneIndex();
-  readonly cache = new AnswerCache();
+  readonly cache: AnswerCache;
   readonly forwarder: Forwarder;
   readonly handler: QueryHandler;
   readonly server: DnsServer;
@@ -55,6 +57,7 @@ export class Dnsd {
 
   constructor(readonly config: DnsdConfig) {
     const log = config.log;
+    this.cache = new AnswerCache({ rotate: config.loadbalance ?? true });
     this.metrics = config.registry ? new DnsMetrics(config.registry) : undefined;
     this.index.onChange(() => {
       this.cache.clear();

@@ -6,6 +6,7 @@
  * forwarded answers. Byte-level on purpose: dns2's bit-level Reader/Writer is
  * the measured bottleneck (see README "Codec").
  */
+import ipaddr from 'ipaddr.js';
 
 export const Type = {
   A: 1,
@@ -385,12 +386,10 @@ function splitName(name: string): string[] {
   return n === '' ? [] : n.split('.');
 }
 
+/** The 16 octets of an IPv6 address, embedded IPv4 (`::ffff:10.1.2.3`) included. */
 function writeIPv6(address: string, buf: Buffer, off: number): number {
-  const [head = '', tail] = address.split('::') as [string, string | undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  for (let i = 0; i < 8; i++) buf.writeUInt16BE(parseInt(groups[i] ?? '0', 16) & 0xffff, off + i * 2);
+  const bytes = ipaddr.IPv6.parse(address).toByteArray();
+  for (let i = 0; i < 16; i++) buf[off + i] = bytes[i]!;
   return 16;
 }
 
@@ -539,6 +538,59 @@ export function walkResponse(buf: Buffer): ResponseInfo {
     }
   }
   return { id, flags, rcode, questionEnd, records };
+}
+
+/** A block of equally sized A or AAAA records in the answer section, by byte offsets. */
+export interface AddressRun {
+  /** Offset of the first record's owner name. */
+  start: number;
+  /** Bytes per record (owner name, fixed fields and address). */
+  size: number;
+  count: number;
+}
+
+/**
+ * The longest run of consecutive answer records of one address type whose
+ * owner names are encoded alike and whose sizes match (what a Service's or a
+ * headless Service's A records are after name compression), when it holds at
+ * least two records; else undefined. Such a run can be rotated by moving
+ * whole records, without re-encoding: CoreDNS's loadbalance, on the cached
+ * bytes.
+ */
+export function addressRun(buf: Buffer): AddressRun | undefined {
+  let info: ResponseInfo;
+  try {
+    info = walkResponse(buf);
+  } catch {
+    return undefined;
+  }
+  let best: AddressRun | undefined;
+  let cur: (AddressRun & { type: number; name: Buffer }) | undefined;
+  for (const r of info.records) {
+    if (r.section !== 0) break;
+    const size = r.rdataOffset + r.rdlength - r.nameOffset;
+    const isAddress = (r.type === Type.A && r.rdlength === 4) || (r.type === Type.AAAA && r.rdlength === 16);
+    const name = buf.subarray(r.nameOffset, r.rdataOffset - 10);
+    const extends_ = cur && isAddress && cur.type === r.type && cur.size === size && cur.start + cur.size * cur.count === r.nameOffset && cur.name.equals(name);
+    if (extends_) cur!.count++;
+    else cur = isAddress ? { start: r.nameOffset, size, count: 1, type: r.type, name } : undefined;
+    if (cur && cur.count >= 2 && (!best || cur.count > best.count)) best = { start: cur.start, size: cur.size, count: cur.count };
+  }
+  return best;
+}
+
+/**
+ * Copies `src` into `out` with the records of `run` rotated left by `by`
+ * (record i of the output is record (i + by) mod count of the input).
+ */
+export function copyRotated(src: Buffer, out: Buffer, run: AddressRun, by: number): void {
+  const k = by % run.count;
+  src.copy(out, 0, 0, run.start);
+  const end = run.start + run.size * run.count;
+  const split = run.start + run.size * k;
+  src.copy(out, run.start, split, end);
+  src.copy(out, run.start + (end - split), run.start, split);
+  src.copy(out, end, end);
 }
 
 /** The question bytes of a message (header must be valid, one question). */

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { EndpointAddressRecord, EndpointSetRecord, EndpointsRecord, ServiceRecord } from './records.js';
 
 /** A PTR target: the service (or endpoint) name an IP belongs to, relative to the zone. */
@@ -183,19 +184,12 @@ export class ZoneIndex {
   }
 }
 
-/** One spelling per address so reverse lookups match however the API wrote it. */
+/**
+ * One spelling per address so reverse lookups match however the API wrote
+ * it (`fd00::1`, `fd00:0::01`, `::ffff:10.1.2.3` with an embedded IPv4).
+ * Not an IPv6 address: returned as given.
+ */
 export function canonicalIp(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  return expandIPv6(ip)
-    .map((g) => g.toString(16))
-    .join(':');
-}
-
-/** The 8 groups of an IPv6 address (no embedded IPv4 support: not used for services). */
-export function expandIPv6(ip: string): number[] {
-  const [head = '', tail] = ip.toLowerCase().split('::') as [string, string | undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return groups.slice(0, 8).map((g) => parseInt(g, 16) || 0);
+  if (!ip.includes(':') || !ipaddr.IPv6.isValid(ip)) return ip;
+  return ipaddr.IPv6.parse(ip).toNormalizedString();
 }

@@ -100,11 +100,11 @@ export interface Rig {
 }
 
 /** An index + handler over the fixture objects, synced unless told otherwise. */
-export function rig(opts: { objects?: KubeObject[]; synced?: boolean; pods?: PodMode; ttl?: number; forwarder?: Forwarder; acl?: string[] } = {}): Rig {
+export function rig(opts: { objects?: KubeObject[]; synced?: boolean; pods?: PodMode; ttl?: number; forwarder?: Forwarder; acl?: string[]; rotate?: boolean } = {}): Rig {
   const index = new ZoneIndex(() => 1_700_000_000_000);
   index.replaceAll(slimObjects(opts.objects ?? clusterObjects()));
   if (opts.synced !== false) index.markSynced();
-  const cache = new AnswerCache();
+  const cache = new AnswerCache({ rotate: opts.rotate });
   index.onChange(() => cache.clear());
   const errors: string[] = [];
   const log = { error: (o: { err: string; name: string }) => errors.push(`${o.name}: ${o.err}`) } as unknown as Logger;

@@ -199,6 +199,21 @@ describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (s
   );
 
   it(
+    'rotates a headless Service’s A records on every answer (CoreDNS’s loadbalance), over UDP and TCP',
+    withLogsOnFailure(get, async () => {
+      for (const transport of [[], ['+tcp']]) {
+        const answers: string[][] = [];
+        for (let i = 0; i < 3; i++) answers.push((await dig(`db.default.svc.${Z}`, 'A', ...transport)).answer.map((r) => r.data));
+        for (const [i, a] of answers.entries()) {
+          expect([...a].sort()).toEqual(['10.1.1.5', '10.1.2.6']);
+          // Each answer is the previous one rotated by one record.
+          if (i > 0) expect(a).toEqual([...answers[i - 1]!.slice(1), answers[i - 1]![0]]);
+        }
+      }
+    }),
+  );
+
+  it(
     'tells NXDOMAIN from NODATA, with the zone SOA in the authority section of both',
     withLogsOnFailure(get, async () => {
       const soa = (r: DigResult) => r.authority.map((a) => `${a.name} ${a.type} ${a.data.replace(/ \d{9,} /, ' SERIAL ')}`);
