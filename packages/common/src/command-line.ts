@@ -80,6 +80,48 @@ export function parseCommandLine<T>(program: Command, argv: readonly string[], r
   }
 }
 
+/**
+ * Go's flag syntax for a component whose anchor is a Go daemon (flanneld),
+ * so its unit files' command lines work unchanged: `-name`, `-name=value`
+ * and `-name value` mean `--name…` for every long flag the program declares,
+ * and a boolean flag takes `=true` / `=false` (`-ip-masq=false` as flanneld
+ * reads it) under either spelling (any other value is a UsageError). The
+ * rest — an undeclared name, a value after a flag that takes one,
+ * everything after `--` — is passed on unchanged, so commander still
+ * reports it.
+ */
+export function goFlagArgv(program: Command, argv: readonly string[]): string[] {
+  const byLong = new Map(program.options.filter((o) => o.long).map((o) => [o.long!.slice(2), o] as const));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^--?([A-Za-z][\w-]*)(?:=([\s\S]*))?$/.exec(arg);
+    if (m && m[2] === undefined && (m[1] === 'help' || m[1] === 'version')) {
+      out.push(`--${m[1]}`); // added by commander / parseCommandLine later
+      continue;
+    }
+    const opt = m ? byLong.get(m[1]!) : undefined;
+    if (!m || !opt) {
+      out.push(arg);
+      continue;
+    }
+    const [, name, value] = m;
+    if (opt.isBoolean() && value !== undefined) {
+      if (value === 'true' || value === '1') out.push(`--${name}`);
+      else if (value !== 'false' && value !== '0') throw new UsageError(program.name(), `--${name}: "${value}" is not true or false`);
+      continue;
+    }
+    out.push(value === undefined ? `--${name}` : `--${name}=${value}`);
+    // A flag that takes a value consumes the next word as it is (it may start with "-").
+    if (value === undefined && (opt.required || opt.optional) && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
+}
+
 /** An AbortSignal that fires on SIGTERM or SIGINT: a daemon's whole life. */
 export function stopSignal(): AbortSignal {
   const ac = new AbortController();

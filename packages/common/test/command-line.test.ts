@@ -1,5 +1,5 @@
 import { buildInfo } from '../src/build-info.js';
-import { Command, parseCommandLine, type CommandIO } from '../src/command-line.js';
+import { Command, goFlagArgv, parseCommandLine, type CommandIO } from '../src/command-line.js';
 import { FatalError, main, UsageError } from '../src/fatal.js';
 import { durationFlag, intFlag } from '../src/flags.js';
 
@@ -91,5 +91,35 @@ describe('parseCommandLine', () => {
         throw new Error('etcd unreachable');
       }, capture()),
     ).toThrow(/^etcd unreachable$/);
+  });
+});
+
+describe('goFlagArgv (Go flag syntax, for flanneld command lines)', () => {
+  const goProgram = () =>
+    new Command('overlayd')
+      .option('--etcd-endpoints <urls>', 'etcd', 'http://127.0.0.1:2379')
+      .option('--iface <name>', 'interface')
+      .option('--ip-masq', 'masquerade', false)
+      .option('--port <n>', 'a port', '80');
+
+  it('reads -name=value, -name value, --name=value and bare booleans as the program’s long flags', () => {
+    const p = goProgram();
+    const argv = goFlagArgv(p, ['-etcd-endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379', '-iface', 'eth0', '-ip-masq', '--port=81']);
+    expect(argv).toEqual(['--etcd-endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379', '--iface', 'eth0', '--ip-masq', '--port=81']);
+    p.exitOverride().parse(argv, { from: 'user' });
+    expect(p.opts()).toEqual({ etcdEndpoints: 'http://10.0.0.1:2379,http://10.0.0.2:2379', iface: 'eth0', ipMasq: true, port: '81' });
+  });
+
+  it('takes Go’s =true / =false on booleans, and keeps a value that starts with a dash', () => {
+    expect(goFlagArgv(goProgram(), ['-ip-masq=false', '--ip-masq=true', '-iface', '-weird-'])).toEqual(['--ip-masq', '--iface', '-weird-']);
+    expect(goFlagArgv(goProgram(), ['-version'])).toEqual(['--version']);
+  });
+
+  it('leaves undeclared names and everything after -- for commander to report; a boolean value other than true/false is a usage error', () => {
+    const argv = goFlagArgv(goProgram(), ['-kube-subnet-mgr', '--', '-iface']);
+    expect(argv).toEqual(['-kube-subnet-mgr', '--', '-iface']);
+    const p = goProgram();
+    expect(() => parseCommandLine(p, argv, () => ({}), capture())).toThrow('-kube-subnet-mgr: unknown flag (see overlayd --help)');
+    expect(() => goFlagArgv(goProgram(), ['-ip-masq=yes'])).toThrow(new UsageError('overlayd', '--ip-masq: "yes" is not true or false'));
   });
 });

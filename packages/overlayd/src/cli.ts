@@ -1,4 +1,4 @@
-import { Command, parseCommandLine, stopSignal, type CommandIO } from '@pilot/common';
+import { Command, goFlagArgv, parseCommandLine, stopSignal, type CommandIO } from '@pilot/common';
 import { Overlayd } from './daemon.js';
 import { DEFAULTS, parseOptions, type RawFlags } from './flags.js';
 
@@ -22,7 +22,8 @@ export async function runOverlayd(argv: readonly string[], io?: CommandIO): Prom
     .option('--healthz-ip <ip>', 'address for /healthz, /readyz and /metrics', DEFAULTS.healthzIp)
     .option('--healthz-port <port>', 'port for /healthz, /readyz and /metrics (0 disables)', DEFAULTS.healthzPort)
     .option('--reconcile-interval <duration>', 'how often kernel and iptables state is checked against the leases', DEFAULTS.reconcileInterval);
-  const opts = parseCommandLine(program, argv, (warn) => parseOptions(program.opts<RawFlags>(), warn), io);
+  // flanneld's unit files spell flags Go's way (-etcd-endpoints=…, -ip-masq).
+  const opts = parseCommandLine(program, goFlagArgv(program, argv), (warn) => parseOptions(program.opts<RawFlags>(), warn), io);
   if (!opts) return 0;
   await new Overlayd(opts).run(stopSignal());
   return 0;

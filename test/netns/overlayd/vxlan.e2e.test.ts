@@ -1,7 +1,7 @@
 import { waitFor } from '@pilot/common';
 import { Cluster, withLogsOnFailure } from '@pilot/netns';
 import {
-  etcdLeases, expectFullMesh, keyOf, netOf, overlaydRoutes, podsOnEveryHost, PREFIX, readEnv, startOverlaydEverywhere, waitReady, type NamedPod, type Started,
+  etcdLeases, expectFullMesh, keyOf, netOf, OVERLAYD_BIN, overlaydRoutes, podsOnEveryHost, PREFIX, readEnv, startOverlaydEverywhere, waitReady, type NamedPod, type Started,
 } from './helpers.js';
 
 /**
@@ -119,6 +119,24 @@ describe('overlayd vxlan on 3 hosts', () => {
     await expectFullMesh(pods);
     s.daemon.start();
     await waitReady(s);
+    expect(readEnv(s.subnetFile).FLANNEL_SUBNET).toBe(before);
+    expect(await etcdLeases(c!)).toEqual(leasesBefore);
+    await expectFullMesh(pods);
+  }));
+
+  it('takes over a host from flanneld’s own command line (Go-style -flag=value) with the same lease', withLogsOnFailure(logs, async () => {
+    const s = od[1]!;
+    const before = readEnv(s.subnetFile).FLANNEL_SUBNET;
+    const leasesBefore = await etcdLeases(c!);
+    await s.daemon.stop();
+    // As a flanneld unit file writes it: single dashes, =values, a bare boolean and =false.
+    const daemon = s.host.spawn('overlayd-go-flags', [
+      process.execPath, OVERLAYD_BIN,
+      `-etcd-endpoints=${c!.etcd!.endpoint}`, `-etcd-prefix=${PREFIX}`, '-iface=eth0', '-ip-masq=false',
+      `-subnet-file=${s.subnetFile}`, '-docker-opts-file', s.dockerOptsFile, `-node-name=${s.host.name}`, '-reconcile-interval=1s',
+    ]);
+    od[1] = { ...s, daemon };
+    await waitReady(od[1]);
     expect(readEnv(s.subnetFile).FLANNEL_SUBNET).toBe(before);
     expect(await etcdLeases(c!)).toEqual(leasesBefore);
     await expectFullMesh(pods);
