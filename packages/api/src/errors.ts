@@ -218,3 +218,12 @@ export function isGone(err: unknown): boolean {
 export function isInvalid(err: unknown): boolean {
   return err instanceof ApiError && err.code === 422;
 }
+
+/**
+ * A create refused because its namespace is being deleted (403 with the
+ * NamespaceTerminating cause): nothing to retry, the namespace's objects go.
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.code !== 403) return false;
+  return err.status.details?.causes?.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating') ?? false;
+}

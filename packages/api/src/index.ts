@@ -18,4 +18,5 @@ export * from './table/index.js';
 export * from './openapi/index.js';
 export * from './protobuf/index.js';
 export * from './quantity.js';
+export * from './pod-util.js';
 export * from './event-recorder.js';

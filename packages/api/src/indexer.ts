@@ -59,6 +59,10 @@ export class Indexer<T extends KubeObject = KubeObject> {
     return this.items.has(key);
   }
 
+  hasIndex(name: string): boolean {
+    return this.indexes.has(name);
+  }
+
   /** Adds a named index; existing objects are indexed at once. Re-adding a name is an error. */
   addIndex(name: string, fn: IndexFunc<T>): void {
     if (this.indexes.has(name)) throw new Error(`index "${name}" already exists`);

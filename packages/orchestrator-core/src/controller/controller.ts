@@ -10,7 +10,7 @@ import type { Logger } from '@pilot/common';
 import type { ControllerManagerConfig } from './flags.js';
 
 export interface Controller {
-  /** The --controllers name ("replication", "endpoints", "nodelifecycle", ...). */
+  /** The --controllers name, upstream's ("replicationcontroller", "endpoint", "nodelifecycle", ...). */
   readonly name: string;
   /**
    * Runs the workers until the signal aborts (leadership lost or stop);

@@ -13,6 +13,8 @@ import { createRegistry, FlagError, type Logger } from '@pilot/common';
 import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
+import { endpointsControllerFactory } from './endpoints/controller.js';
+import { replicationControllerFactory } from './replication/controller.js';
 
 export interface ControllerEntry {
   factory: ControllerFactory;
@@ -24,7 +26,10 @@ export interface ControllerEntry {
  * name → factory (upstream's NewControllerInitializers). Adding a controller
  * is adding a row here; its name is what --controllers accepts.
  */
-export const CONTROLLERS: Record<string, ControllerEntry> = {};
+export const CONTROLLERS: Record<string, ControllerEntry> = {
+  replicationcontroller: { factory: replicationControllerFactory },
+  endpoint: { factory: endpointsControllerFactory },
+};
 
 /**
  * Which controllers --controllers turns on (upstream's IsControllerEnabled):

@@ -27,6 +27,19 @@ describe('EndpointSlice mirroring', () => {
     expect(mirrorSlices(ep)[0]!.metadata.uid).toBe(slices[0]!.metadata.uid);
   });
 
+  it("carries the endpoints controller's last-change-trigger-time to every slice, and no other annotation", () => {
+    const at = '2026-12-02T12:00:00.5Z';
+    const ep: Endpoints = {
+      metadata: { name: 'web', namespace: 'ns', annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': at, other: 'x' } },
+      subsets: [{ addresses: [{ ip: '10.1.0.2' }], ports: [{ port: 80 }] }, { addresses: [{ ip: '10.1.0.3' }], ports: [{ port: 81 }] }],
+    };
+    expect(mirrorSlices(ep).map((s) => s.metadata.annotations)).toEqual([
+      { 'endpoints.kubernetes.io/last-change-trigger-time': at },
+      { 'endpoints.kubernetes.io/last-change-trigger-time': at },
+    ]);
+    expect(mirrorSlices({ ...ep, metadata: { name: 'web', namespace: 'ns' } })[0]!.metadata.annotations).toBeUndefined();
+  });
+
   it('writes an empty slice for an Endpoints without subsets', () => {
     const [s] = mirrorSlices({ metadata: { name: 'x', namespace: 'ns' } });
     expect(s!.endpoints).toEqual([]);

@@ -12,6 +12,8 @@ import type { Strategy, StrategyContext, WriteExtras } from './strategy.js';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const MIRROR_MANAGER = 'endpointslicemirroring-controller.k8s.io';
+/** The endpoints controller's trigger time, carried to every slice (the network-programming-latency SLI reads slices). */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 /** Slice name for subset i: the Endpoints name, then `<name>-<i>` for further subsets. */
 export function sliceName(name: string, i: number): string {
@@ -42,6 +44,7 @@ export function mirrorSlices(ep: Endpoints): EndpointSlice[] {
         endpoints.push(e);
       }
     }
+    const trigger = ep.metadata.annotations?.[TRIGGER_TIME_ANNOTATION];
     const slice: EndpointSlice = {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -59,6 +62,7 @@ export function mirrorSlices(ep: Endpoints): EndpointSlice[] {
       // name is always set ("" for an unnamed port), as the mirroring controller does: kubectl describe svc dereferences it.
       ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
     };
+    if (trigger) slice.metadata.annotations = { [TRIGGER_TIME_ANNOTATION]: trigger };
     return slice;
   });
 }

@@ -1,0 +1,111 @@
+import { Informer, isNotFound, type ApiClient, type Node, type Pod } from '@pilot/api';
+import { createLogger } from '@pilot/common';
+
+/**
+ * The test as the kubelets of a few Node objects (local to this folder): it
+ * registers the nodes Ready and, for every pod bound to one of them, does
+ * what a kubelet reports: phase Running, a pod IP from the node's /24, and
+ * Ready (or not, as the test says); a pod marked for deletion is finished
+ * (deleted with grace 0), unless it carries the label `linger`, so tests
+ * can look at terminating pods.
+ */
+export class FakeKubelets {
+  private readonly informer: Informer<Pod>;
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
+  private readonly ips = new Map<string, number>();
+  private readonly notReady = new Set<string>();
+
+  constructor(
+    private readonly api: ApiClient,
+    readonly namespace: string,
+    readonly nodes: readonly string[],
+  ) {
+    this.informer = new Informer<Pod>(api, 'pods', { namespace, logger: createLogger('fake-kubelets', { level: 'warn' }) });
+    this.informer.addHandler({ onAdd: (p) => this.act(p), onUpdate: (_o, p) => this.act(p) });
+  }
+
+  async start(): Promise<void> {
+    for (const [i, name] of this.nodes.entries()) {
+      const node: Node = {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
+        spec: { podCIDR: `10.1.${i + 1}.0/24` },
+        status: {
+          capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+          allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+        },
+      };
+      const created = await this.api.create<Node>('nodes', node);
+      await this.api.updateStatus('nodes', { ...created, status: node.status });
+    }
+    this.running = this.informer.start(this.stop.signal);
+    await this.informer.waitForSync();
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    await this.running;
+  }
+
+  /** Pods the kubelets see (informer cache). */
+  pods(): Pod[] {
+    return this.informer.indexer.list();
+  }
+
+  /** Makes the pod's readiness probe pass or fail from now on (and reports it at once). */
+  async setReady(name: string, ready: boolean): Promise<void> {
+    if (ready) this.notReady.delete(name);
+    else this.notReady.add(name);
+    const pod = await this.api.get<Pod>('pods', name, { namespace: this.namespace });
+    await this.report(pod);
+  }
+
+  private async act(pod: Pod): Promise<void> {
+    const node = pod.spec?.nodeName;
+    if (!node || !this.nodes.includes(node)) return;
+    if (pod.metadata.deletionTimestamp) {
+      if (pod.metadata.labels?.linger !== undefined) return;
+      await this.api.delete('pods', pod.metadata.name!, { namespace: this.namespace, gracePeriodSeconds: 0 }).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+      return;
+    }
+    const wantReady = !this.notReady.has(pod.metadata.name!);
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    if (pod.status?.phase === 'Running' && pod.status.podIP && ready === wantReady) return;
+    await this.report(pod);
+  }
+
+  private async report(pod: Pod): Promise<void> {
+    const node = pod.spec!.nodeName!;
+    const i = this.nodes.indexOf(node);
+    let ip = pod.status?.podIP;
+    if (!ip) {
+      const n = (this.ips.get(node) ?? 1) + 1;
+      this.ips.set(node, n);
+      ip = `10.1.${i + 1}.${n}`;
+    }
+    const ready = !this.notReady.has(pod.metadata.name!);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const prevReady = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    const changed = prevReady?.status !== (ready ? 'True' : 'False');
+    const status = {
+      phase: 'Running',
+      hostIP: `192.0.2.${i + 1}`,
+      podIP: ip,
+      podIPs: [{ ip }],
+      startTime: pod.status?.startTime ?? now,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: changed || !prevReady?.lastTransitionTime ? now : prevReady.lastTransitionTime },
+      ],
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, ready, restartCount: 0, image: c.image ?? '', imageID: '', state: { running: { startedAt: now } } })),
+    };
+    await this.api.patchStatus('pods', pod.metadata.name!, { status }, 'merge', { namespace: this.namespace }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+}
