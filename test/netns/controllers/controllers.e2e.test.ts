@@ -271,7 +271,7 @@ describe('pilot controller-manager: endpoints', () => {
     // A selectorless Service's Endpoints are the user's: untouched through all of this.
     const still = await endpoints('manual');
     expect(still?.metadata.resourceVersion).toBe(manualEp.metadata.resourceVersion);
-    expect(still?.subsets).toEqual(manual.subsets);
+    expect(still?.subsets).toEqual(manualEp.subsets);
     await api.delete('pods', 'p9090', { namespace: NS, gracePeriodSeconds: 0 });
     for (const n of ['p9191', 'noport']) await api.delete('pods', n, { namespace: NS, gracePeriodSeconds: 0 });
   });
