@@ -15,6 +15,8 @@ export interface HealthServerOptions {
   healthz: () => HealthStatus;
   /** Extra readiness check for /readyz; defaults to healthz. */
   readyz?: () => HealthStatus;
+  /** More plain-text GET paths (kube-proxy's /proxyMode). */
+  text?: Record<string, () => string>;
 }
 
 /**
@@ -41,6 +43,12 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
     };
     if (path === '/healthz' || path === '/livez') return reply(opts.healthz());
     if (path === '/readyz') return reply((opts.readyz ?? opts.healthz)());
+    const text = path ? opts.text?.[path] : undefined;
+    if (text) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(text());
+      return;
+    }
     if (path === '/metrics') {
       opts.registry.metrics().then(
         (text) => {

@@ -17,13 +17,17 @@ export async function runSvcproxy(argv: readonly string[], io?: CommandIO): Prom
     .option('--udp-timeout <duration>', 'userspace mode: idle timeout of a UDP client session', DEFAULTS.udpTimeout)
     .option('--cluster-cidr <cidr>', 'pod network; service traffic from outside it is masqueraded')
     .option('--hostname-override <name>', 'this node\'s name (marks local endpoints); default: hostname')
-    .option('--min-sync-period <duration>', 'minimum time between two syncs (changes in between coalesce)', DEFAULTS.minSyncPeriod)
-    .option('--sync-period <duration>', 'maximum time between two syncs (canaries and jump positions are re-checked each)', DEFAULTS.syncPeriod)
+    // No commander defaults here: parseOptions applies them, and tells a given --sync-period from kube-proxy's --iptables-sync-period.
+    .option('--min-sync-period <duration>', `minimum time between two syncs (changes in between coalesce) (default: "${DEFAULTS.minSyncPeriod}")`)
+    .option('--sync-period <duration>', `maximum time between two syncs (canaries and jump positions are re-checked each) (default: "${DEFAULTS.syncPeriod}")`)
     .option('--nodeport-addresses <cidrs>', 'comma-separated CIDRs whose local addresses serve NodePorts; default all but loopback')
     .option('--masquerade-all', 'SNAT all service traffic', false)
     .option('--cleanup', 'remove every rule svcproxy wrote and exit', false)
-    .option('--healthz-bind-address <ip>', 'address for /healthz and /metrics', DEFAULTS.healthzBindAddress)
-    .option('--healthz-port <port>', 'port for /healthz and /metrics (0 disables)', DEFAULTS.healthzPort)
+    .option('--iptables-min-sync-period <duration>', 'kube-proxy\'s name of --min-sync-period')
+    .option('--iptables-sync-period <duration>', 'kube-proxy\'s name of --sync-period')
+    .option('--healthz-bind-address <ip[:port]>', 'address (and port, as kube-proxy writes it) for /healthz, /readyz and /metrics', DEFAULTS.healthzBindAddress)
+    .option('--healthz-port <port>', `port for /healthz and /metrics (0 disables) (default: "${DEFAULTS.healthzPort}")`)
+    .option('--metrics-bind-address <ip:port>', 'kube-proxy\'s metrics server: /metrics, /healthz, /proxyMode (port 0 disables)', DEFAULTS.metricsBindAddress)
     .option('--restore-chunk <n>', 'services per iptables-restore during a full sync', DEFAULTS.restoreChunk);
   const opts = parseCommandLine(program, argv, (warn) => parseOptions(program.opts<RawFlags>(), warn), io);
   if (!opts) return 0;

@@ -118,6 +118,20 @@ export class Svcproxy {
       });
       this.deps.onListening?.((server.address() as AddressInfo).port);
     }
+    // kube-proxy's metrics server; as there, failing to bind it is logged, not fatal (a second instance keeps proxying).
+    let metricsServer: Server | undefined;
+    if (opts.metricsPort) {
+      metricsServer = await startHealthServer({
+        port: opts.metricsPort,
+        host: opts.metricsBindAddress,
+        registry,
+        healthz,
+        text: { '/proxyMode': () => opts.proxyMode },
+      }).catch((err: Error) => {
+        log.error({ err: err.message, address: `${opts.metricsBindAddress}:${opts.metricsPort}` }, 'metrics server not started');
+        return undefined;
+      });
+    }
     const client = ApiClient.fromFlags({
       ...(opts.master ? { master: opts.master } : {}),
       ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
@@ -161,7 +175,7 @@ export class Svcproxy {
       await userspace?.close();
       await serviceHealth?.close();
       client.close();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      for (const s of [server, metricsServer]) await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
       log.info('stopped');
     }
   }

@@ -26,6 +26,23 @@ describe('svcproxy flags', () => {
     expect(() => parseOptions({ minSyncPeriod: '1m', syncPeriod: '30s' })).toThrow(/^--sync-period:/);
   });
 
+  it('take kube-proxy’s own spellings: --iptables-(min-)sync-period, ip:port health address, metrics on 127.0.0.1:10249', () => {
+    expect(parseOptions({})).toMatchObject({ healthzBindAddress: '0.0.0.0', healthzPort: 10256, metricsBindAddress: '127.0.0.1', metricsPort: 10249 });
+    expect(parseOptions({ iptablesSyncPeriod: '10s', iptablesMinSyncPeriod: '2s' })).toMatchObject({ syncPeriodMs: 10_000, minSyncPeriodMs: 2000 });
+    expect(parseOptions({ healthzBindAddress: '0.0.0.0:10266' })).toMatchObject({ healthzBindAddress: '0.0.0.0', healthzPort: 10266 });
+    expect(parseOptions({ healthzBindAddress: '10.0.0.1', healthzPort: '9000' })).toMatchObject({ healthzBindAddress: '10.0.0.1', healthzPort: 9000 });
+    expect(parseOptions({ metricsBindAddress: '[::1]:9100' })).toMatchObject({ metricsBindAddress: '::1', metricsPort: 9100 });
+    expect(parseOptions({ metricsBindAddress: '0.0.0.0:0' }).metricsPort).toBe(0);
+    // The same setting under both names must agree.
+    expect(parseOptions({ syncPeriod: '10s', iptablesSyncPeriod: '10s' }).syncPeriodMs).toBe(10_000);
+    expect(() => parseOptions({ syncPeriod: '10s', iptablesSyncPeriod: '20s' })).toThrow(/^--iptables-sync-period: "20s" contradicts --sync-period "10s"/);
+    expect(() => parseOptions({ iptablesMinSyncPeriod: 'soon' })).toThrow(/^--iptables-min-sync-period: "soon" is not a duration/);
+    expect(() => parseOptions({ healthzBindAddress: '0.0.0.0:10256', healthzPort: '9000' })).toThrow(/^--healthz-port: 9000 contradicts/);
+    expect(() => parseOptions({ healthzBindAddress: 'localhost:10256' })).toThrow(/^--healthz-bind-address: "localhost" is not an IP address/);
+    expect(() => parseOptions({ metricsBindAddress: '127.0.0.1' })).toThrow(/^--metrics-bind-address: "127.0.0.1" is not ip:port/);
+    expect(() => parseOptions({ metricsBindAddress: '127.0.0.1:99999' })).toThrow(/^--metrics-bind-address:/);
+  });
+
   it('normalise CIDR lists', () => {
     expect(parseOptions({ nodeportAddresses: ' 192.168.0.0/24 , 10.9.9.9/32' }).nodePortAddresses).toEqual(['192.168.0.0/24', '10.9.9.9/32']);
   });

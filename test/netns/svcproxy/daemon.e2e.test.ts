@@ -55,6 +55,8 @@ describe('svcproxy daemon with the apiserver', () => {
       syncPeriod: '2s',
       healthzBindAddress: '127.0.0.1',
       healthzPort: String(await freeLocalPort()),
+      // This daemon runs in the test's own namespace: not kube-proxy's fixed 10249.
+      metricsBindAddress: `127.0.0.1:${await freeLocalPort()}`,
     });
     const daemon = new Svcproxy(opts, {
       log: createLogger('svcproxy', { level: 'error' }),

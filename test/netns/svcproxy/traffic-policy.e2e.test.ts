@@ -57,6 +57,7 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
   const backends = new Map<Host, IptablesBackend>();
   const nodePorts = new Map<string, number>();
   let healthCheckNodePort = 0;
+  const healthzPorts = new Map<Host, number>();
 
   const api = () => cp.client;
   const saved = async (h: Host, table: 'nat' | 'filter') => (await h.execOk([backends.get(h)!.save, '-t', table])).stdout;
@@ -115,15 +116,17 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
     for (const h of [h1, h2]) {
       backends.set(h, await detectBackend(h.runner));
       const port = await h.freePort();
+      healthzPorts.set(h, port);
+      // h1 with svcproxy's own flag names, h2 with kube-proxy's command line as its unit file writes it.
+      const timing = h === h1
+        ? ['--min-sync-period', '100ms', '--sync-period', '5s', '--healthz-bind-address', h.ip, '--healthz-port', String(port)]
+        : ['--iptables-min-sync-period=100ms', '--iptables-sync-period=5s', `--healthz-bind-address=${h.ip}:${port}`, '--metrics-bind-address=127.0.0.1:10249'];
       const d = h.spawn('svcproxy', [
         NODE, SVCPROXY,
         '--kubeconfig', cp.kubeconfigFor(h),
         '--cluster-cidr', CLUSTER_CIDR,
         '--hostname-override', h.name,
-        '--min-sync-period', '100ms',
-        '--sync-period', '5s',
-        '--healthz-bind-address', h.ip,
-        '--healthz-port', String(port),
+        ...timing,
       ]);
       svcproxy.set(h, d);
     }
@@ -137,6 +140,16 @@ describe('svcproxy traffic policies, source ranges and health checks', () => {
   });
 
   const t = (name: string, fn: () => Promise<void>, timeoutMs = 90_000) => it(name, withLogsOnFailure(() => c, fn), timeoutMs);
+
+  t('a kube-proxy command line serves /healthz on its ip:port and /metrics and /proxyMode on 127.0.0.1:10249', async () => {
+    const health = await fetch(`http://${h2.ip}:${healthzPorts.get(h2)}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    expect(health.status).toBe(200);
+    const metrics = await h2.execOk(['curl', '-sf', 'http://127.0.0.1:10249/metrics']);
+    expect(metrics.stdout).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/m);
+    expect((await h2.execOk(['curl', '-sf', 'http://127.0.0.1:10249/proxyMode'])).stdout).toBe('iptables');
+    // Only on loopback: the host's own address does not answer on the metrics port.
+    expect((await h2.exec(['curl', '-sf', '--max-time', '3', `http://${h2.ip}:10249/metrics`])).exitCode).not.toBe(0);
+  });
 
   t('the apiserver allocates node ports and a health-check node port from the node-port range', async () => {
     expect([...nodePorts.keys()].sort()).toEqual(['cluster-np', 'lb', 'local-np']);
