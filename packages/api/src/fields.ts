@@ -69,6 +69,9 @@ const EXTRA: Record<string, Record<string, Getter>> = {
   endpointslices: {
     addressType: at('addressType'),
   },
+  secrets: {
+    type: at('type'),
+  },
 };
 
 /** Field labels a fieldSelector may use for `resource` (plural). */

@@ -92,3 +92,54 @@ export function pathSegmentNameErrors(s: string): string[] {
   for (const c of ['/', '%']) if (s.includes(c)) out.push(`may not contain '${c}'`);
   return out;
 }
+
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * Why a string cannot be a key of a ConfigMap's or Secret's data (apimachinery's
+ * `IsConfigMapKey`): it becomes a file name in a volume and an env var source,
+ * so only `[-._a-zA-Z0-9]`, at most 253 characters, and never `.`, `..` or a
+ * `..` prefix. Empty when fine.
+ */
+export function configMapKeyErrors(s: string): string[] {
+  const out: string[] = [];
+  if (s.length > DNS1123_SUBDOMAIN_MAX) out.push(`must be no more than ${DNS1123_SUBDOMAIN_MAX} characters`);
+  if (!CONFIG_MAP_KEY.test(s))
+    out.push(
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+    );
+  if (s === '.') out.push("must not be '.'");
+  else if (s === '..') out.push("must not be '..'");
+  else if (s.startsWith('..')) out.push("must not start with '..'");
+  return out;
+}
+
+/**
+ * Where standard base64 (Go's `base64.StdEncoding`, as `[]byte` fields are
+ * decoded from JSON) fails: the offset of the first illegal byte, or
+ * undefined when `s` decodes. CR and LF are skipped, as Go skips them.
+ */
+export function base64Error(s: string): string | undefined {
+  let n = 0;
+  let pad = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10 || c === 13) continue;
+    const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+    if (c === 61) {
+      // '=' only at the end of a quantum, at most two.
+      if (n % 4 < 2 || pad >= 2) return `illegal base64 data at input byte ${i}`;
+      pad++;
+    } else if (!alpha || pad > 0) return `illegal base64 data at input byte ${i}`;
+    n++;
+  }
+  if (n % 4 !== 0) return `illegal base64 data at input byte ${s.length}`;
+  return undefined;
+}
+
+/** The decoded length of valid standard base64. */
+export function base64DecodedLength(s: string): number {
+  const clean = s.replace(/[\r\n]/g, '');
+  const pad = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
+  return (clean.length / 4) * 3 - pad;
+}

@@ -55,6 +55,18 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
     namespaced: true, shortNames: ['ev'], verbs: ALL_VERBS, subresources: [],
   },
   {
+    group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap',
+    namespaced: true, shortNames: ['cm'], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret',
+    namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount',
+    namespaced: true, shortNames: ['sa'], verbs: ALL_VERBS, subresources: [],
+  },
+  {
     group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice',
     namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
   },

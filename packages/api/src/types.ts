@@ -504,6 +504,41 @@ export interface Node extends KubeObject {
   status?: NodeStatus;
 }
 
+// ---------------------------------------------------------------- ConfigMap, Secret, ServiceAccount
+
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+  /** Values are base64 on the wire. */
+  binaryData?: Record<string, string>;
+  immutable?: boolean;
+}
+
+/** Secret types the apiserver knows the required keys of; any other string is stored as given. */
+export type SecretType =
+  | 'Opaque'
+  | 'kubernetes.io/service-account-token'
+  | 'kubernetes.io/dockercfg'
+  | 'kubernetes.io/dockerconfigjson'
+  | 'kubernetes.io/basic-auth'
+  | 'kubernetes.io/ssh-auth'
+  | 'kubernetes.io/tls'
+  | 'bootstrap.kubernetes.io/token';
+
+export interface Secret extends KubeObject {
+  /** Values are base64 on the wire. */
+  data?: Record<string, string>;
+  /** Write-only plain text: folded into `data` by the apiserver, never stored or returned. */
+  stringData?: Record<string, string>;
+  type?: SecretType | string;
+  immutable?: boolean;
+}
+
+export interface ServiceAccount extends KubeObject {
+  secrets?: ObjectReference[];
+  imagePullSecrets?: LocalObjectReference[];
+  automountServiceAccountToken?: boolean;
+}
+
 // ---------------------------------------------------------------- Binding
 
 export interface Binding extends KubeObject {

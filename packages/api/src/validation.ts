@@ -6,6 +6,7 @@
  */
 import { isIP, isIPv4, Cidr } from '@pilot/common';
 import type {
+  ConfigMap,
   Container,
   Endpoints,
   EndpointSlice,
@@ -19,11 +20,15 @@ import type {
   PodSpec,
   Probe,
   ReplicationController,
+  Secret,
   Service,
   ServicePort,
 } from './types.js';
 import { resourceByName } from './resources.js';
 import {
+  base64DecodedLength,
+  base64Error,
+  configMapKeyErrors,
   dns1035LabelError,
   dns1123LabelError,
   dns1123SubdomainError,
@@ -665,6 +670,115 @@ function validateNamespace(ns: Namespace): FieldError[] {
   return errs;
 }
 
+// ------------------------------------------------------------------ ConfigMap, Secret
+
+/** The most a ConfigMap's or a Secret's data may hold, all values together (core.MaxSecretSize). */
+export const MAX_SECRET_SIZE = 1024 * 1024;
+
+/** Stands in for a Secret's value in an error (upstream never echoes secret contents). */
+const REDACTED = '<secret contents redacted>';
+
+function stringMapProblems(m: unknown, path: string): FieldError[] | undefined {
+  if (m === undefined || m === null) return undefined;
+  if (!isObj(m)) return [E.invalid(path, m, 'must be a map of string keys to string values')];
+  return undefined;
+}
+
+/** Keys and total size of a data map; `base64` values are checked and counted decoded. */
+function validateDataMap(m: Record<string, unknown>, path: string, base64: boolean, redact: boolean): { errs: FieldError[]; size: number } {
+  const errs: FieldError[] = [];
+  let size = 0;
+  for (const [k, v] of Object.entries(m)) {
+    for (const msg of configMapKeyErrors(k)) errs.push(E.invalid(`${path}[${k}]`, k, msg));
+    if (typeof v !== 'string') {
+      errs.push(E.invalid(`${path}[${k}]`, redact ? REDACTED : v, 'must be a string'));
+      continue;
+    }
+    if (base64) {
+      const bad = base64Error(v);
+      if (bad) errs.push(E.invalid(`${path}[${k}]`, REDACTED, bad));
+      else size += base64DecodedLength(v);
+    } else size += Buffer.byteLength(v);
+  }
+  return { errs, size };
+}
+
+function validateImmutableData(obj: ConfigMap | Secret, old: ConfigMap | Secret | undefined, fields: readonly ('data' | 'binaryData')[]): FieldError[] {
+  if (!old?.immutable) return [];
+  const errs: FieldError[] = [];
+  if (!obj.immutable) errs.push(E.forbidden('immutable', 'field is immutable when `immutable` is set'));
+  for (const f of fields)
+    if (JSON.stringify(canonical(obj[f] ?? {})) !== JSON.stringify(canonical(old[f] ?? {}))) errs.push(E.forbidden(f, 'field is immutable when `immutable` is set'));
+  return errs;
+}
+
+function validateConfigMap(cm: ConfigMap, old?: ConfigMap): FieldError[] {
+  const errs = validateImmutableData(cm, old, ['data', 'binaryData']);
+  let size = 0;
+  for (const [field, base64] of [['data', false], ['binaryData', true]] as const) {
+    const m = cm[field];
+    const shape = stringMapProblems(m, field);
+    if (shape) errs.push(...shape);
+    else if (m) {
+      const r = validateDataMap(m, field, base64, false);
+      errs.push(...r.errs);
+      size += r.size;
+    }
+  }
+  for (const k of Object.keys(isObj(cm.data) ? cm.data : {}))
+    if (isObj(cm.binaryData) && Object.hasOwn(cm.binaryData, k)) errs.push(E.invalid(`data[${k}]`, k, 'duplicate of key present in binaryData'));
+  if (size > MAX_SECRET_SIZE) errs.push(E.tooLong('', '', MAX_SECRET_SIZE));
+  return errs;
+}
+
+/** The keys each known Secret type must carry in `data` (upstream's ValidateSecret). */
+const SECRET_REQUIRED_KEYS: Readonly<Record<string, readonly string[]>> = {
+  'kubernetes.io/dockercfg': ['.dockercfg'],
+  'kubernetes.io/dockerconfigjson': ['.dockerconfigjson'],
+  'kubernetes.io/ssh-auth': ['ssh-privatekey'],
+  'kubernetes.io/tls': ['tls.crt', 'tls.key'],
+};
+const SECRET_JSON_KEYS: Readonly<Record<string, string>> = {
+  'kubernetes.io/dockercfg': '.dockercfg',
+  'kubernetes.io/dockerconfigjson': '.dockerconfigjson',
+};
+
+function validateSecret(sec: Secret, old?: Secret): FieldError[] {
+  const errs = validateImmutableData(sec, old, ['data']);
+  if (old && (old.type ?? 'Opaque') !== (sec.type ?? 'Opaque')) errs.push(E.invalid('type', sec.type, 'field is immutable'));
+  if (sec.stringData !== undefined) errs.push(E.invalid('stringData', '', 'must be a map of string keys to string values'));
+  const shape = stringMapProblems(sec.data, 'data');
+  if (shape) return [...errs, ...shape];
+  const data = (sec.data ?? {}) as Record<string, unknown>;
+  const r = validateDataMap(data, 'data', true, true);
+  errs.push(...r.errs);
+  if (r.size > MAX_SECRET_SIZE) errs.push(E.tooLong('data', '', MAX_SECRET_SIZE));
+  const type = sec.type ?? 'Opaque';
+  if (typeof type !== 'string') return [...errs, E.invalid('type', type, 'must be a string')];
+  if (type === 'kubernetes.io/service-account-token') {
+    if (!sec.metadata?.annotations?.['kubernetes.io/service-account.name']) errs.push(E.required('metadata.annotations[kubernetes.io/service-account.name]'));
+  } else if (type === 'kubernetes.io/basic-auth') {
+    if (!Object.hasOwn(data, 'username') && !Object.hasOwn(data, 'password')) errs.push(E.required('data[username]'), E.required('data[password]'));
+  }
+  for (const k of SECRET_REQUIRED_KEYS[type] ?? []) {
+    const v = data[k];
+    if (v === undefined || (type === 'kubernetes.io/ssh-auth' && v === '')) errs.push(E.required(`data[${k}]`));
+  }
+  const jsonKey = SECRET_JSON_KEYS[type];
+  const raw = jsonKey !== undefined ? data[jsonKey] : undefined;
+  if (jsonKey !== undefined && typeof raw === 'string' && !base64Error(raw)) {
+    let ok = false;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
+      ok = isObj(parsed);
+    } catch {
+      ok = false;
+    }
+    if (!ok) errs.push(E.invalid(`data[${jsonKey}]`, REDACTED, 'must be a JSON object'));
+  }
+  return errs;
+}
+
 function validateBinding(b: KubeObject): FieldError[] {
   const target = b.target as { name?: string; kind?: string } | undefined;
   if (!isObj(target)) return [E.required('target')];
@@ -690,6 +804,8 @@ const KIND_VALIDATORS: Readonly<Record<string, (obj: KubeObject, old?: KubeObjec
   events: (o) => validateEvent(o as Event),
   leases: (o) => validateLease(o as Lease),
   namespaces: (o) => validateNamespace(o as Namespace),
+  configmaps: (o, old) => validateConfigMap(o as ConfigMap, old as ConfigMap | undefined),
+  secrets: (o, old) => validateSecret(o as Secret, old as Secret | undefined),
 };
 
 /**
@@ -817,6 +933,26 @@ function defaultRC(rc: ReplicationController): void {
 }
 
 /**
+ * A Secret's type defaults to Opaque; `stringData` is write-only plain text:
+ * each value is folded into `data` (base64, overwriting a key both carry) and
+ * the field goes, as upstream's v1 conversion does, so it is never stored.
+ */
+function defaultSecret(sec: Secret): void {
+  if (sec.type === undefined || sec.type === '') sec.type = 'Opaque';
+  const sd = sec.stringData as unknown;
+  if (sd === undefined || sd === null) {
+    delete sec.stringData;
+    return;
+  }
+  if (!isObj(sd)) return; // left for validation to refuse
+  const data: Record<string, string> = isObj(sec.data) ? { ...sec.data } : {};
+  // A value that is not a string lands in data as it is, for validation to name.
+  for (const [k, v] of Object.entries(sd as Record<string, unknown>)) (data as Record<string, unknown>)[k] = typeof v === 'string' ? Buffer.from(v, 'utf8').toString('base64') : v;
+  sec.data = data;
+  delete sec.stringData;
+}
+
+/**
  * Returns a defaulted deep copy of `obj` (a `resource`, plural). Never mutates
  * its input. Defaults follow Kubernetes v1 defaulting for the fields we serve.
  */
@@ -858,6 +994,9 @@ export function defaultObject<T extends KubeObject>(resource: string, obj: T): T
       ev.type ??= 'Normal';
       break;
     }
+    case 'secrets':
+      defaultSecret(out as unknown as Secret);
+      break;
   }
   return out;
 }

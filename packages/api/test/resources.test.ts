@@ -22,11 +22,16 @@ describe('resource table', () => {
       'v1 replicationcontrollers',
       'v1 nodes',
       'v1 events',
+      'v1 configmaps',
+      'v1 secrets',
+      'v1 serviceaccounts',
       'discovery.k8s.io/v1 endpointslices',
       'coordination.k8s.io/v1 leases',
     ]);
     expect(lookupResource('', 'v1', 'po')?.kind).toBe('Pod');
     expect(lookupResource('', 'v1', 'svc')?.resource).toBe('services');
+    expect(lookupResource('', 'v1', 'cm')?.kind).toBe('ConfigMap');
+    expect(lookupResource('', 'v1', 'sa')?.kind).toBe('ServiceAccount');
     expect(lookupResource('apps', 'v1', 'pods')).toBeUndefined();
     expect(resourceForKind('Lease')?.group).toBe('coordination.k8s.io');
     expect(resourceByName('rc')?.subresources).toEqual(['status', 'scale']);

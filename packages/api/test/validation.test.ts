@@ -342,3 +342,77 @@ describe('defaultObject', () => {
     expect(ns).toMatchObject({ status: { phase: 'Active' } });
   });
 });
+
+describe('ConfigMap and Secret', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const cm = (extra: object): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, ...extra });
+  const secret = (extra: object): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, ...extra });
+
+  it('data keys must be valid config keys: [-._a-zA-Z0-9], not . or .., no .. prefix, at most 253', () => {
+    expect(validateObject('configmaps', cm({ data: { 'a.b_c-D9': 'x', '.hidden': 'y' } }))).toEqual([]);
+    expect(fieldsOf(validateObject('configmaps', cm({ data: { 'a/b': 'x', '..x': 'y', '.': 'z' } })))).toEqual([
+      'data[a/b] FieldValueInvalid',
+      'data[..x] FieldValueInvalid',
+      'data[.] FieldValueInvalid',
+    ]);
+    const errs = validateObject('secrets', secret({ data: { 'a b': b64('x'), ['k'.repeat(254)]: '' } }));
+    expect(errs.map((e) => e.message)).toEqual([
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+      'must be no more than 253 characters',
+    ]);
+  });
+
+  it('a key in both data and binaryData is a duplicate; binaryData must be base64', () => {
+    expect(fieldsOf(validateObject('configmaps', cm({ data: { a: '1' }, binaryData: { a: b64('1'), b: '!!' } })))).toEqual(['binaryData[b] FieldValueInvalid', 'data[a] FieldValueInvalid']);
+  });
+
+  it("Secret data must be base64: the error names the key, never the value", () => {
+    const errs = validateObject('secrets', secret({ data: { p: 'hunter2!', ok: b64('fine'), pad: 'YQ=', mid: 'YQ==YQ==' } }));
+    expect(errs.map((e) => [e.field, e.message, e.value])).toEqual([
+      ['data[p]', 'illegal base64 data at input byte 7', '<secret contents redacted>'],
+      ['data[pad]', 'illegal base64 data at input byte 3', '<secret contents redacted>'],
+      ['data[mid]', 'illegal base64 data at input byte 4', '<secret contents redacted>'],
+    ]);
+    expect(JSON.stringify(errs)).not.toContain('hunter2');
+    expect(validateObject('secrets', secret({ data: { wrapped: 'aGVs\nbG8=' } }))).toEqual([]);
+  });
+
+  it('all values together may hold at most 1 MiB (decoded for base64)', () => {
+    const mib = 1024 * 1024;
+    expect(validateObject('configmaps', cm({ data: { a: 'x'.repeat(mib) } }))).toEqual([]);
+    expect(fieldsOf(validateObject('configmaps', cm({ data: { a: 'x'.repeat(mib - 1) }, binaryData: { b: b64('yy') } })))).toEqual([' FieldValueTooLong']);
+    // 1 MiB decoded is about 1.33 MiB of base64: still fine.
+    expect(validateObject('secrets', secret({ data: { a: Buffer.alloc(mib).toString('base64') } }))).toEqual([]);
+    expect(fieldsOf(validateObject('secrets', secret({ data: { a: Buffer.alloc(mib).toString('base64'), b: b64('!') } })))).toEqual(['data FieldValueTooLong']);
+  });
+
+  it('Secret types require their keys (tls, dockerconfigjson, basic-auth, ssh-auth, service-account-token)', () => {
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/tls', data: { 'tls.crt': b64('c') } })))).toEqual(['data[tls.key] FieldValueRequired']);
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('not json') } })))).toEqual(['data[.dockerconfigjson] FieldValueInvalid']);
+    expect(validateObject('secrets', secret({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths":{}}') } }))).toEqual([]);
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/basic-auth', data: {} })))).toEqual(['data[username] FieldValueRequired', 'data[password] FieldValueRequired']);
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/ssh-auth', data: { 'ssh-privatekey': '' } })))).toEqual(['data[ssh-privatekey] FieldValueRequired']);
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/service-account-token' })))).toEqual([
+      'metadata.annotations[kubernetes.io/service-account.name] FieldValueRequired',
+    ]);
+    expect(validateObject('secrets', secret({ type: 'example.com/custom', data: {} }))).toEqual([]);
+  });
+
+  it('stringData is folded into data (base64, overriding data) and never kept; type defaults to Opaque', () => {
+    const out = defaultObject('secrets', secret({ data: { p: b64('old'), q: b64('kept') }, stringData: { p: 'hunter2', u: 'admin' } }));
+    expect(out).toEqual(secret({ type: 'Opaque', data: { p: b64('hunter2'), q: b64('kept'), u: b64('admin') } }));
+    expect(validateObject('secrets', defaultObject('secrets', secret({ stringData: { '..bad': 'x' } })))).toEqual([expect.objectContaining({ field: 'data[..bad]' })]);
+    expect(fieldsOf(validateObject('secrets', defaultObject('secrets', secret({ stringData: 'nope' }))))).toEqual(['stringData FieldValueInvalid']);
+  });
+
+  it('immutable: data and the flag itself cannot change; the type of a Secret never can', () => {
+    const old = cm({ immutable: true, data: { a: '1' } });
+    expect(validateObject('configmaps', cm({ immutable: true, data: { a: '1' }, metadata: { name: 'cfg', namespace: 'default', labels: { x: 'y' } } }), old)).toEqual([]);
+    expect(fieldsOf(validateObject('configmaps', cm({ immutable: true, data: { a: '2' } }), old))).toEqual(['data FieldValueForbidden']);
+    expect(fieldsOf(validateObject('configmaps', cm({ data: { a: '1' } }), old))).toEqual(['immutable FieldValueForbidden']);
+    expect(validateObject('configmaps', cm({ immutable: true, data: { a: '2' } }), cm({ data: { a: '1' } }))).toEqual([]);
+    const s = secret({ type: 'Opaque', immutable: true, data: { p: b64('x') } });
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'Opaque', immutable: true, data: { p: b64('y') } }), s))).toEqual(['data FieldValueForbidden']);
+    expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/tls', data: { 'tls.crt': '', 'tls.key': '' } }), secret({ type: 'Opaque' })))).toEqual(['type FieldValueInvalid']);
+  });
+});

@@ -90,6 +90,9 @@ describe.each(WAYS)('kubectl 1.32 via the $way', (way) => {
         ['replicationcontrollers', 'rc', 'v1', 'true', 'ReplicationController'],
         ['nodes', 'no', 'v1', 'false', 'Node'],
         ['leases', 'coordination.k8s.io/v1', 'true', 'Lease'],
+        ['configmaps', 'cm', 'v1', 'true', 'ConfigMap'],
+        ['secrets', 'v1', 'true', 'Secret'],
+        ['serviceaccounts', 'sa', 'v1', 'true', 'ServiceAccount'],
       ]),
     );
   });
@@ -128,7 +131,7 @@ describe.each(WAYS)('kubectl 1.32 via the $way', (way) => {
     expect(await k.ok(['delete', 'pod', 'typo'])).toBe('pod "typo" deleted\n');
   });
 
-  t('typed-client commands (protobuf bodies): create namespace, create service clusterip/nodeport/externalname, run; create configmap is a clear NotFound', async () => {
+  t('typed-client commands (protobuf bodies): create namespace, create service clusterip/nodeport/externalname, run, create configmap|secret|serviceaccount', async () => {
     // A namespace of its own, so the listings the other cases check stay as they are.
     const tns = `${ns}-typed`;
     const n = ['-n', tns];
@@ -171,9 +174,46 @@ describe.each(WAYS)('kubectl 1.32 via the $way', (way) => {
     expect(describedPod).toMatch(/^\s+Args:\n\s+sleep\n\s+3600$/m);
     expect(describedPod).toMatch(/^\s+Environment:\n\s+A:\s+b$/m);
 
-    // ConfigMaps are not served: the answer names the resource, it is not a body-decoding error.
-    const cm = await k.fails([...n, 'create', 'configmap', 'x', '--from-literal=a=b']);
-    expect(cm.trim()).toBe(`error: failed to create configmap: the server could not find the requested resource (/api/v1/namespaces/${tns}/configmaps)`);
+    // ConfigMap, Secret, ServiceAccount: protobuf bodies, Tables, and a Secret's value in neither get nor describe.
+    expect(await k.ok([...n, 'create', 'configmap', 'x', '--from-literal=a=b', '--from-literal=c=d'])).toBe('configmap/x created\n');
+    expect(await k.ok([...n, 'create', 'secret', 'generic', 's', '--from-literal=p=hunter2'])).toBe('secret/s created\n');
+    expect(await k.ok([...n, 'create', 'secret', 'docker-registry', 'reg', '--docker-server=registry.test', '--docker-username=u', '--docker-password=p'])).toBe('secret/reg created\n');
+    expect(await k.ok([...n, 'create', 'serviceaccount', 'bot'])).toBe('serviceaccount/bot created\n');
+    const listed = await k.ok([...n, 'get', 'cm,secret,sa']);
+    expect(listed).not.toContain('hunter2');
+    expect(listed).not.toContain(Buffer.from('hunter2').toString('base64'));
+    const blocks = listed.trim().split(/\n\s*\n/).map(tableRows);
+    expect(blocks[0]).toEqual([['NAME', 'DATA', 'AGE'], ['configmap/x', '2', expect.any(String)]]);
+    expect(blocks[1]).toEqual([
+      ['NAME', 'TYPE', 'DATA', 'AGE'],
+      ['secret/reg', 'kubernetes.io/dockerconfigjson', '1', expect.any(String)],
+      ['secret/s', 'Opaque', '1', expect.any(String)],
+    ]);
+    expect(blocks[2]).toEqual(expect.arrayContaining([['NAME', 'SECRETS', 'AGE'], ['serviceaccount/bot', '0', expect.any(String)]]));
+    const describedSecret = await k.ok([...n, 'describe', 'secret', 's']);
+    expect(describedSecret).toMatch(/^Type:\s+Opaque$/m);
+    expect(describedSecret).toMatch(/^p:\s+7 bytes$/m);
+    expect(describedSecret).not.toContain('hunter2');
+    expect(await k.ok([...n, 'describe', 'cm', 'x'])).toMatch(/^a:\n----\nb\n/m);
+    const yaml = await k.ok([...n, 'get', 'secret', 's', '-o', 'yaml']);
+    expect(yaml).toMatch(/^data:\n {2}p: aHVudGVyMg==$/m);
+    expect(yaml).toMatch(/^type: Opaque$/m);
+    expect(await k.ok([...n, 'replace', '-f', '-'], { input: yaml })).toBe('secret/s replaced\n');
+    expect((await json([...n, 'get', 'secret', 's'])).data).toEqual({ p: 'aHVudGVyMg==' });
+    // stringData is folded into data on write, and an invalid key is refused by the server.
+    const sd = file('sd.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: sd\nstringData:\n  user: admin\n');
+    expect(await k.ok([...n, 'apply', '-f', sd])).toBe('secret/sd created\n');
+    const stored = await json([...n, 'get', 'secret', 'sd']);
+    expect(stored.data).toEqual({ user: Buffer.from('admin').toString('base64') });
+    expect(stored).not.toHaveProperty('stringData');
+    const badKey = await k.fails([...n, 'create', '-f', file('badkey.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  a/b: x\n')]);
+    expect(badKey).toContain(`The ConfigMap "bad" is invalid: data[a/b]: Invalid value: "a/b": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`);
+    const badB64 = await k.fails([...n, 'create', '-f', file('badb64.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: bad\ndata:\n  p: hunter2\n')]);
+    expect(badB64).toContain('data[p]');
+    expect(badB64).not.toContain('hunter2');
+    const im = file('im.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: im\nimmutable: true\ndata:\n  a: "1"\n');
+    expect(await k.ok([...n, 'create', '-f', im])).toBe('configmap/im created\n');
+    expect(await k.fails([...n, 'patch', 'cm', 'im', '-p', '{"data":{"a":"2"}}'])).toContain('The ConfigMap "im" is invalid: data: Forbidden: field is immutable when `immutable` is set');
   });
 
   t('a Node with its kubelet endpoint and Lease; the scheduler-style binding of web-1', async () => {

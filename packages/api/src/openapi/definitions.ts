@@ -9,6 +9,7 @@
 import {
   atomicList,
   bool,
+  byteStr,
   free,
   int32,
   int64,
@@ -47,6 +48,9 @@ export const DEF = {
   ReplicationController: `${CORE}.ReplicationController`,
   Node: `${CORE}.Node`,
   Namespace: `${CORE}.Namespace`,
+  ConfigMap: `${CORE}.ConfigMap`,
+  Secret: `${CORE}.Secret`,
+  ServiceAccount: `${CORE}.ServiceAccount`,
   Event: `${CORE}.Event`,
   Binding: `${CORE}.Binding`,
   EndpointSlice: `${DISCOVERY}.EndpointSlice`,
@@ -574,6 +578,39 @@ export const DEFINITIONS: Readonly<Record<string, StructSchema>> = {
     properties: { phase: str(undefined, ['Active', 'Terminating']), conditions: mergedList(ref(c('NamespaceCondition')), 'type') },
   },
   [c('NamespaceCondition')]: condition(),
+
+  // ------------------------------------------------------------ core/v1 ConfigMap, Secret, ServiceAccount
+  [DEF.ConfigMap]: {
+    gvk: { group: '', version: 'v1', kind: 'ConfigMap' },
+    properties: {
+      ...typeMeta,
+      metadata: metadata(),
+      data: mapOf(str(), 'Data contains the configuration data.'),
+      binaryData: mapOf(byteStr(), 'BinaryData contains the binary data (base64).'),
+      immutable: bool('Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated.'),
+    },
+  },
+  [DEF.Secret]: {
+    gvk: { group: '', version: 'v1', kind: 'Secret' },
+    properties: {
+      ...typeMeta,
+      metadata: metadata(),
+      data: mapOf(byteStr(), 'Data contains the secret data (base64).'),
+      stringData: mapOf(str(), 'stringData allows specifying non-binary secret data in string form; write-only, merged into data.'),
+      type: str('Used to facilitate programmatic handling of secret data.'),
+      immutable: bool('Immutable, if set to true, ensures that data stored in the Secret cannot be updated.'),
+    },
+  },
+  [DEF.ServiceAccount]: {
+    gvk: { group: '', version: 'v1', kind: 'ServiceAccount' },
+    properties: {
+      ...typeMeta,
+      metadata: metadata(),
+      secrets: mergedList(ref(c('ObjectReference')), 'name'),
+      imagePullSecrets: atomicList(ref(c('LocalObjectReference'))),
+      automountServiceAccountToken: bool(),
+    },
+  },
 
   // ------------------------------------------------------------ core/v1 Event
   [DEF.Event]: {

@@ -3,7 +3,7 @@ import type { FieldDesc, MessageDesc } from './schema.js';
 /**
  * Field numbers from k8s.io/api core/v1 and k8s.io/apimachinery meta/v1
  * generated.proto, limited to what kubectl's typed-client commands send
- * (create namespace/service, debug --copy-to). Each number used by those
+ * (create namespace/service/configmap/secret/serviceaccount, debug --copy-to). Each number used by those
  * commands was checked against bodies captured from kubectl 1.32 (the unit
  * tests decode them). Numbers not listed are skipped on decode.
  */
@@ -152,12 +152,37 @@ export const PodSpec: MessageDesc = {
 };
 export const Pod: MessageDesc = { name: 'Pod', fields: { 1: msg('metadata', ObjectMeta), 2: msg('spec', PodSpec), 3: msg('status', { name: 'PodStatus', fields: { 1: s('phase') } }) } };
 
+// --- ConfigMap, Secret, ServiceAccount (kubectl create configmap|secret|serviceaccount)
+
+const bytesMap = (name: string): FieldDesc => ({ name, type: 'bytes', map: true });
+export const ConfigMap: MessageDesc = {
+  name: 'ConfigMap',
+  fields: { 1: msg('metadata', ObjectMeta), 2: stringMap('data'), 3: bytesMap('binaryData'), 4: b('immutable', true) },
+};
+export const Secret: MessageDesc = {
+  name: 'Secret',
+  fields: { 1: msg('metadata', ObjectMeta), 2: bytesMap('data'), 3: s('type'), 4: stringMap('stringData'), 5: b('immutable', true) },
+};
+export const ObjectReference: MessageDesc = {
+  name: 'ObjectReference',
+  fields: { 1: s('kind'), 2: s('namespace'), 3: s('name'), 4: s('uid'), 5: s('apiVersion'), 6: s('resourceVersion'), 7: s('fieldPath') },
+};
+export const ServiceAccount: MessageDesc = {
+  name: 'ServiceAccount',
+  fields: { 1: msg('metadata', ObjectMeta), 2: msg('secrets', ObjectReference, true), 3: msg('imagePullSecrets', LocalObjectReference, true), 4: b('automountServiceAccountToken', true) },
+};
+
 /** Top-level kinds by `apiVersion/kind`, as the envelope names them. */
 export const CORE_V1_KINDS: Readonly<Record<string, MessageDesc>> = {
   'v1/Namespace': Namespace,
   'v1/Service': Service,
   'v1/Pod': Pod,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/ServiceAccount': ServiceAccount,
 };
 
 /** The message descriptions by Go type name, for callers that wrap them (a Job's or an RC's pod template). */
-export const CORE_V1_MESSAGES = { ObjectMeta, OwnerReference, Namespace, Service, ServiceSpec, ServicePort, Pod, PodSpec, Container, ContainerPort, EnvVar, ResourceRequirements } as const;
+export const CORE_V1_MESSAGES = {
+  ObjectMeta, OwnerReference, ObjectReference, Namespace, Service, ServiceSpec, ServicePort, Pod, PodSpec, Container, ContainerPort, EnvVar, ResourceRequirements, ConfigMap, Secret, ServiceAccount,
+} as const;

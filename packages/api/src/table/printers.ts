@@ -5,6 +5,7 @@
  * `-o wide`), so each printer returns all cells.
  */
 import type {
+  ConfigMap,
   ContainerStatus,
   Endpoints,
   EndpointSlice,
@@ -15,7 +16,9 @@ import type {
   Node,
   Pod,
   ReplicationController,
+  Secret,
   Service,
+  ServiceAccount,
 } from '../types.js';
 import { ageSince } from './duration.js';
 
@@ -507,6 +510,33 @@ const leases: Printer = {
   },
 };
 
+// ------------------------------------------------------------ configmaps, secrets, serviceaccounts
+
+/** Counts only: a Secret's values never reach a Table (kubectl describe prints sizes, client side). */
+const configmaps: Printer = {
+  columns: [NAME, col('Data', 'Data contains the configuration data.'), AGE],
+  row(obj, now) {
+    const cm = obj as ConfigMap;
+    return { cells: [name(cm), Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length, age(cm, now)] };
+  },
+};
+
+const secrets: Printer = {
+  columns: [NAME, col('Type', 'Used to facilitate programmatic handling of secret data.'), col('Data', 'Data contains the secret data.'), AGE],
+  row(obj, now) {
+    const sec = obj as Secret;
+    return { cells: [name(sec), sec.type ?? '', Object.keys(sec.data ?? {}).length, age(sec, now)] };
+  },
+};
+
+const serviceaccounts: Printer = {
+  columns: [NAME, col('Secrets', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'), AGE],
+  row(obj, now) {
+    const sa = obj as ServiceAccount;
+    return { cells: [name(sa), (sa.secrets ?? []).length, age(sa, now)] };
+  },
+};
+
 /** Kinds without their own columns: NAME and AGE. */
 export const DEFAULT_PRINTER: Printer = {
   columns: [NAME, AGE],
@@ -525,4 +555,7 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   namespaces,
   events,
   leases,
+  configmaps,
+  secrets,
+  serviceaccounts,
 };

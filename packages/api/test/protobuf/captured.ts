@@ -18,6 +18,13 @@ export const CAPTURED = {
   createServiceExternalName: 'azhzAAoNCgJ2MRIHU2VydmljZRJ3Ch8KA2V4dBIAGgAiACoAMgA4AEIAWgoKA2FwcBIDZXh0ElAKGwoHODMtODA4MxIDVENQGFMiBwgAEJM/GgAoABIKCgNhcHASA2V4dBoAIgxFeHRlcm5hbE5hbWU6AEIAUgtleGFtcGxlLmNvbVoAYABoABoCCgAaACIA',
   // kubectl create configmap cm --from-literal=a=b
   createConfigMap: 'azhzAAoPCgJ2MRIJQ29uZmlnTWFwEhwKEgoCY20SABoAIgAqADIAOABCABIGCgFhEgFiGgAiAA==',
+  // kubectl create secret generic s --from-literal=p=hunter2
+  createSecretGeneric: 'azhzAAoMCgJ2MRIGU2VjcmV0EiMKEQoBcxIAGgAiACoAMgA4AEIAEgwKAXASB2h1bnRlcjIaABoAIgA=',
+  // kubectl create secret docker-registry reg --docker-server=registry.test --docker-username=u --docker-password=p
+  createSecretDockerRegistry:
+    'azhzAAoMCgJ2MRIGU2VjcmV0EpUBChMKA3JlZxIAGgAiACoAMgA4AEIAEl4KES5kb2NrZXJjb25maWdqc29uEkl7ImF1dGhzIjp7InJlZ2lzdHJ5LnRlc3QiOnsidXNlcm5hbWUiOiJ1IiwicGFzc3dvcmQiOiJwIiwiYXV0aCI6ImRUcHcifX19Gh5rdWJlcm5ldGVzLmlvL2RvY2tlcmNvbmZpZ2pzb24aACIA',
+  // kubectl create serviceaccount sa1 -n kube-system
+  createServiceAccount: 'azhzAAoUCgJ2MRIOU2VydmljZUFjY291bnQSIAoeCgNzYTESABoLa3ViZS1zeXN0ZW0iACoAMgA4AEIAGgAiAA==',
   // kubectl debug src --copy-to=dst ... (see above)
   debugCopyPod: 'azhzAAoJCgJ2MRIDUG9kEvoCCiYKA2RzdBIAGgdkZWZhdWx0IgAqADIAOABCAGIKCgRub3RlEgJoaRK9AhKyAQoBYxIMYnVzeWJveDoxLjM2GgJzaBoCLWMiB2VjaG8gaGkiAXgqAi93MhsKBGh0dHAQoI0BGJA/IgNVRFAqBzEuMi4zLjQ6BgoBQRIBYjoJCgVFTVBUWRIAQjAKDQoDY3B1EgYKBDIwMG0KEAoGbWVtb3J5EgYKBDY0TWkSDQoDY3B1EgYKBDEwMG1qBy9kZXYvdGxyDElmTm90UHJlc2VudIABAYgBAZABAaIBBEZpbGUSOQoDZGJnEghhbHBpbmU6MxoFc2xlZXAaATEqADoGCgFYEgF5QgBqAHIAgAEAiAEAkAEAogEERmlsZRoJT25GYWlsdXJlIAcoYzIHRGVmYXVsdDoLCgRkaXNrEgNzc2RCA3NhMUoAUgBYAWAAaACCAQJobooBAnNkmgEDc2NowgEAyAEF8AEAGhAKABoAIgAqADIASgBaAHIAGgAiAA==',
   // kubectl create job jj --from=cronjob/cj, the CronJob's template carrying

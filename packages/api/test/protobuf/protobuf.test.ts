@@ -88,18 +88,33 @@ describe('kubectl 1.32 request bodies (captured)', () => {
     });
   });
 
-  it('a kind without a description names itself (create configmap)', () => {
+  it('create configmap / secret generic / serviceaccount: string and bytes maps, an empty Secret type', () => {
+    expect(decodeKubernetesProtobuf(body('createConfigMap'))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { a: 'b' } });
+    // Secret data is map<string, bytes>: base64 on the JSON path; type "" is left for defaulting (Opaque).
+    expect(decodeKubernetesProtobuf(body('createSecretGeneric'))).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { p: Buffer.from('hunter2').toString('base64') } });
+    const docker = JSON.stringify({ auths: { 'registry.test': { username: 'u', password: 'p', auth: 'dTpw' } } });
+    expect(decodeKubernetesProtobuf(body('createSecretDockerRegistry'))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'reg' },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(docker).toString('base64') },
+    });
+    expect(decodeKubernetesProtobuf(body('createServiceAccount'))).toEqual({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa1', namespace: 'kube-system' } });
+  });
+
+  it('a kind without a description names itself (create job)', () => {
     const err = (() => {
       try {
-        decodeKubernetesProtobuf(body('createConfigMap'));
+        decodeKubernetesProtobuf(body('createJobFromCronJob'));
       } catch (e) {
         return e;
       }
       return undefined;
     })();
     expect(err).toBeInstanceOf(UnknownProtobufKindError);
-    expect((err as UnknownProtobufKindError).kind).toBe('ConfigMap');
-    expect((err as Error).message).toBe('protobuf bodies of kind ConfigMap (v1) are not supported; send application/json');
+    expect((err as UnknownProtobufKindError).kind).toBe('Job');
+    expect((err as Error).message).toBe('protobuf bodies of kind Job (batch/v1) are not supported; send application/json');
   });
 });
 
@@ -176,8 +191,8 @@ describe('wire decoding', () => {
     expect(() => decodeMessage(msg(lField(6, vField(1, 1n << 40n))), Desc)).toThrow('T.at: time 1099511627776s is outside years 1..9999');
   });
 
-  it('serves Namespace, Service and Pod of v1', () => {
-    expect(Object.keys(CORE_V1_KINDS).sort()).toEqual(['v1/Namespace', 'v1/Pod', 'v1/Service']);
+  it('serves Namespace, Service, Pod, ConfigMap, Secret and ServiceAccount of v1', () => {
+    expect(Object.keys(CORE_V1_KINDS).sort()).toEqual(['v1/ConfigMap', 'v1/Namespace', 'v1/Pod', 'v1/Secret', 'v1/Service', 'v1/ServiceAccount']);
   });
 });
 

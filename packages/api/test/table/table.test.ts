@@ -308,6 +308,19 @@ describe('other kinds', () => {
     expect(toTable('events', [ev], { now: NOW, wide: false }).rows[0]?.cells).toEqual(['65s', 'Normal', 'Pulled', 'pod/web-1', 'Container image "nginx" already present on machine']);
   });
 
+  it('configmaps DATA, secrets TYPE DATA (counts, never values), serviceaccounts SECRETS', () => {
+    const cm = toTable('cm', [{ metadata: meta('cfg'), data: { a: 'b', c: 'd' }, binaryData: { bin: 'AA==' } }], { now: NOW });
+    expect(names(cm)).toEqual(['Name', 'Data', 'Age']);
+    expect(cm.rows[0]?.cells).toEqual(['cfg', 3, '4h']);
+    const sec = toTable('secrets', [{ metadata: meta('s'), type: 'Opaque', data: { p: Buffer.from('hunter2').toString('base64') } }], { now: NOW });
+    expect(names(sec)).toEqual(['Name', 'Type', 'Data', 'Age']);
+    expect(sec.rows[0]?.cells).toEqual(['s', 'Opaque', 1, '4h']);
+    expect(JSON.stringify(sec.rows[0]?.cells)).not.toContain(Buffer.from('hunter2').toString('base64'));
+    const sa = toTable('sa', [{ metadata: meta('default') }, { metadata: meta('bot'), secrets: [{ name: 'tok' }] }], { now: NOW });
+    expect(names(sa)).toEqual(['Name', 'Secrets', 'Age']);
+    expect(sa.rows.map((r) => r.cells)).toEqual([['default', 0, '4h'], ['bot', 1, '4h']]);
+  });
+
   it('kinds without columns get NAME and AGE; unknown timestamps print <unknown>', () => {
     const t = toTable('widgets', [{ metadata: { name: 'w' } }], { now: NOW });
     expect(names(t)).toEqual(['Name', 'Age']);

@@ -15,6 +15,7 @@ import type { Controller, ControllerContext, ControllerFactory } from './control
 import type { ControllerManagerConfig } from './flags.js';
 import { endpointsControllerFactory } from './endpoints/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
+import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
 
 export interface ControllerEntry {
   factory: ControllerFactory;
@@ -29,6 +30,7 @@ export interface ControllerEntry {
 export const CONTROLLERS: Record<string, ControllerEntry> = {
   replicationcontroller: { factory: replicationControllerFactory },
   endpoint: { factory: endpointsControllerFactory },
+  serviceaccount: { factory: serviceAccountsControllerFactory },
 };
 
 /**

@@ -29,7 +29,8 @@ describe('protobuf request bodies', () => {
     expect(cut.message).toMatch(/^the body could not be decoded as protobuf: .*truncated/);
     expect(cut.message).not.toContain('\n');
     expect(statusOf(() => decodeBody(Buffer.from('{"kind":"Namespace"}'), 'protobuf'))).toMatchObject({ code: 400, message: expect.stringContaining('protobuf magic') });
-    const cm = Buffer.from('azhzAAoPCgJ2MRIJQ29uZmlnTWFwEhwKEgoCY20SABoAIgAqADIAOABCABIGCgFhEgFiGgAiAA==', 'base64');
-    expect(statusOf(() => decodeBody(cm, 'protobuf'))).toEqual({ code: 415, reason: 'UnsupportedMediaType', message: 'protobuf bodies of kind ConfigMap (v1) are not supported; send application/json' });
+    // An envelope of a batch/v1 Job (kubectl create job): a kind without a description.
+    const job = Buffer.from('azhzAAoPCghiYXRjaC92MRIDSm9iEgIKAA==', 'base64');
+    expect(statusOf(() => decodeBody(job, 'protobuf'))).toEqual({ code: 415, reason: 'UnsupportedMediaType', message: 'protobuf bodies of kind Job (batch/v1) are not supported; send application/json' });
   });
 });
