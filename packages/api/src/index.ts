@@ -3,6 +3,7 @@ export * from './names.js';
 export * from './resources.js';
 export * from './selectors.js';
 export * from './fields.js';
+export * from './json-scan.js';
 export * from './validation.js';
 export * from './errors.js';
 export * from './watch-decoder.js';

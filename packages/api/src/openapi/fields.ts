@@ -11,6 +11,8 @@ import { resourceByName, SUBRESOURCE_KINDS, apiVersionOf, type ResourceInfo } fr
 import type { Status } from '../types.js';
 import { childSchema, schemaForKind, structOf } from './navigate.js';
 import type { FieldSchema } from './schema.js';
+import { cloneJson } from '../patch/json-value.js';
+import { MAX_OBJECT_DEPTH } from '../json-scan.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -44,15 +46,17 @@ function rootSchema(resource: ResourceRef): FieldSchema {
   return schema;
 }
 
-function walk(value: unknown, schema: FieldSchema, path: string, found: string[], prune: boolean): void {
+function walk(value: unknown, schema: FieldSchema, path: string, found: string[], prune: boolean, depth = 0): void {
+  // The schema bounds the depth; the guard is for a schema that ever refers to itself.
+  if (depth > MAX_OBJECT_DEPTH) return;
   if (schema.type === 'array') {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, schema.items, `${path}[${i}]`, found, prune));
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, schema.items, `${path}[${i}]`, found, prune, depth + 1));
     return;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
   const obj = value as Record<string, unknown>;
   if (schema.type === 'map') {
-    for (const [k, v] of Object.entries(obj)) walk(v, schema.values, path === '' ? k : `${path}.${k}`, found, prune);
+    for (const [k, v] of Object.entries(obj)) walk(v, schema.values, path === '' ? k : `${path}.${k}`, found, prune, depth + 1);
     return;
   }
   if (!structOf(schema)) return; // free-form or scalar
@@ -64,7 +68,7 @@ function walk(value: unknown, schema: FieldSchema, path: string, found: string[]
       if (prune) delete obj[k];
       continue;
     }
-    walk(v, sub, here, found, prune);
+    walk(v, sub, here, found, prune, depth + 1);
   }
 }
 
@@ -78,9 +82,14 @@ export function unknownFields(resource: ResourceRef, obj: unknown): string[] {
   return found;
 }
 
-/** A copy of `obj` without its unknown fields: what the server stores under Warn or Ignore. */
+/**
+ * A copy of `obj` without its unknown fields: what the server stores under
+ * Warn or Ignore. The copy is made without recursion (an unknown field may
+ * nest 10,000 levels); the walk itself follows the schema, so it never goes
+ * deeper than the kind does.
+ */
 export function dropUnknownFields<T>(resource: ResourceRef, obj: T): T {
-  const copy = structuredClone(obj);
+  const copy = cloneJson(obj);
   walk(copy, rootSchema(resource), '', [], true);
   return copy;
 }
@@ -98,21 +107,25 @@ export interface FieldValidationResult {
  * Applies a fieldValidation directive to a request body: the Strict error
  * reads like the real one, which kubectl prints as
  * `Error from server (BadRequest): error when creating "x.yaml": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.foo"`.
+ * `duplicates` are the body's repeated keys (scanJson), which the decoder
+ * reports first: `duplicate field "metadata.name"`; JSON.parse kept the last value.
  */
-export function validateFields(resource: ResourceRef, obj: unknown, directive: FieldValidation): FieldValidationResult {
+export function validateFields(resource: ResourceRef, obj: unknown, directive: FieldValidation, duplicates: readonly string[] = []): FieldValidationResult {
   if (directive === 'Ignore') return { warnings: [], object: dropUnknownFields(resource, obj) };
   const unknown = unknownFields(resource, obj);
-  const messages = unknown.map((p) => `unknown field "${p}"`);
-  if (directive === 'Strict' && unknown.length > 0) {
-    const k = bodyKindOf(resource) as { kind: string; apiVersion: string };
-    const version = k.apiVersion.split('/').pop() ?? k.apiVersion;
-    return {
-      error: statusFor(400, 'BadRequest', `${k.kind} in version "${version}" cannot be handled as a ${k.kind}: strict decoding error: ${messages.join(', ')}`),
-      warnings: [],
-      object: obj,
-    };
+  const messages = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
+  if (directive === 'Strict' && messages.length > 0) {
+    return { error: statusFor(400, 'BadRequest', cannotBeHandled(resource, `strict decoding error: ${messages.join(', ')}`)), warnings: [], object: obj };
   }
   return { warnings: messages, object: unknown.length > 0 ? dropUnknownFields(resource, obj) : obj };
+}
+
+/** kube-apiserver's words for a body its decoder refused: `Pod in version "v1" cannot be handled as a Pod: <why>`. */
+export function cannotBeHandled(resource: ResourceRef, why: string): string {
+  const k = bodyKindOf(resource);
+  if (!k) return why;
+  const version = k.apiVersion.split('/').pop() ?? k.apiVersion;
+  return `${k.kind} in version "${version}" cannot be handled as a ${k.kind}: ${why}`;
 }
 
 /** One `Warning` header value (RFC 7234 warn-code 299), which kubectl prints as `Warning: <text>`. */

@@ -5,6 +5,7 @@
  * operation's index, verb and path.
  */
 import { PatchError } from './errors.js';
+import { previewJson } from '../json-scan.js';
 import { cloneJson, isObject, jsonEqual } from './json-value.js';
 
 export type JsonPatchOp =
@@ -56,7 +57,7 @@ function checkOp(raw: unknown, index: number): JsonPatchOp {
   const bad = (what: string): PatchError => new PatchError(`json patch operation ${index}: ${what}`, 400);
   if (!isObject(raw)) throw bad('must be an object');
   const { op, path } = raw;
-  if (typeof op !== 'string' || !OPS.has(op)) throw bad(`unknown op ${JSON.stringify(op)} (want add, remove, replace, move, copy or test)`);
+  if (typeof op !== 'string' || !OPS.has(op)) throw bad(`unknown op ${previewJson(op)} (want add, remove, replace, move, copy or test)`);
   if (typeof path !== 'string') throw bad(`"${op}" needs a string "path"`);
   try {
     parseJsonPointer(path);
@@ -106,7 +107,7 @@ function applyOne(root: unknown, op: JsonPatchOp): unknown {
     case 'test': {
       const actual = get(root, parseJsonPointer(op.path));
       if (!jsonEqual(actual, op.value)) {
-        throw new OpFailure(`test failed: value is ${JSON.stringify(actual)}, expected ${JSON.stringify(op.value)}`);
+        throw new OpFailure(`test failed: value is ${previewJson(actual)}, expected ${previewJson(op.value)}`);
       }
       return root;
     }

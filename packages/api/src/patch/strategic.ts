@@ -14,11 +14,18 @@
  * - `$patch: replace | delete | merge` on a map or as a list element,
  * - `$setElementOrder/<list>`, `$deleteFromPrimitiveList/<list>`, `$retainKeys`;
  * - directive keys never reach the result.
+ *
+ * A field the kind does not have is merged as a JSON merge patch, without
+ * recursion (field validation drops or refuses it afterwards), so a deep
+ * unknown field is safe; within known (and free-form) fields merging recurses
+ * and stops with 422 past MAX_MERGE_DEPTH levels, which no object of a served
+ * kind reaches (a list level costs the call stack seven frames).
  */
 import { childSchema, asArraySchema, schemaForKind } from '../openapi/navigate.js';
 import { strategyParts, type ArraySchema, type FieldSchema } from '../openapi/schema.js';
 import { PatchError } from './errors.js';
-import { childPath, cloneJson, isObject, jsonEqual, type JsonObject } from './json-value.js';
+import { previewJson } from '../json-scan.js';
+import { childPath, cloneJson, isObject, jsonEqual, mergeJson, type JsonObject } from './json-value.js';
 
 const PATCH = '$patch';
 const RETAIN_KEYS = '$retainKeys';
@@ -39,7 +46,26 @@ export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, ki
 export function applyStrategicMergePatchWithSchema<T = unknown>(doc: T, patch: unknown, schema: FieldSchema | undefined): T {
   if (!isObject(patch)) throw new PatchError('strategic merge patch must be a JSON object');
   const original = isObject(doc) ? cloneJson(doc) : {};
+  depth = 0;
   return mergeMap(original, cloneJson(patch), schema, '') as T;
+}
+
+/** How deep a strategic merge goes into known fields. */
+export const MAX_MERGE_DEPTH = 500;
+
+/** How many maps and lists deep the merge is (one synchronous merge at a time). */
+let depth = 0;
+
+function descend<T>(path: string, fn: () => T): T {
+  if (++depth > MAX_MERGE_DEPTH) {
+    depth = 0;
+    throw new PatchError(`strategic merge patch: the patch nests deeper than ${MAX_MERGE_DEPTH} levels`, 422, path);
+  }
+  try {
+    return fn();
+  } finally {
+    depth--;
+  }
 }
 
 function fail(path: string, message: string): never {
@@ -47,6 +73,10 @@ function fail(path: string, message: string): never {
 }
 
 function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema | undefined, path: string): JsonObject {
+  return descend(path, () => mergeMapAt(original, patch, schema, path));
+}
+
+function mergeMapAt(original: JsonObject, patch: JsonObject, schema: FieldSchema | undefined, path: string): JsonObject {
   if (PATCH in patch) {
     const directive = patch[PATCH];
     if (directive === 'replace') {
@@ -54,7 +84,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema |
       return mergeMap({}, patch, schema, path);
     }
     if (directive === 'delete') return {};
-    if (directive !== 'merge') fail(path, `unknown $patch directive ${JSON.stringify(directive)}`);
+    if (directive !== 'merge') fail(path, `unknown $patch directive ${previewJson(directive)}`);
     delete patch[PATCH];
   }
 
@@ -84,7 +114,10 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema |
     }
     const sub = childSchema(schema, key);
     const current = original[key];
-    if (isObject(value)) {
+    if (schema !== undefined && sub === undefined) {
+      // A field the kind does not have: no strategy to follow.
+      original[key] = mergeJson(current, value);
+    } else if (isObject(value)) {
       original[key] = mergeMap(isObject(current) ? current : {}, value, sub, here);
     } else if (Array.isArray(value)) {
       original[key] = mergeList(Array.isArray(current) ? current : [], value, asArraySchema(sub), here);
@@ -117,6 +150,10 @@ function fresh(value: unknown, schema: FieldSchema | undefined, path: string): u
 }
 
 function mergeList(original: unknown[], patch: unknown[], schema: ArraySchema | undefined, path: string): unknown[] {
+  return descend(path, () => mergeListAt(original, patch, schema, path));
+}
+
+function mergeListAt(original: unknown[], patch: unknown[], schema: ArraySchema | undefined, path: string): unknown[] {
   const items = schema?.items;
   if (!strategyParts(schema?.patchStrategy).merge) {
     return patch.map((v, i) => fresh(v, items, childPath(path, i)));
@@ -150,15 +187,15 @@ function mergeList(original: unknown[], patch: unknown[], schema: ArraySchema | 
     } else if (directive === 'merge') {
       fail(childPath(path, i), 'merging lists cannot yet be specified in the patch');
     } else {
-      fail(childPath(path, i), `unknown $patch directive ${JSON.stringify(directive)}`);
+      fail(childPath(path, i), `unknown $patch directive ${previewJson(directive)}`);
     }
   });
   if (replace) return plain.map((el, i) => fresh(el, items, childPath(path, i)));
 
   for (const el of plain) {
-    if (!(mergeKey in el)) fail(path, `element ${JSON.stringify(el)} does not contain the merge key "${mergeKey}"`);
+    if (!(mergeKey in el)) fail(path, `element ${previewJson(el)} does not contain the merge key "${mergeKey}"`);
     const at = base.findIndex((o) => isObject(o) && jsonEqual(o[mergeKey], el[mergeKey]));
-    const here = `${path}[${mergeKey}=${JSON.stringify(el[mergeKey])}]`;
+    const here = `${path}[${mergeKey}=${previewJson(el[mergeKey])}]`;
     if (at >= 0) base[at] = mergeMap(base[at] as JsonObject, el, items, here);
     else base.push(fresh(el, items, here));
   }

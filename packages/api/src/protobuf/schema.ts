@@ -92,11 +92,11 @@ function intOrStringJson(buf: Uint8Array, path: string): number | string {
 }
 
 /** One value of a (non-map) field, or undefined when it decodes to nothing (a zero Time). */
-function value(f: WireField, d: FieldDesc, path: string): unknown {
+function value(f: WireField, d: FieldDesc, path: string, depth: number): unknown {
   const t = d.type;
   if (typeof t === 'object') {
     if (f.wire !== WIRE_BYTES) fail(path, `expected a message, got wire type ${f.wire}`);
-    return decodeMessage(f.value, t, path);
+    return decodeMessage(f.value, t, path, depth + 1);
   }
   switch (t) {
     case 'string':
@@ -123,8 +123,12 @@ function isZero(v: unknown): boolean {
   return v === undefined || v === '' || v === 0 || v === false;
 }
 
+/** Messages nest as their descriptions do (a dozen levels for core kinds); this bounds a description that refers to itself. */
+const MAX_MESSAGE_DEPTH = 100;
+
 /** Decodes one message by its description; unknown field numbers are skipped. */
-export function decodeMessage(buf: Uint8Array, desc: MessageDesc, path = desc.name): Record<string, unknown> {
+export function decodeMessage(buf: Uint8Array, desc: MessageDesc, path = desc.name, depth = 0): Record<string, unknown> {
+  if (depth > MAX_MESSAGE_DEPTH) fail(path, `messages nest deeper than ${MAX_MESSAGE_DEPTH} levels`);
   const out: Record<string, unknown> = {};
   for (const f of readFields(buf)) {
     const d = desc.fields[f.num];
@@ -136,18 +140,18 @@ export function decodeMessage(buf: Uint8Array, desc: MessageDesc, path = desc.na
       let val: unknown = d.type === 'string' ? '' : undefined;
       for (const e of readFields(f.value)) {
         if (e.num === 1) key = str(e, `${p} key`);
-        else if (e.num === 2) val = value(e, d, `${p}[${key}]`);
+        else if (e.num === 2) val = value(e, d, `${p}[${key}]`, depth);
       }
       const m = (out[d.name] ??= {}) as Record<string, unknown>;
       m[key] = val ?? '';
     } else if (d.repeated) {
       const list = (out[d.name] ??= []) as unknown[];
       if ((d.type === 'int32' || d.type === 'int64') && f.wire === WIRE_BYTES) list.push(...numbers(f, d.type === 'int32' ? 32 : 64, p));
-      else list.push(value(f, d, `${p}[${list.length}]`));
+      else list.push(value(f, d, `${p}[${list.length}]`, depth));
     } else if (d.inline) {
-      Object.assign(out, value(f, d, path));
+      Object.assign(out, value(f, d, path, depth));
     } else {
-      const v = value(f, d, p);
+      const v = value(f, d, p, depth);
       if (isZero(v) && !d.keepZero) delete out[d.name];
       else if (v !== undefined) out[d.name] = v;
     }

@@ -1,18 +1,8 @@
 import { bodyFormat, decodeBody } from '../../src/apiserver/http/request.js';
-import { StatusError } from '../../src/apiserver/status.js';
+import { statusOf } from './status-of.js';
 
 // `kubectl create namespace myns` as kubectl 1.32 sends it (captured; see packages/api/test/protobuf/captured.ts).
 const NAMESPACE = Buffer.from('azhzAAoPCgJ2MRIJTmFtZXNwYWNlEhwKFAoEbXlucxIAGgAiACoAMgA4AEIAEgAaAgoAGgAiAA==', 'base64');
-
-const statusOf = (fn: () => unknown): { code: number; reason: string; message: string } => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StatusError) return { code: err.code, reason: err.reason, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-};
 
 describe('protobuf request bodies', () => {
   it('the protobuf Content-Type is its own body format', () => {

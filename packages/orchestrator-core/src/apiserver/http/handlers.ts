@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isObject, parseIncludeObject, parseTableAccept, toTable, type DeleteOptions, type KubeObject, type TableOptions } from '@pilot/api';
+import { bodyKindOf, isObject, parseIncludeObject, type FieldValidation, parseTableAccept, toTable, type DeleteOptions, type KubeObject, type TableOptions } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { itemObject, selection, type GenericRegistry } from '../registry/generic-registry.js';
 import type { PatchRequest } from '../registry/access.js';
 import type { Subresource, SubresourceCall } from '../registry/subresources.js';
 import { badRequest, methodNotAllowed, pathNotFound } from '../status.js';
-import { checkFields, checkPatchedFields, fieldDirective } from './field-validation.js';
+import { checkFields, checkPatchDuplicates, checkPatchedFields, fieldDirective, wantsDuplicates } from './field-validation.js';
 import { spliceUpgrade, streamFrom, type KubeletTransport } from './kubelet-proxy.js';
 import { encodeList } from './list-encoding.js';
-import { bodyFormat, decodeBody, readBody, type ResourcePath } from './request.js';
+import { bodyFormat, decodeBody, decodeRequestBody, readBody, type DecodedBody, type ResourcePath } from './request.js';
 import { serveWatch } from './watch-stream.js';
 
 /**
@@ -72,17 +72,23 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-async function jsonBody(req: IncomingMessage): Promise<unknown> {
+/** An object body (POST, PUT): JSON, YAML or protobuf, with its repeated keys when field validation wants them. */
+async function jsonBody(req: IncomingMessage, kind: string, fv: FieldValidation): Promise<DecodedBody> {
   const format = bodyFormat(req.headers['content-type']);
   if (format !== 'json' && format !== 'yaml' && format !== 'protobuf') throw badRequest(`${req.method} needs a JSON, YAML or protobuf body`);
-  return decodeBody(await readBody(req), format);
+  return decodeRequestBody(await readBody(req), format, { role: { kind }, duplicates: wantsDuplicates(fv) });
 }
 
-async function patchBody(req: IncomingMessage): Promise<PatchRequest> {
+interface DecodedPatch extends PatchRequest {
+  duplicates: string[];
+}
+
+async function patchBody(req: IncomingMessage, fv: FieldValidation): Promise<DecodedPatch> {
   const format = bodyFormat(req.headers['content-type']);
   if (format === 'json' || format === 'yaml' || format === 'protobuf')
     throw badRequest(`PATCH needs a patch Content-Type (application/merge-patch+json, application/strategic-merge-patch+json or application/json-patch+json)`);
-  return { type: format, patch: decodeBody(await readBody(req), 'json') };
+  const body = decodeRequestBody(await readBody(req), 'json', { role: { patch: format }, duplicates: wantsDuplicates(fv) });
+  return { type: format, patch: body.value, duplicates: body.duplicates };
 }
 
 export async function handleResource(req: IncomingMessage, res: ServerResponse, p: ResourcePath, q: URLSearchParams, deps: HandlerDeps): Promise<Verb> {
@@ -136,22 +142,27 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     }
     case 'POST': {
       if (p.name !== undefined) throw methodNotAllowed(method, `${r.resource}/${p.name}`);
-      const body = checkFields(res, r, undefined, await jsonBody(req), fieldDirective(q));
+      const fv = fieldDirective(q);
+      const decoded = await jsonBody(req, r.kind, fv);
+      const body = checkFields(res, r, undefined, decoded.value, fv, decoded.duplicates);
       sendJson(res, 201, await registry.create(r, ns, body));
       return verb;
     }
     case 'PUT': {
       if (p.name === undefined) throw methodNotAllowed(method, r.resource);
-      const body = checkFields(res, r, undefined, await jsonBody(req), fieldDirective(q));
+      const fv = fieldDirective(q);
+      const decoded = await jsonBody(req, r.kind, fv);
+      const body = checkFields(res, r, undefined, decoded.value, fv, decoded.duplicates);
       sendJson(res, 200, await registry.update(r, ns, p.name, body));
       return verb;
     }
     case 'PATCH': {
       if (p.name === undefined) throw methodNotAllowed(method, r.resource);
-      const patch = await patchBody(req);
       const fv = fieldDirective(q);
+      const patch = await patchBody(req, fv);
+      checkPatchDuplicates(res, patch.type, patch.patch, patch.duplicates, fv);
       const check = (next: KubeObject, cur: KubeObject) => checkPatchedFields(res, r, undefined, next, cur, fv);
-      sendJson(res, 200, await registry.patch(r, ns, p.name, patch, { check }));
+      sendJson(res, 200, await registry.patch(r, ns, p.name, { type: patch.type, patch: patch.patch }, { check }));
       return verb;
     }
     case 'DELETE': {
@@ -176,8 +187,17 @@ async function handleSubresource(req: IncomingMessage, res: ServerResponse, p: R
   if (!sub || p.name === undefined) throw pathNotFound(`${r.resource}/${p.subresource}`);
   const method = req.method ?? 'GET';
   const verb = verbOf(method, p, q, sub);
-  const call = subresourceCall(p, q, res);
+  const fv = fieldDirective(q);
+  // Filled once the body is decoded; the call's field checks report them.
+  const duplicates: string[] = [];
+  const call = subresourceCall(p, q, res, duplicates);
   const ctx = deps.registry.ctx;
+  const kind = bodyKindOf(`${r.resource}/${p.subresource}`)?.kind ?? r.kind;
+  const objectBody = async () => {
+    const decoded = await jsonBody(req, kind, fv);
+    duplicates.push(...decoded.duplicates);
+    return decoded.value;
+  };
 
   if (sub.connect) {
     if (!sub.connect.methods.includes(method)) throw methodNotAllowed(method, what);
@@ -198,15 +218,17 @@ async function handleSubresource(req: IncomingMessage, res: ServerResponse, p: R
     }
     case 'PUT':
       if (!sub.update) break;
-      sendJson(res, 200, await sub.update(call, await jsonBody(req), ctx));
+      sendJson(res, 200, await sub.update(call, await objectBody(), ctx));
       return verb;
     case 'PATCH':
       if (!sub.patch) break;
-      sendJson(res, 200, await sub.patch(call, await patchBody(req), ctx));
+      const patch = await patchBody(req, fv);
+      checkPatchDuplicates(res, patch.type, patch.patch, patch.duplicates, fv);
+      sendJson(res, 200, await sub.patch(call, { type: patch.type, patch: patch.patch }, ctx));
       return verb;
     case 'POST': {
       if (!sub.create) break;
-      const reply = await sub.create(call, await jsonBody(req), ctx);
+      const reply = await sub.create(call, await objectBody(), ctx);
       sendJson(res, reply.code, reply.body);
       return verb;
     }
@@ -215,7 +237,7 @@ async function handleSubresource(req: IncomingMessage, res: ServerResponse, p: R
 }
 
 /** What a subresource gets of a request; field validation answers its warnings on `res`. */
-function subresourceCall(p: ResourcePath, q: URLSearchParams, res?: ServerResponse): SubresourceCall {
+function subresourceCall(p: ResourcePath, q: URLSearchParams, res?: ServerResponse, duplicates: readonly string[] = []): SubresourceCall {
   const r = p.resource;
   const fv = fieldDirective(q);
   return {
@@ -223,7 +245,7 @@ function subresourceCall(p: ResourcePath, q: URLSearchParams, res?: ServerRespon
     namespace: r.namespaced ? p.namespace : undefined,
     name: p.name!,
     query: q,
-    checkFields: (obj) => (res ? checkFields(res, r, p.subresource, obj, fv) : obj),
+    checkFields: (obj) => (res ? checkFields(res, r, p.subresource, obj, fv, duplicates) : obj),
     checkPatched: (next, cur) => (res ? checkPatchedFields(res, r, p.subresource, next, cur, fv) : next),
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import * as api from '@pilot/api';
-import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE, ProtobufError, RESOURCES, UnknownProtobufKindError, type ResourceInfo } from '@pilot/api';
+import { decodeKubernetesProtobuf, jsonDepth, MAX_JSON_DEPTH, PROTOBUF_CONTENT_TYPE, scanJson, tooDeepMessage, ProtobufError, RESOURCES, UnknownProtobufKindError, type ResourceInfo } from '@pilot/api';
 import { badRequest, fromStatus, pathNotFound, pathSegmentError, tooLarge, unsupportedMediaType } from '../status.js';
 import type { PatchType } from '../registry/patch.js';
 
@@ -173,20 +173,69 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 }
 
 /**
+ * What a body is decoded as, for kube-apiserver's words when it cannot be:
+ * an object of a kind (POST, PUT), a patch of a type, or options (DELETE).
+ */
+export type BodyRole = { kind: string } | { patch: PatchType } | 'options';
+
+export interface DecodedBody {
+  value: unknown;
+  /** Repeated object keys as field paths (JSON bodies, when asked for): the last value is the one kept. */
+  duplicates: string[];
+}
+
+/**
  * Decodes a JSON, YAML or Kubernetes-protobuf body into a plain object;
  * malformed input is 400. A protobuf body becomes the object the JSON path
  * would have parsed, so everything after this is the JSON path; a protobuf
  * kind without a description is 415 naming the kind.
  */
 export function decodeBody(buf: Buffer, format: BodyFormat): unknown {
-  if (format === 'protobuf') return decodeProtobuf(buf);
+  return decodeRequestBody(buf, format).value;
+}
+
+/**
+ * decodeBody, bounded as kube-apiserver's decoder is: input nested deeper
+ * than 10,000 levels is 400 with upstream's message for the body's role
+ * (before JSON.parse, which would take it, builds anything); with
+ * `duplicates`, repeated keys are reported for field validation.
+ */
+export function decodeRequestBody(buf: Buffer, format: BodyFormat, opts: { role?: BodyRole; duplicates?: boolean } = {}): DecodedBody {
+  const role = opts.role ?? 'options';
+  if (format === 'protobuf') return { value: decodeProtobuf(buf), duplicates: [] };
   const text = buf.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
+  let duplicates: string[] = [];
+  if (format !== 'yaml') {
+    const scan = scanJson(text, { duplicates: opts.duplicates === true });
+    if (scan.tooDeep) throw badRequest(tooDeepText(role, scan.tooDeep, buf));
+    duplicates = scan.duplicates;
+  }
+  let value: unknown;
   try {
-    return format === 'yaml' ? parseYaml(text) : JSON.parse(text);
+    value = format === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     throw badRequest(`the body could not be decoded as ${format === 'yaml' ? 'YAML' : 'JSON'}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
+  // YAML nests without brackets; its parsed form is held to the same limit.
+  if (format === 'yaml' && jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw badRequest(tooDeepText(role, '[', buf));
+  return { value, duplicates };
+}
+
+/** kube-apiserver's answer to a body nested past the limit, by what the body is. */
+function tooDeepText(role: BodyRole, bracket: '{' | '[', body: Buffer): string {
+  const why = tooDeepMessage(bracket);
+  if (role === 'options') return why;
+  if ('patch' in role) return role.patch === 'strategic-merge-patch' ? why : `error decoding patch: ${why}`;
+  return `the object provided is unrecognized (must be of type ${role.kind}): couldn't get version/kind; json parse error: ${why} (${summarizeData(body, 30)})`;
+}
+
+/** apiserver's summarizeData: a JSON object's first characters, anything else in hex. */
+function summarizeData(data: Buffer, max: number): string {
+  if (data.length === 0) return '<empty>';
+  const head = data.subarray(0, max);
+  const more = data.length > max ? ' ...' : '';
+  return data[0] === 0x7b ? `${head.toString('utf8')}${more}` : `${head.toString('hex')}${more}`;
 }
 
 function decodeProtobuf(buf: Buffer): unknown {
