@@ -100,3 +100,42 @@ describe('nesting depth', () => {
     expect(await bystander()).toBe(before);
   });
 });
+
+describe('repeated keys', () => {
+  const dup = (name: string) => `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"${name}","labels":{"a":"1","a":"2"}},"spec":{"containers":[{"name":"c","image":"busybox","image":"busybox:1.36"}]}}`;
+  const base = `/api/v1/namespaces/${NS}/pods`;
+
+  t('fieldValidation=Strict refuses them with 400 on POST and PUT and 422 on patches; Warn keeps the last value and says so; Ignore is silent', async () => {
+    const before = await bystander();
+    const strictPost = await secureRaw(cp, 'POST', `${base}?fieldValidation=Strict`, dup('dup'));
+    expect([strictPost.status, strictPost.body.message]).toEqual([
+      400,
+      'Pod in version "v1" cannot be handled as a Pod: strict decoding error: duplicate field "metadata.labels.a", duplicate field "spec.containers[0].image"',
+    ]);
+    const strictPut = await secureRaw(cp, 'PUT', `${base}/target?fieldValidation=Strict`, dup('target'));
+    expect(strictPut.status).toBe(400);
+    for (const [type, body] of [
+      ['application/merge-patch+json', '{"metadata":{"labels":{"b":"1","b":"2"}}}'],
+      ['application/strategic-merge-patch+json', '{"metadata":{"labels":{"b":"1","b":"2"}}}'],
+    ] as const) {
+      const r = await secureRaw(cp, 'PATCH', `${base}/target?fieldValidation=Strict`, body, type);
+      expect([type, r.status, r.body.reason, r.body.details?.causes?.[0]?.field]).toEqual([type, 422, 'Invalid', 'patch']);
+      expect(r.body.message).toMatch(/strict decoding error: duplicate field "metadata.labels.b"$/);
+    }
+    const jsonPatch = await secureRaw(cp, 'PATCH', `${base}/target?fieldValidation=Strict`, '[{"op":"add","op":"add","path":"/metadata/labels/b","value":"1"}]', 'application/json-patch+json');
+    expect([jsonPatch.status, jsonPatch.body.message]).toEqual([422, expect.stringMatching(/strict decoding error: json patch duplicate field "\[0\]\.op"$/)]);
+    expect((await cp.client.get<KubeObject>('pods', 'target', { namespace: NS })).metadata.labels?.b).toBeUndefined();
+
+    const warned = await secureRaw(cp, 'POST', base, dup('dup'));
+    expect(warned.status).toBe(201);
+    expect(warned.body.metadata.labels).toEqual({ a: '2' });
+    expect(warned.body.spec.containers[0].image).toBe('busybox:1.36');
+    expect(warned.warnings).toEqual(['299 - "duplicate field \\"metadata.labels.a\\""', '299 - "duplicate field \\"spec.containers[0].image\\""']);
+    const patched = await secureRaw(cp, 'PATCH', `${base}/dup`, '{"metadata":{"labels":{"b":"1","b":"2"}}}', 'application/merge-patch+json');
+    expect([patched.status, patched.body.metadata.labels, patched.warnings]).toEqual([200, { a: '2', b: '2' }, ['299 - "duplicate field \\"metadata.labels.b\\""']]);
+    const ignored = await secureRaw(cp, 'PATCH', `${base}/dup?fieldValidation=Ignore`, '{"metadata":{"labels":{"c":"1","c":"2"}}}', 'application/merge-patch+json');
+    expect([ignored.status, ignored.warnings]).toEqual([200, []]);
+    await cp.client.delete('pods', 'dup', { namespace: NS });
+    expect(await bystander()).toBe(before);
+  });
+});

@@ -39,8 +39,8 @@ export function secureRaw(cp: ControlPlane, method: string, path: string, body?:
           } catch {
             /* not JSON */
           }
-          const w = res.headers.warning;
-          resolve({ status: res.statusCode ?? 0, body: parsed, warnings: w === undefined ? [] : Array.isArray(w) ? w : [w] });
+          // headersDistinct: one entry per header line (headers.warning joins them with ", ").
+          resolve({ status: res.statusCode ?? 0, body: parsed, warnings: res.headersDistinct.warning ?? [] });
         });
         res.on('error', reject);
       },
