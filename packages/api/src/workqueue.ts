@@ -15,6 +15,7 @@
  * Handlers only enqueue keys; workers read the newest object from the informer
  * cache, so a queue of keys (not objects) is what makes coalescing correct.
  */
+import { setMaxListeners } from 'node:events';
 
 /** Delay before a failed key is retried (client-go's RateLimiter). */
 export interface RateLimiter<K> {
@@ -250,9 +251,16 @@ export async function runWorkers<K>(
   sync: (key: K) => Promise<void>,
   opts: { signal: AbortSignal; onError?: (key: K, err: unknown) => void },
 ): Promise<void> {
+  // One listener on the caller's signal however many workers wait (several
+  // controllers share one leadership signal; Node warns past 10 listeners).
+  const stop = new AbortController();
+  setMaxListeners(Math.max(1, workers) + 1, stop.signal);
+  const onAbort = () => stop.abort();
+  if (opts.signal.aborted) stop.abort();
+  else opts.signal.addEventListener('abort', onAbort, { once: true });
   const one = async (): Promise<void> => {
     for (;;) {
-      const key = await queue.get(opts.signal);
+      const key = await queue.get(stop.signal);
       if (key === undefined) return;
       try {
         await sync(key);
@@ -265,5 +273,9 @@ export async function runWorkers<K>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, workers) }, one));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, workers) }, one));
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { ExponentialFailureRateLimiter, runWorkers, WorkQueue } from '../src/workqueue.js';
 
 /** A manual clock: timers fire only when the test advances time. */
@@ -170,6 +171,18 @@ describe('WorkQueue', () => {
 });
 
 describe('runWorkers', () => {
+  it("puts one listener on the caller's signal however many workers wait, and removes it at the end", async () => {
+    const ac = new AbortController();
+    const q = new WorkQueue<string>();
+    const a = runWorkers(q, 20, async () => undefined, { signal: ac.signal });
+    const b = runWorkers(new WorkQueue<string>(), 20, async () => undefined, { signal: ac.signal });
+    await new Promise((r) => setImmediate(r));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(2);
+    ac.abort();
+    await Promise.all([a, b]);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
   it('runs keys on several workers, never one key on two at once, and runs every key after its last add', async () => {
     const q = new WorkQueue<string>();
     const ac = new AbortController();

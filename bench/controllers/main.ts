@@ -1,0 +1,267 @@
+/**
+ * bench/controllers: how fast `pilot controller-manager` acts, each figure
+ * beside its anchor measured in the same run.
+ *
+ *  1. Pod creation rate of one ReplicationController scaled 0 → 1,000 (goal
+ *     ≥ 200 pods/s; a stock kube-controller-manager at its default client
+ *     rate, 20 QPS, makes ≈ 20 pods/s). Measured from the PUT of /scale to
+ *     the 1,000th pod seen on a watch; the pods stay unscheduled (no nodes,
+ *     no scheduler), so only the controller and the apiserver work. Anchor:
+ *     the apiserver's own rate for the same pod creates (same template,
+ *     generateName, ownerReference) from a plain client with
+ *     ANCHOR_CONCURRENCY in flight and one pod watch open (the controller's
+ *     informer has one), in the same run.
+ *  2. Replacement latency: a pod of an RC of 10 deleted → its replacement
+ *     seen on a watch (p50, p99). Anchor: one plain-client pod create seen
+ *     on the same watch (a create's own round trip through the watch).
+ *  3. Pod Ready → Endpoints updated (p50, p99; goal p99 ≤ 1 s): a pod's
+ *     status PUT with Ready=True → the Service's Endpoints list its IP, seen
+ *     on an Endpoints watch. Anchor: a plain-client Endpoints write seen on
+ *     the same watch.
+ *
+ * Run: node_modules/.bin/tsx bench/controllers/main.ts   (root; builds its own netns cluster with etcd)
+ * Env: BENCH_REPLICAS (default 1000), BENCH_RUNS (default 3, the median printed),
+ *      BENCH_SAMPLES (default 50, for the latencies).
+ *
+ * Beside the rate it prints the controller-manager's CPU time per pod (from
+ * /proc, list and sync included): what the machine's load cannot inflate.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { ApiClient, type Endpoints, type Pod, type ReplicationController, type Service } from '@pilot/api';
+import { waitFor } from '@pilot/common';
+import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
+import { fmt, median, quantile, table } from '../lib/report.js';
+import { pool } from '../lib/pool.js';
+
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
+const ANCHOR_CONCURRENCY = 128;
+const GOAL_PODS_PER_SEC = 200;
+const STOCK_PODS_PER_SEC = 20;
+
+const template = { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }] } };
+
+function rc(name: string, ns: string, replicas: number): ReplicationController {
+  return { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name, namespace: ns }, spec: { replicas, selector: { app: 'bench' }, template } };
+}
+
+interface Ctx {
+  c: Cluster;
+  client: ApiClient;
+  server: string;
+}
+
+function startControllerManager(ctx: Ctx): ChildProcess {
+  const child = spawn(process.execPath, [PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', '--leader-elect=false'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
+  });
+  if (child.pid) ctx.c.rememberPid(child.pid);
+  return child;
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  await done;
+}
+
+/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, USER_HZ 100). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Counts ADDED pods in a namespace from now on; `at(n)` is when the n-th arrived (performance.now()). */
+async function podAdds(ctx: Ctx, ns: string) {
+  const rv = (await ctx.client.list<Pod>('pods', { namespace: ns, limit: 1 })).metadata.resourceVersion;
+  const ac = new AbortController();
+  const times: number[] = [];
+  const names: string[] = [];
+  const done = (async () => {
+    for await (const ev of ctx.client.watch<Pod>('pods', { namespace: ns, resourceVersion: rv, signal: ac.signal })) {
+      if (ev.type !== 'ADDED') continue;
+      times.push(performance.now());
+      names.push(ev.object.metadata.name!);
+    }
+  })();
+  return {
+    times,
+    names,
+    count: () => times.length,
+    close: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+interface Rate {
+  podsPerSec: number;
+  anchorPerSec: number;
+  cpuMsPerPod: number;
+}
+
+async function creationRate(ctx: Ctx, cm: ChildProcess, run: number): Promise<Rate> {
+  const ns = `rate-${run}`;
+  await ctx.client.create('namespaces', { metadata: { name: ns } });
+  const created = await ctx.client.create<ReplicationController>('replicationcontrollers', rc('web', ns, 0));
+  await waitFor(async () => ((await ctx.client.get<ReplicationController>('replicationcontrollers', 'web', { namespace: ns })).status?.observedGeneration ?? 0) >= 1 || undefined, {
+    timeoutMs: 30_000,
+    what: 'the controller to observe the RC',
+  });
+  const adds = await podAdds(ctx, ns);
+  const cpu0 = cpuMs(cm.pid!);
+  const t0 = performance.now();
+  await ctx.client.updateScale('replicationcontrollers', 'web', REPLICAS, { namespace: ns });
+  await waitFor(() => adds.count() >= REPLICAS || undefined, { timeoutMs: 600_000, intervalMs: 20, what: `${REPLICAS} pods created` });
+  const podsPerSec = REPLICAS / ((adds.times[REPLICAS - 1]! - t0) / 1000);
+  const cpuMsPerPod = (cpuMs(cm.pid!) - cpu0) / REPLICAS;
+  await adds.close();
+
+  // Anchor: the same creates from a plain client, with a pod watch open.
+  const anchorNs = `${ns}-anchor`;
+  await ctx.client.create('namespaces', { metadata: { name: anchorNs } });
+  const anchorAdds = await podAdds(ctx, anchorNs);
+  const ref = { apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid: created.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  const a0 = performance.now();
+  await pool(REPLICAS, ANCHOR_CONCURRENCY, async () => {
+    await ctx.client.create<Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', namespace: anchorNs, labels: { app: 'anchor' }, ownerReferences: [ref] }, spec: template.spec }, { namespace: anchorNs });
+  });
+  await waitFor(() => anchorAdds.count() >= REPLICAS || undefined, { timeoutMs: 120_000, intervalMs: 20, what: 'the anchor watch to see every create' });
+  const anchorPerSec = REPLICAS / ((anchorAdds.times[REPLICAS - 1]! - a0) / 1000);
+  await anchorAdds.close();
+  await ctx.client.delete('namespaces', anchorNs);
+  await ctx.client.delete('namespaces', ns);
+  return { podsPerSec, anchorPerSec, cpuMsPerPod };
+}
+
+interface Latencies {
+  ms: number[];
+  anchorMs: number[];
+}
+
+async function replacement(ctx: Ctx): Promise<Latencies> {
+  const ns = 'replace';
+  await ctx.client.create('namespaces', { metadata: { name: ns } });
+  const adds = await podAdds(ctx, ns);
+  await ctx.client.create('replicationcontrollers', rc('web', ns, 10));
+  await waitFor(() => adds.count() >= 10 || undefined, { timeoutMs: 60_000, what: '10 pods' });
+  const ms: number[] = [];
+  const anchorMs: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const pods = (await ctx.client.list<Pod>('pods', { namespace: ns, labelSelector: 'app=bench' })).items;
+    const before = adds.count();
+    const t = performance.now();
+    await ctx.client.delete('pods', pods[0]!.metadata.name!, { namespace: ns, gracePeriodSeconds: 0 });
+    await waitFor(() => adds.count() > before || undefined, { timeoutMs: 30_000, intervalMs: 2, what: 'a replacement' });
+    ms.push(adds.times[before]! - t);
+    // Anchor: one plain create through the same watch (a label the RC does not select).
+    const b2 = adds.count();
+    const t2 = performance.now();
+    await ctx.client.create<Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'anchor-', namespace: ns, labels: { app: 'anchor' } }, spec: template.spec }, { namespace: ns });
+    await waitFor(() => adds.count() > b2 || undefined, { timeoutMs: 30_000, intervalMs: 2, what: 'the anchor create' });
+    anchorMs.push(adds.times[b2]! - t2);
+  }
+  await adds.close();
+  await ctx.client.delete('namespaces', ns);
+  return { ms, anchorMs };
+}
+
+async function readyToEndpoints(ctx: Ctx): Promise<Latencies> {
+  const ns = 'ready';
+  await ctx.client.create('namespaces', { metadata: { name: ns } });
+  const svc: Service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'ep' }, ports: [{ port: 80, targetPort: 8080 }] } };
+  await ctx.client.create('services', svc);
+  const rv = (await ctx.client.list<Endpoints>('endpoints', { namespace: ns, limit: 1 })).metadata.resourceVersion;
+  const ac = new AbortController();
+  let latest: Endpoints | undefined;
+  let seq = 0;
+  const watching = (async () => {
+    for await (const ev of ctx.client.watch<Endpoints>('endpoints', { namespace: ns, resourceVersion: rv, signal: ac.signal })) {
+      if (ev.object.metadata.name === 'web') {
+        latest = ev.object;
+        seq++;
+      } else if (ev.object.metadata.name === 'anchor') seq++;
+    }
+  })();
+  const readyIps = () => new Set((latest?.subsets ?? []).flatMap((s) => s.addresses ?? []).map((a) => a.ip));
+  const ms: number[] = [];
+  const anchorMs: number[] = [];
+  const anchor: Endpoints = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'anchor', namespace: ns }, subsets: [] };
+  let anchorObj = await ctx.client.create<Endpoints>('endpoints', anchor);
+  for (let i = 0; i < SAMPLES; i++) {
+    const ip = `10.1.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+    const pod = await ctx.client.create<Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: ns, labels: { app: 'ep' } }, spec: { ...template.spec, nodeName: 'nowhere' } });
+    const stamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const running = await ctx.client.updateStatus<Pod>('pods', { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: stamp() }] } });
+    await waitFor(() => (latest?.subsets ?? []).some((s) => s.notReadyAddresses?.some((a) => a.ip === ip)) || undefined, { timeoutMs: 30_000, intervalMs: 2, what: `${ip} not ready` });
+    const t = performance.now();
+    await ctx.client.updateStatus<Pod>('pods', { ...running, status: { ...running.status, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: stamp() }] } });
+    await waitFor(() => readyIps().has(ip) || undefined, { timeoutMs: 30_000, intervalMs: 1, what: `${ip} ready in the Endpoints` });
+    ms.push(performance.now() - t);
+    const s0 = seq;
+    const t2 = performance.now();
+    anchorObj = await ctx.client.update<Endpoints>('endpoints', { ...anchorObj, subsets: [{ addresses: [{ ip }], ports: [{ port: 80 }] }] });
+    await waitFor(() => seq > s0 || undefined, { timeoutMs: 30_000, intervalMs: 1, what: 'the anchor Endpoints write' });
+    anchorMs.push(performance.now() - t2);
+  }
+  ac.abort();
+  await watching;
+  await ctx.client.delete('namespaces', ns);
+  return { ms, anchorMs };
+}
+
+async function main(): Promise<void> {
+  const c = await Cluster.create({ hosts: 0, etcd: true });
+  const port = await freeLocalPort();
+  const api = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--etcd-compaction-interval', '0'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
+  });
+  if (api.pid) c.rememberPid(api.pid);
+  const server = `http://127.0.0.1:${port}`;
+  const ctx: Ctx = { c, client: new ApiClient({ server }), server };
+  let cm: ChildProcess | undefined;
+  try {
+    await waitFor(async () => (await ctx.client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
+    cm = startControllerManager(ctx);
+    const rates: Rate[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const res = await creationRate(ctx, cm, r);
+      process.stderr.write(`  run ${r + 1}: RC 0 → ${REPLICAS}: ${fmt(res.podsPerSec, 0)} pods/s, apiserver creates ${fmt(res.anchorPerSec, 0)}/s, controller-manager CPU ${fmt(res.cpuMsPerPod, 2)} ms/pod\n`);
+      rates.push(res);
+    }
+    const rate = median(rates.map((x) => x.podsPerSec));
+    const anchor = median(rates.map((x) => x.anchorPerSec));
+    table(`pod creation, one RC scaled 0 → ${REPLICAS}, pods/s, median of ${RUNS} run(s) (anchor: plain-client creates of the same pods, ${ANCHOR_CONCURRENCY} in flight, one pod watch open)`, ['measure', 'controller-manager', 'apiserver creates', 'ratio', 'goal', 'stock kcm', 'CPU ms/pod'], [
+      [`RC 0 → ${REPLICAS}`, fmt(rate, 0), fmt(anchor, 0), `${fmt(rate / anchor, 2)}x`, `${GOAL_PODS_PER_SEC} (${rate >= GOAL_PODS_PER_SEC ? 'met' : 'missed'})`, `≈ ${STOCK_PODS_PER_SEC}`, fmt(median(rates.map((x) => x.cpuMsPerPod)), 2)],
+    ]);
+
+    const rep = await replacement(ctx);
+    const rdy = await readyToEndpoints(ctx);
+    const row = (name: string, l: Latencies, goal: string) => [
+      name,
+      fmt(quantile(l.ms, 0.5), 1),
+      fmt(quantile(l.ms, 0.99), 1),
+      fmt(quantile(l.anchorMs, 0.5), 1),
+      fmt(quantile(l.anchorMs, 0.99), 1),
+      `${fmt(quantile(l.ms, 0.99) / quantile(l.anchorMs, 0.99), 2)}x`,
+      goal,
+    ];
+    table(`latencies, ms, ${SAMPLES} samples (anchor: one plain-client write of the same kind seen on the same watch)`, ['measure', 'p50', 'p99', 'anchor p50', 'anchor p99', 'p99 ratio', 'goal'], [
+      row('pod deleted → replacement created', rep, '-'),
+      row('pod Ready → Endpoints list it', rdy, `p99 ≤ 1000 (${quantile(rdy.ms, 0.99) <= 1000 ? 'met' : 'missed'})`),
+    ]);
+  } finally {
+    if (cm) await stop(cm);
+    ctx.client.close();
+    api.kill('SIGTERM');
+    await c.teardown();
+  }
+}
+
+await main();
