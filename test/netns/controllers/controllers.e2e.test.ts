@@ -223,7 +223,10 @@ describe('pilot controller-manager: endpoints', () => {
     await kubelets.setReady(sick.metadata.name!, false);
     const moved = await waitForEndpoints('web-svc', (e) => notReadyIps(e).join() === sick.status!.podIP, `${sick.status!.podIP} not ready`);
     expect(readyIps(moved)).toEqual([pods[1]!.status!.podIP]);
-    expect(moved.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time']).not.toBe(ep.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time']);
+    // The trigger time is the change that caused the write: the sick pod's Ready transition.
+    const sickNow = await api.get<Pod>('pods', sick.metadata.name!, { namespace: NS });
+    const transition = sickNow.status?.conditions?.find((x) => x.type === 'Ready')?.lastTransitionTime;
+    expect(Date.parse(moved.metadata.annotations!['endpoints.kubernetes.io/last-change-trigger-time']!)).toBe(Date.parse(transition!));
     const all = await endpoints('web-all');
     expect(readyIps(all!)).toEqual(podIps);
     expect(notReadyIps(all!)).toEqual([]);

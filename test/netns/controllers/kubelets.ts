@@ -100,7 +100,7 @@ export class FakeKubelets {
       startTime: pod.status?.startTime ?? now,
       conditions: [
         { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
-        { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: changed || !prevReady?.lastTransitionTime ? now : prevReady.lastTransitionTime },
+        { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: changed || !prevReady?.lastTransitionTime ? after(prevReady?.lastTransitionTime, now) : prevReady.lastTransitionTime },
       ],
       containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, ready, restartCount: 0, image: c.image ?? '', imageID: '', state: { running: { startedAt: now } } })),
     };
@@ -108,4 +108,15 @@ export class FakeKubelets {
       if (!isNotFound(err)) throw err;
     });
   }
+}
+
+/**
+ * A transition time later than the previous one: conditions carry seconds,
+ * and two transitions within one second would look like none to the
+ * endpoints controller's trigger-time tracker.
+ */
+function after(prev: string | undefined, now: string): string {
+  const p = prev ? Date.parse(prev) : NaN;
+  if (!Number.isFinite(p) || Date.parse(now) > p) return now;
+  return new Date(p + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
