@@ -156,6 +156,10 @@ describe('pilot controller-manager: replication', () => {
       return evs.length ? evs : undefined;
     }, { what: 'SuccessfulCreate events on rc web' });
     expect(created[0]).toEqual(expect.objectContaining({ type: 'Normal', source: expect.objectContaining({ component: 'replication-controller' }), message: expect.stringMatching(/^Created pod: web-[a-z0-9]{5}$/) }));
+    const described = await k.ok(['describe', 'rc', 'web']);
+    expect(described).toMatch(/^Replicas:\s+6 current \/ 6 desired$/m);
+    expect(described).toMatch(/^Pods Status:\s+6 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
+    expect(described).toMatch(/Normal\s+SuccessfulCreate\s+.*replication-controller\s+Created pod: web-[a-z0-9]{5}/);
   });
 
   t('kubectl scale rc to 10, then to 2: pods follow and status says so', async () => {
