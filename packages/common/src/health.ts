@@ -17,6 +17,8 @@ export interface HealthServerOptions {
   readyz?: () => HealthStatus;
   /** More plain-text GET paths (kube-proxy's /proxyMode). */
   text?: Record<string, () => string>;
+  /** More paths answering as /readyz does (CoreDNS's /ready). */
+  readyPaths?: readonly string[];
 }
 
 /**
@@ -42,7 +44,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
       res.end(`${status.ok ? 'ok' : 'unhealthy'}${status.message ? `: ${status.message}` : ''}\n`);
     };
     if (path === '/healthz' || path === '/livez') return reply(opts.healthz());
-    if (path === '/readyz') return reply((opts.readyz ?? opts.healthz)());
+    if (path === '/readyz' || (path && opts.readyPaths?.includes(path))) return reply((opts.readyz ?? opts.healthz)());
     const text = path ? opts.text?.[path] : undefined;
     if (text) {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });

@@ -1,4 +1,4 @@
-import { addressRun, copyRotated, Flag, type AddressRun } from './wire.js';
+import { addressRun, copyRotated, countKinds, Flag, type AddressRun } from './wire.js';
 
 interface Entry {
   response: Buffer;
@@ -61,6 +61,11 @@ export class AnswerCache {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /** Entries by kind, for coredns_cache_entries: NXDOMAIN answers are denials. */
+  kinds(): { success: number; denial: number } {
+    return countKinds(this.entries.values(), (e) => e.response);
   }
 
   get size(): number {

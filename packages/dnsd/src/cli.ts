@@ -115,6 +115,10 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     port: flags.healthzPort,
     registry,
     healthz: () => (dnsd.index.synced ? { ok: true, message: `synced, serial ${dnsd.index.serial}` } : { ok: false, message: 'records not synced yet' }),
+    // CoreDNS's health and ready plugins' paths, on this one port (its :8080 would collide with a master's apiserver):
+    // /health is liveness (OK while the process serves), /ready waits for the records as /readyz does.
+    text: { '/health': () => 'OK\n' },
+    readyPaths: ['/ready'],
   });
 
   const stopRegistering = new AbortController();

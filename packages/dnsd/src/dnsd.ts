@@ -58,7 +58,9 @@ export class Dnsd {
   constructor(readonly config: DnsdConfig) {
     const log = config.log;
     this.cache = new AnswerCache({ rotate: config.loadbalance ?? true });
-    this.metrics = config.registry ? new DnsMetrics(config.registry) : undefined;
+    // CoreDNS's server label of a `.:53` block is dns://:53; a concrete bind address shows.
+    const server = `dns://${config.tcpHost === '0.0.0.0' || config.tcpHost === '::' ? '' : config.tcpHost}:${config.port}`;
+    this.metrics = config.registry ? new DnsMetrics(config.registry, { server }) : undefined;
     this.index.onChange(() => {
       this.cache.clear();
       this.metrics?.setIndexSize(this.index.counts());
@@ -72,7 +74,15 @@ export class Dnsd {
         this.metrics?.upstreamFailures.labels(formatUpstream(u)).inc();
         log.debug({ upstream: formatUpstream(u), err: err.message }, 'upstream failed');
       },
+      onExchange: this.metrics ? (u, rcode, seconds) => this.metrics!.forwardExchange(formatUpstream(u), rcode, seconds) : undefined,
     });
+    if (this.metrics) {
+      const caches = [this.cache, this.forwarder.cache];
+      this.metrics.cacheEntries = () => {
+        const kinds = caches.map((c) => c.kinds());
+        return { success: kinds.reduce((n, k) => n + k.success, 0), denial: kinds.reduce((n, k) => n + k.denial, 0) };
+      };
+    }
     this.handler = new QueryHandler({
       answerer: new Answerer(this.index, { zone: config.zone, ttl: config.ttl, pods: config.pods, nameservers: config.nameservers }),
       cache: this.cache,

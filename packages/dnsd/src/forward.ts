@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { connect, isIPv4, isIPv6, BlockList } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { patchForQuery } from './cache.js';
-import { Rcode, Type, encodeResponse, walkResponse, type Query, type RecordRef } from './wire.js';
+import { countKinds, Rcode, Type, encodeResponse, walkResponse, type Query, type RecordRef } from './wire.js';
 
 /**
  * Forwarding of names outside the cluster zone: upstreams tried in turn with
@@ -167,6 +167,11 @@ export class ForwardCache {
     return ttl;
   }
 
+  /** Entries by kind, for coredns_cache_entries: NXDOMAIN answers are denials. */
+  kinds(): { success: number; denial: number } {
+    return countKinds(this.entries.values(), (e) => e.response);
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -295,6 +300,8 @@ export interface ForwarderOptions {
   cache?: ForwardCache;
   exchanger?: Exchanger;
   onUpstreamFailure?: (upstream: Upstream, err: Error) => void;
+  /** Every upstream exchange: the answer's rcode (undefined: none came) and how long it took. */
+  onExchange?: (upstream: Upstream, rcode: number | undefined, seconds: number) => void;
 }
 
 export interface ForwardResult {
@@ -372,9 +379,11 @@ export class Forwarder {
     let fallback: Buffer | undefined;
     for (let i = 0; i < tries; i++) {
       const u = ups[(start + i) % ups.length]!;
+      const t0 = performance.now();
       try {
         const res = await this.exchanger.exchange(u, raw, { tcp, timeoutMs: this.opts.timeoutMs ?? 2000 });
         const rcode = res.readUInt16BE(2) & 0xf;
+        this.opts.onExchange?.(u, rcode, (performance.now() - t0) / 1000);
         // A failing upstream's SERVFAIL/REFUSED is worth a second opinion.
         if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
           fallback = res;
@@ -383,6 +392,7 @@ export class Forwarder {
         }
         return res;
       } catch (err) {
+        this.opts.onExchange?.(u, undefined, (performance.now() - t0) / 1000);
         this.opts.onUpstreamFailure?.(u, err as Error);
       }
     }
@@ -393,3 +403,4 @@ export class Forwarder {
     this.exchanger.close();
   }
 }
+

@@ -668,3 +668,14 @@ export function answerAddresses(buf: Buffer): ResourceRecord[] {
   }
   return out;
 }
+
+/** Cached responses by kind (NXDOMAIN: denial, anything else: success), read from the rcode byte. */
+export function countKinds<T>(entries: Iterable<T>, response: (e: T) => Buffer): { success: number; denial: number } {
+  let success = 0;
+  let denial = 0;
+  for (const e of entries) {
+    if ((response(e)[3]! & 0xf) === Rcode.NXDOMAIN) denial++;
+    else success++;
+  }
+  return { success, denial };
+}

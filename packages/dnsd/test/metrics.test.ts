@@ -69,3 +69,66 @@ describe('recursion ACL decisions', () => {
     expect(ask()).toEqual([true, false, true, false]);
   });
 });
+
+describe('CoreDNS-named series', () => {
+  /** Sum of a series' samples whose labels include `match`. */
+  async function total(registry: Registry, name: string, match: Record<string, string> = {}): Promise<number> {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+    if (!m) throw new Error(`${name} is not exported`);
+    return (m.values as { labels: Record<string, string | number>; value: number; metricName?: string }[])
+      .filter((v) => !v.metricName || v.metricName === name || v.metricName === `${name}_count`)
+      .filter((v) => Object.entries(match).every(([k, want]) => String(v.labels[k]) === want))
+      .reduce((n, v) => n + v.value, 0);
+  }
+
+  it('count what the dnsd_* series count, with CoreDNS’s labels, across scrapes', async () => {
+    const registry = new Registry();
+    const m = new DnsMetrics(registry, { server: 'dns://:53' });
+    const now = () => process.hrtime.bigint();
+    const outcomes: QueryOutcome[] = [
+      { type: 1, rcode: 0, transport: 'udp', path: 'cache' },
+      { type: 1, rcode: 0, transport: 'udp', path: 'zone' },
+      { type: 28, rcode: 3, transport: 'tcp', path: 'cache' },
+      { type: 1, rcode: 0, transport: 'udp', path: 'forward' },
+      { type: 1, rcode: 5, transport: 'udp', path: 'refused' },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const o of outcomes) m.observe(o, now());
+      await registry.metrics();
+    }
+    const text = await registry.metrics();
+    expect(await total(registry, 'coredns_dns_requests_total')).toBe(await total(registry, 'dnsd_queries_total'));
+    expect(text).toContain('coredns_dns_requests_total{server="dns://:53",zone=".",view="",proto="udp",family="1",type="A"} 8');
+    expect(text).toContain('coredns_dns_requests_total{server="dns://:53",zone=".",view="",proto="tcp",family="1",type="AAAA"} 2');
+    expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NOERROR",plugin="kubernetes"} 2');
+    expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NOERROR",plugin="cache"} 2');
+    expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NXDOMAIN",plugin="cache"} 2');
+    expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NOERROR",plugin="forward"} 2');
+    expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="REFUSED",plugin=""} 2');
+    expect(await total(registry, 'coredns_dns_request_duration_seconds')).toBe(10);
+    expect(text).toContain('coredns_dns_request_duration_seconds_count{server="dns://:53",zone=".",view="",type="A"} 8');
+    expect(text).toMatch(/coredns_dns_request_duration_seconds_bucket\{le="0.00025",server="dns:\/\/:53",zone=".",view="",type="A"\} \d+/);
+    // Cache: hits are the dnsd answer cache's hits, the NXDOMAIN ones as denials; misses are its misses.
+    expect(text).toContain('coredns_cache_hits_total{server="dns://:53",type="success",zones=".",view=""} 2');
+    expect(text).toContain('coredns_cache_hits_total{server="dns://:53",type="denial",zones=".",view=""} 2');
+    expect(await total(registry, 'coredns_cache_hits_total')).toBe(await total(registry, 'dnsd_cache_requests_total', { result: 'hit' }));
+    expect(await total(registry, 'coredns_cache_misses_total')).toBe(await total(registry, 'dnsd_cache_requests_total', { result: 'miss' }));
+    expect(text).toMatch(/^coredns_build_info\{version="dnsd-[^"]+",revision="[^"]+",goversion="node-v\d+[^"]*"\} 1$/m);
+  });
+
+  it('report cache entries by kind and every upstream exchange by rcode', async () => {
+    const registry = new Registry();
+    const m = new DnsMetrics(registry);
+    m.cacheEntries = () => ({ success: 7, denial: 2 });
+    m.forwardExchange('10.0.0.53:53', 0, 0.002);
+    m.forwardExchange('10.0.0.53:53', 2, 0.004);
+    m.forwardExchange('10.0.0.53:53', undefined, 2);
+    const text = await registry.metrics();
+    expect(text).toContain('coredns_cache_entries{server="dns://:53",type="success",zones=".",view=""} 7');
+    expect(text).toContain('coredns_cache_entries{server="dns://:53",type="denial",zones=".",view=""} 2');
+    expect(text).toContain('coredns_forward_requests_total{to="10.0.0.53:53"} 3');
+    expect(text).toContain('coredns_forward_responses_total{to="10.0.0.53:53",rcode="NOERROR"} 1');
+    expect(text).toContain('coredns_forward_responses_total{to="10.0.0.53:53",rcode="SERVFAIL"} 1');
+    expect(text).toContain('coredns_forward_request_duration_seconds_count{to="10.0.0.53:53",rcode="NOERROR"} 1');
+  });
+});

@@ -421,4 +421,26 @@ describe.each([apiSource(), fileSource()])('dnsd answers dig, serving $name', (s
       expect(m).toMatch(/^dnsd_build_info\{version="[^"]+",git_commit="([0-9a-f]{40}|unknown)",.*\} 1$/m);
     }),
   );
+
+  it(
+    'also answers as CoreDNS on the same port: /health, /ready, and its metric names with the same counts as dnsd_*',
+    withLogsOnFailure(get, async () => {
+      expect((await run(['curl', '-sf', `http://${h1.ip}:9153/health`])).stdout).toBe('OK\n');
+      expect((await run(['curl', '-sf', `http://${h1.ip}:9153/ready`])).stdout).toMatch(/^ok/);
+      // One scrape, so both names are read at the same instant.
+      const m = (await run(['curl', '-sf', `http://${h1.ip}:9153/metrics`])).stdout;
+      const sum = (re: RegExp) => [...m.matchAll(re)].reduce((n, x) => n + Number(x[1]), 0);
+      const dnsdQueries = sum(/^dnsd_queries_total\{[^}]*\} (\d+)$/gm);
+      expect(dnsdQueries).toBeGreaterThan(0);
+      expect(sum(/^coredns_dns_requests_total\{[^}]*\} (\d+)$/gm)).toBe(dnsdQueries);
+      expect(sum(/^coredns_dns_responses_total\{[^}]*\} (\d+)$/gm)).toBe(dnsdQueries);
+      expect(sum(/^coredns_dns_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)).toBe(dnsdQueries);
+      expect(m).toMatch(/^coredns_dns_requests_total\{server="dns:\/\/:53",zone="\.",view="",proto="udp",family="1",type="A"\} [1-9]\d*$/m);
+      expect(m).toMatch(/^coredns_dns_responses_total\{server="dns:\/\/:53",zone="\.",view="",rcode="NXDOMAIN",plugin="kubernetes"\} [1-9]\d*$/m);
+      expect(sum(/^coredns_cache_hits_total\{[^}]*\} (\d+)$/gm)).toBe(sum(/^dnsd_cache_requests_total\{cache="(?:answer|forward)",result="hit"\} (\d+)$/gm));
+      expect(m).toMatch(/^coredns_cache_entries\{server="dns:\/\/:53",type="success",zones="\.",view=""\} \d+$/m);
+      expect(m).toMatch(/^coredns_forward_requests_total\{to="127\.0\.0\.2:5300"\} [1-9]\d*$/m);
+      expect(m).toMatch(/^coredns_build_info\{version="dnsd-[^"]+",revision="[^"]+",goversion="node-v[^"]+"\} 1$/m);
+    }),
+  );
 });
