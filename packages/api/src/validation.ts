@@ -186,6 +186,11 @@ function validateMeta(resource: string, meta: ObjectMeta | undefined, namespaced
     if (om.uid && meta.uid && meta.uid !== om.uid) errs.push(E.invalid('metadata.uid', meta.uid, 'field is immutable'));
     if (om.creationTimestamp && meta.creationTimestamp && meta.creationTimestamp !== om.creationTimestamp)
       errs.push(E.invalid('metadata.creationTimestamp', meta.creationTimestamp, 'field is immutable'));
+    // Only deletion sets these (ValidateObjectMetaAccessorUpdate); the registry keeps the stored ones before validating.
+    if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== om.deletionTimestamp)
+      errs.push(E.invalid('metadata.deletionTimestamp', meta.deletionTimestamp, 'field is immutable'));
+    if (meta.deletionGracePeriodSeconds !== undefined && meta.deletionGracePeriodSeconds !== om.deletionGracePeriodSeconds)
+      errs.push(E.invalid('metadata.deletionGracePeriodSeconds', meta.deletionGracePeriodSeconds, 'field is immutable'));
   }
   return errs;
 }

@@ -26,6 +26,7 @@ import { alreadyExists, badRequest, conflict, expired, invalid, notFound, pathSe
 import type { ListOptions, ObjectAccess, PatchRequest, UpdateKind, UpdateOptions, WriteOptions } from './access.js';
 import { cascades, deleteDependents } from './dependents.js';
 import { EventRecorder, type Involved } from './events.js';
+import { carryServerMeta, checkRequestIdentity } from './object-meta.js';
 import { applyPatch } from './patch.js';
 import { kindLabel, NO_EXTRAS, specChanged, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
 import type { Subresource } from './subresources.js';
@@ -409,11 +410,9 @@ export class GenericRegistry implements ObjectAccess {
   // ------------------------------------------------------------- update
 
   async update(r: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts: UpdateOptions = {}): Promise<KubeObject> {
-    if (!isObject(body) || !isObject(body.metadata)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
-    if (body.metadata.name !== undefined && body.metadata.name !== name)
-      throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
-    if (r.namespaced && body.metadata.namespace && body.metadata.namespace !== namespace)
-      throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
+    if (!isObject(body)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
+    checkRequestIdentity(body, r.namespaced, namespace, name);
+    if (!isObject(body.metadata)) throw badRequest(`the body must be a JSON object describing a ${r.kind}`);
     const wantRv = typeof body.metadata.resourceVersion === 'string' && body.metadata.resourceVersion !== '' ? Number(body.metadata.resourceVersion) : undefined;
     return this.withAfterWrite(r, namespace, name, opts, () => this.mutate(r, namespace, name, wantRv, () => body as KubeObject, opts.kind));
   }
@@ -425,8 +424,11 @@ export class GenericRegistry implements ObjectAccess {
       wantRv = Number(patch.metadata.resourceVersion);
     const change = (cur: KubeObject) => {
       const out = applyPatch(p.type, cur, patch, r.kind, apiVersionOf(r));
-      if (!isObject(out) || !isObject(out.metadata)) throw badRequest('the patched object is not a valid object');
-      return opts.check ? opts.check(out as KubeObject, cur) : (out as KubeObject);
+      if (!isObject(out)) throw badRequest('the patched object is not a valid object');
+      const checked = opts.check ? opts.check(out as KubeObject, cur) : (out as KubeObject);
+      // What a patch may not change is judged on its result, as a PUT body is.
+      checkRequestIdentity(checked, r.namespaced, namespace, name);
+      return checked;
     };
     return this.withAfterWrite(r, namespace, name, opts, () => this.mutate(r, namespace, name, wantRv, change, opts.kind));
   }
@@ -494,10 +496,9 @@ export class GenericRegistry implements ObjectAccess {
       next.metadata.name = old.metadata.name!;
       if (r.namespaced) next.metadata.namespace = old.metadata.namespace!;
       else delete next.metadata.namespace;
-      for (const f of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generateName'] as const) {
-        if (old.metadata[f] !== undefined) (next.metadata as Record<string, unknown>)[f] = old.metadata[f];
-        else delete next.metadata[f];
-      }
+      carryServerMeta(old.metadata, next.metadata);
+      if (old.metadata.generateName !== undefined) next.metadata.generateName = old.metadata.generateName;
+      else delete next.metadata.generateName;
       // The main resource never writes status when a status subresource exists.
       if (r.subresources.includes('status')) {
         if (old.status !== undefined) next.status = old.status;
