@@ -19,16 +19,21 @@
  *     on an Endpoints watch. Anchor: a plain-client Endpoints write seen on
  *     the same watch.
  *
+ *  4. Leader failover with the default 15 s / 10 s / 2 s: kill -9 of the
+ *     leading controller-manager → the standby holds the Lease, and → the pod
+ *     of an RC created at the kill exists. Anchor: upstream's expected
+ *     ≈ 17 s (lease duration + retry jitter).
+ *
  * Run: node_modules/.bin/tsx bench/controllers/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_REPLICAS (default 1000), BENCH_RUNS (default 3, the median printed),
- *      BENCH_SAMPLES (default 50, for the latencies).
+ *      BENCH_SAMPLES (default 50, for the latencies), BENCH_FAILOVER_RUNS (default 3).
  *
  * Beside the rate it prints the controller-manager's CPU time per pod (from
  * /proc, list and sync included): what the machine's load cannot inflate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ApiClient, type Endpoints, type Pod, type ReplicationController, type Service } from '@pilot/api';
+import { ApiClient, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
@@ -37,6 +42,7 @@ import { pool } from '../lib/pool.js';
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
+const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
 const ANCHOR_CONCURRENCY = 128;
 const GOAL_PODS_PER_SEC = 200;
 const STOCK_PODS_PER_SEC = 20;
@@ -53,8 +59,8 @@ interface Ctx {
   server: string;
 }
 
-function startControllerManager(ctx: Ctx): ChildProcess {
-  const child = spawn(process.execPath, [PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', '--leader-elect=false'], {
+function startControllerManager(ctx: Ctx, extra: string[] = ['--leader-elect=false']): ChildProcess {
+  const child = spawn(process.execPath, [PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', ...extra], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
   });
@@ -215,6 +221,48 @@ async function readyToEndpoints(ctx: Ctx): Promise<Latencies> {
   return { ms, anchorMs };
 }
 
+interface Failover {
+  leaseMs: number;
+  podMs: number;
+}
+
+async function failover(ctx: Ctx, run: number): Promise<Failover> {
+  const ns = `fo-${run}`;
+  await ctx.client.create('namespaces', { metadata: { name: ns } });
+  const lease = () => ctx.client.get<Lease>('leases', 'kube-controller-manager', { namespace: 'kube-system' }).catch(() => undefined);
+  const before = (await lease())?.spec?.holderIdentity;
+  // Default timings (15 s / 10 s / 2 s): nothing passed.
+  const a = startControllerManager(ctx, []);
+  await waitFor(async () => {
+    const h = (await lease())?.spec?.holderIdentity;
+    return h && h !== before ? h : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 200, what: 'the first controller-manager to lead' });
+  const held = (await lease())!.spec!.holderIdentity!;
+  const b = startControllerManager(ctx, []);
+  // The leader acts (an RC gets its pod); the standby has had time to sync and campaign.
+  await ctx.client.create('replicationcontrollers', rc('warm', ns, 1));
+  await waitFor(async () => (await ctx.client.list<Pod>('pods', { namespace: ns })).items.length >= 1 || undefined, { timeoutMs: 30_000, what: 'the warm-up pod' });
+  await new Promise((r) => setTimeout(r, 3000));
+
+  const t0 = performance.now();
+  await stop(a, 'SIGKILL');
+  await ctx.client.create('replicationcontrollers', { ...rc('after-kill', ns, 1), spec: { ...rc('after-kill', ns, 1).spec, selector: { app: 'after' }, template: { ...template, metadata: { labels: { app: 'after' } } } } });
+  let leaseMs = NaN;
+  let podMs = NaN;
+  await waitFor(async () => {
+    if (Number.isNaN(leaseMs)) {
+      const h = (await lease())?.spec?.holderIdentity;
+      if (h && h !== held) leaseMs = performance.now() - t0;
+    }
+    if (Number.isNaN(podMs) && (await ctx.client.list<Pod>('pods', { namespace: ns, labelSelector: 'app=after' })).items.length) podMs = performance.now() - t0;
+    return (!Number.isNaN(leaseMs) && !Number.isNaN(podMs)) || undefined;
+  }, { timeoutMs: 120_000, intervalMs: 50, what: 'the standby to take over' });
+  // A graceful stop releases the Lease, so the next run starts at once.
+  await stop(b);
+  await ctx.client.delete('namespaces', ns);
+  return { leaseMs, podMs };
+}
+
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const port = await freeLocalPort();
@@ -255,6 +303,21 @@ async function main(): Promise<void> {
     table(`latencies, ms, ${SAMPLES} samples (anchor: one plain-client write of the same kind seen on the same watch)`, ['measure', 'p50', 'p99', 'anchor p50', 'anchor p99', 'p99 ratio', 'goal'], [
       row('pod deleted → replacement created', rep, '-'),
       row('pod Ready → Endpoints list it', rdy, `p99 ≤ 1000 (${quantile(rdy.ms, 0.99) <= 1000 ? 'met' : 'missed'})`),
+    ]);
+
+    // Failover needs the leader-elected pair alone: the bench's own manager runs without election.
+    await stop(cm);
+    const fo: Failover[] = [];
+    for (let r = 0; r < FAILOVER_RUNS; r++) {
+      const res = await failover(ctx, r);
+      process.stderr.write(`  failover run ${r + 1}: lease ${fmt(res.leaseMs / 1000, 1)} s, first pod ${fmt(res.podMs / 1000, 1)} s\n`);
+      fo.push(res);
+    }
+    const leaseS = median(fo.map((x) => x.leaseMs)) / 1000;
+    const podS = median(fo.map((x) => x.podMs)) / 1000;
+    table(`leader failover after kill -9, default 15s/10s/2s, median of ${FAILOVER_RUNS} run(s) (anchor: upstream ≈ 17 s)`, ['measure', 'pilot', 'upstream', 'ratio'], [
+      ['standby holds the Lease, s', fmt(leaseS, 1), '17', `${fmt(leaseS / 17, 2)}x`],
+      ['pod of an RC created at the kill exists, s', fmt(podS, 1), '17', `${fmt(podS / 17, 2)}x`],
     ]);
   } finally {
     if (cm) await stop(cm);

@@ -7,6 +7,7 @@
  * and the controllers run while this process holds the Lease
  * kube-system/kube-controller-manager (or always, without leader election).
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { ApiClient, defaultIdentity, EventBroadcaster, InformerFactory } from '@pilot/api';
 import { createRegistry, FlagError, type Logger } from '@pilot/common';
@@ -84,6 +85,8 @@ export async function startControllerManager(cfg: ControllerManagerConfig, o: St
   const client = o.client ?? ApiClient.fromFlags({ master: cfg.master, kubeconfig: cfg.kubeconfig, userAgent: 'pilot-controller-manager' });
   const identity = defaultIdentity();
   const stop = new AbortController();
+  // Every informer, watch and worker pool of every controller listens on it: more than Node's default 10 by design.
+  setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
 
