@@ -28,7 +28,7 @@ const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list'
 export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   {
     group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace',
-    namespaced: false, shortNames: ['ns'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection'), subresources: ['status'],
+    namespaced: false, shortNames: ['ns'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection'), subresources: ['status', 'finalize'],
   },
   {
     group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod',
@@ -78,6 +78,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
 
 /** Kind served by a subresource when it is not the parent's kind. */
 export const SUBRESOURCE_KINDS: Readonly<Record<string, { group: ApiGroup; version: string; kind: string; verbs: Verb[] }>> = {
+  'namespaces/finalize': { group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] },
   'pods/binding': { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
   'pods/log': { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] },
   'pods/exec': { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] },

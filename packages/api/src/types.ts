@@ -70,9 +70,17 @@ export interface LocalObjectReference {
 
 // ---------------------------------------------------------------- Namespace
 
+export interface NamespaceCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown' | string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
 export interface Namespace extends KubeObject {
   spec?: { finalizers?: string[] };
-  status?: { phase?: 'Active' | 'Terminating' | string };
+  status?: { phase?: 'Active' | 'Terminating' | string; conditions?: NamespaceCondition[] };
 }
 
 // ---------------------------------------------------------------- Pod
@@ -655,9 +663,16 @@ export interface DeleteOptions {
   apiVersion?: string;
   gracePeriodSeconds?: number;
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' | string;
+  /** Deprecated since 1.7: true is Orphan, false lets dependents be collected. */
+  orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: string[];
 }
+
+/** apimachinery's FinalizerOrphanDependents: a delete with propagationPolicy Orphan. */
+export const FINALIZER_ORPHAN_DEPENDENTS = 'orphan';
+/** apimachinery's FinalizerDeleteDependents: a delete with propagationPolicy Foreground. */
+export const FINALIZER_DELETE_DEPENDENTS = 'foregroundDeletion';
 
 /** Formats a Date as metav1.Time (second precision). */
 export function formatTime(d: Date = new Date()): string {

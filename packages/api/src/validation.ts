@@ -178,8 +178,20 @@ function validateMeta(resource: string, meta: ObjectMeta | undefined, namespaced
     if (!o.name) errs.push(E.invalid(`${p}.name`, o.name ?? '', 'name must not be empty'));
     if (!o.uid) errs.push(E.invalid(`${p}.uid`, o.uid ?? '', 'uid must not be empty'));
   }
+  const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers : [];
+  for (const [i, f] of finalizers.entries()) {
+    const err = typeof f === 'string' ? qualifiedNameError(f) : 'must be a string';
+    if (err) errs.push(E.invalid(`metadata.finalizers[${i}]`, f, err));
+  }
+  if (finalizers.includes('orphan') && finalizers.includes('foregroundDeletion'))
+    errs.push(E.invalid('metadata.finalizers', 'orphan', 'finalizer orphan and foregroundDeletion cannot be both set'));
   if (old) {
     const om = old.metadata ?? {};
+    if (om.deletionTimestamp) {
+      const added = finalizers.filter((f) => !(om.finalizers ?? []).includes(f));
+      if (added.length)
+        errs.push(E.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`));
+    }
     if (om.name !== undefined && meta.name !== om.name) errs.push(E.invalid('metadata.name', meta.name, 'field is immutable'));
     if (namespaced && om.namespace !== undefined && meta.namespace !== om.namespace)
       errs.push(E.invalid('metadata.namespace', meta.namespace, 'field is immutable'));

@@ -232,11 +232,18 @@ describe('apiserver CRUD over etcd', () => {
     expect((await api.client.list('pods', { namespace: 'dc' })).items.map((p) => p.metadata.name)).toEqual(['d3']);
   });
 
-  t('deleting a namespace empties it (releasing service IPs); system namespaces cannot be deleted', async () => {
+  t('a deleted namespace is Terminating and refuses new content (403) until its content is gone and finalize empties spec.finalizers; system namespaces cannot be deleted', async () => {
     await api.client.create('namespaces', { metadata: { name: 'gone' } });
     await api.client.create('pods', pod('gp'), { namespace: 'gone' });
     const s = await api.client.create<Service>('services', { metadata: { name: 'gs' }, spec: { ports: [{ port: 80 }] } }, { namespace: 'gone' });
-    await api.client.delete('namespaces', 'gone');
+    const marked = (await api.client.delete('namespaces', 'gone')) as KubeObject;
+    expect(marked).toMatchObject({ metadata: { deletionTimestamp: expect.any(String) }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    const refused = await failure(api.client.create('pods', pod('late'), { namespace: 'gone' }));
+    expect(refused).toMatchObject({ code: 403, reason: 'Forbidden', message: 'pods "late" is forbidden: unable to create new content in namespace gone because it is being terminated' });
+    // What the namespace controller does: delete the content, then finalize.
+    for (const resource of ['pods', 'services']) expect((await raw(api.url, 'DELETE', `/api/v1/namespaces/gone/${resource}`, '{"propagationPolicy":"Background"}', J)).status).toBe(200);
+    const fin = await raw(api.url, 'PUT', '/api/v1/namespaces/gone/finalize', JSON.stringify({ ...marked, spec: { finalizers: [] } }), J);
+    expect(fin.status).toBe(200);
     expect((await failure(api.client.get('namespaces', 'gone'))).code).toBe(404);
     const left = await c!.etcd!.etcdctl(['get', '--prefix', '/registry/', '--keys-only']);
     expect(left.stdout).not.toMatch(/\/gone\//);
@@ -245,23 +252,26 @@ describe('apiserver CRUD over etcd', () => {
     expect(forbidden).toMatchObject({ code: 403, reason: 'Forbidden' });
   });
 
-  t('deleting an RC with propagationPolicy Background deletes the pods it owns; Orphan keeps them', async () => {
+  t('DELETE sets the garbage collector finalizers by propagationPolicy: Background removes the RC, Orphan and Foreground keep it marked; a raw v1 RC delete orphans', async () => {
     const rcBody = (name: string): ReplicationController => ({
       metadata: { name },
       spec: { replicas: 1, selector: { app: name }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
     });
-    for (const name of ['owner-bg', 'owner-orphan']) {
-      const rc = await api.client.create<ReplicationController>('replicationcontrollers', rcBody(name), { namespace: 'default' });
-      const owned = pod(`${name}-pod`, { app: name });
-      owned.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'ReplicationController', name, uid: rc.metadata.uid!, controller: true }];
-      await api.client.create('pods', owned, { namespace: 'default' });
-    }
-    await api.client.create('pods', pod('unowned', { app: 'owner-bg' }), { namespace: 'default' });
+    for (const name of ['owner-bg', 'owner-orphan', 'owner-fg', 'owner-raw']) await api.client.create<ReplicationController>('replicationcontrollers', rcBody(name), { namespace: 'default' });
     await api.client.delete('replicationcontrollers', 'owner-bg', { namespace: 'default', propagationPolicy: 'Background' });
+    expect((await failure(api.client.get('replicationcontrollers', 'owner-bg', { namespace: 'default' }))).code).toBe(404);
+    const finalizersOf = async (name: string) => (await api.client.get('replicationcontrollers', name, { namespace: 'default' })).metadata;
     await api.client.delete('replicationcontrollers', 'owner-orphan', { namespace: 'default', propagationPolicy: 'Orphan' });
-    expect((await failure(api.client.get('pods', 'owner-bg-pod', { namespace: 'default' }))).code).toBe(404);
-    expect((await api.client.get('pods', 'owner-orphan-pod', { namespace: 'default' })).metadata.name).toBe('owner-orphan-pod');
-    expect((await api.client.get('pods', 'unowned', { namespace: 'default' })).metadata.name).toBe('unowned');
+    expect(await finalizersOf('owner-orphan')).toMatchObject({ finalizers: ['orphan'], deletionTimestamp: expect.any(String) });
+    await api.client.delete('replicationcontrollers', 'owner-fg', { namespace: 'default', propagationPolicy: 'Foreground' });
+    expect((await finalizersOf('owner-fg')).finalizers).toEqual(['foregroundDeletion']);
+    expect((await raw(api.url, 'DELETE', '/api/v1/namespaces/default/replicationcontrollers/owner-raw')).status).toBe(200);
+    expect((await finalizersOf('owner-raw')).finalizers).toEqual(['orphan']);
+    // Without a collector running, removing the finalizer is what lets each go.
+    for (const name of ['owner-orphan', 'owner-fg', 'owner-raw']) {
+      await api.client.patch('replicationcontrollers', name, [{ op: 'remove', path: '/metadata/finalizers' }], 'json', { namespace: 'default' });
+      expect((await failure(api.client.get('replicationcontrollers', name, { namespace: 'default' }))).code).toBe(404);
+    }
   });
 
   t('scale subresource: GET, PUT without Content-Type, merge PATCH', async () => {

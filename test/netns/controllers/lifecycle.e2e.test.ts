@@ -1,13 +1,15 @@
-import { mkdirSync } from 'node:fs';
-import type { ApiClient, ServiceAccount } from '@pilot/api';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { ApiError, type ApiClient, type ConfigMap, type KubeObject, type Namespace, type Pod, type ReplicationController, type ServiceAccount } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
 
 /**
  * Object lifecycle for real: etcd, `pilot apiserver` (TLS) and one
- * `pilot controller-manager` running the serviceaccount controller, in the
- * master namespace, driven by the real kubectl and a plain client.
+ * `pilot controller-manager` running the serviceaccount, namespace,
+ * garbagecollector and replicationcontroller controllers, in the master
+ * namespace, driven by the real kubectl and a plain client. No scheduler or
+ * kubelet runs: pods stay unscheduled, so their deletion is immediate.
  */
 
 let c: Cluster | undefined;
@@ -23,6 +25,36 @@ async function serviceAccount(ns: string, name: string): Promise<ServiceAccount 
   return api.get<ServiceAccount>('serviceaccounts', name, { namespace: ns }).catch(() => undefined);
 }
 
+async function gone(resource: string, name: string, namespace?: string): Promise<boolean> {
+  try {
+    await api.get(resource, name, namespace ? { namespace } : {});
+    return false;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 404) return true;
+    throw err;
+  }
+}
+
+const podsOf = async (ns: string, app: string): Promise<Pod[]> => (await api.list<Pod>('pods', { namespace: ns, labelSelector: `app=${app}` })).items;
+
+function rcYaml(name: string, replicas: number): string {
+  return `apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n  selector:\n    app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n`;
+}
+
+/** Creates an RC with kubectl and waits for the replication controller's pods, owned by it. */
+async function rcWithPods(name: string, replicas: number): Promise<{ rc: ReplicationController; pods: Pod[] }> {
+  const file = `${c!.stateDir}/kubectl/${name}.yaml`;
+  writeFileSync(file, rcYaml(name, replicas));
+  await k.ok(['create', '-f', file]);
+  const rc = await api.get<ReplicationController>('replicationcontrollers', name, { namespace: NS });
+  const pods = await waitFor(async () => {
+    const list = await podsOf(NS, name);
+    return list.length === replicas ? list : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 200, what: `${replicas} pods of rc ${name}` });
+  for (const p of pods) expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ReplicationController', name, uid: rc.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+  return { rc, pods };
+}
+
 beforeAll(async () => {
   c = await Cluster.create({ hosts: 0, etcd: true });
   cp = await startControlPlane(c);
@@ -36,7 +68,7 @@ beforeAll(async () => {
     '--kubeconfig', cp.kubeconfigFor(),
     '--healthz-port', String(port),
     '--leader-elect=false',
-    '--controllers', 'serviceaccount',
+    '--controllers', 'serviceaccount,namespace,garbagecollector,replicationcontroller',
   ]);
   await k.ok(['create', 'namespace', NS]);
 });
@@ -59,5 +91,98 @@ describe('serviceaccount controller', () => {
     }, { timeoutMs: 30_000, intervalMs: 200, what: `ServiceAccount ${NS}/default to be created again` });
     expect(again.metadata.name).toBe('default');
     expect(cm.log()).toContain('created service account');
+  });
+});
+
+describe('namespace controller', () => {
+  t('kubectl delete namespace: Terminating, new content refused, everything in it deleted, a finalizer holds it, then it is gone', async () => {
+    const ns = 'doomed';
+    const n = ['-n', ns];
+    await k.ok(['create', 'namespace', ns]);
+    await k.ok([...n, 'create', 'configmap', 'cfg', '--from-literal=a=b']);
+    await k.ok([...n, 'create', 'secret', 'generic', 's', '--from-literal=p=x']);
+    await k.ok([...n, 'create', 'service', 'clusterip', 'web', '--tcp=80:8080']);
+    await k.ok([...n, 'run', 'solo', '--image=busybox']);
+    await api.create<ConfigMap>('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/hold'] } });
+    await waitFor(() => serviceAccount(ns, 'default'), { timeoutMs: 30_000, intervalMs: 200, what: `ServiceAccount ${ns}/default` });
+
+    expect(await k.ok(['delete', 'namespace', ns, '--wait=false'])).toBe(`namespace "${ns}" deleted\n`);
+    expect(await k.ok(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).toBe('Terminating');
+    expect(await k.fails([...n, 'create', 'configmap', 'late', '--from-literal=a=b'])).toContain(
+      `configmaps "late" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+    );
+    // Everything goes but the object its finalizer holds; the namespace says so.
+    const held = await waitFor(async () => {
+      const o = await api.get<Namespace>('namespaces', ns);
+      return o.status?.conditions?.find((x) => x.type === 'NamespaceFinalizersRemaining') ? o : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200, what: `namespace ${ns} to report the finalizer that holds it` });
+    expect(held.status?.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'NamespaceContentRemaining', status: 'True', message: 'Some resources are remaining: configmaps has 1 resource instances' }),
+        expect.objectContaining({ type: 'NamespaceFinalizersRemaining', status: 'True', message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances' }),
+      ]),
+    );
+    for (const [resource, name] of [['pods', 'solo'], ['services', 'web'], ['secrets', 's'], ['serviceaccounts', 'default']] as const) expect(await gone(resource, name, ns)).toBe(true);
+    expect((await api.get<ConfigMap>('configmaps', 'held', { namespace: ns })).metadata.deletionTimestamp).toEqual(expect.any(String));
+    await api.patch('configmaps', 'held', [{ op: 'remove', path: '/metadata/finalizers' }], 'json', { namespace: ns });
+    await waitFor(() => gone('namespaces', ns), { timeoutMs: 30_000, intervalMs: 200, what: `namespace ${ns} to be gone` });
+    const left = await c!.etcd!.etcdctl(['get', '--prefix', '/registry/', '--keys-only']);
+    expect(left.stdout).not.toContain(`/${ns}/`);
+    // A namespace of the same name starts empty, and gets its default ServiceAccount again.
+    await k.ok(['create', 'namespace', ns]);
+    await waitFor(() => serviceAccount(ns, 'default'), { timeoutMs: 30_000, intervalMs: 200, what: `ServiceAccount ${ns}/default again` });
+    expect(tableRows(await k.ok([...n, 'get', 'cm,secret,svc,pods']))).toEqual([]);
+    expect(await k.ok(['delete', 'namespace', ns])).toBe(`namespace "${ns}" deleted\n`);
+    expect(await gone('namespaces', ns)).toBe(true);
+  });
+});
+
+describe('garbage collector', () => {
+  t('kubectl delete rc (Background): the RC goes at once, its pods after it', async () => {
+    const { pods } = await rcWithPods('bg', 2);
+    expect(await k.ok(['delete', 'rc', 'bg'])).toBe('replicationcontroller "bg" deleted\n');
+    await waitFor(async () => (await podsOf(NS, 'bg')).length === 0, { timeoutMs: 30_000, intervalMs: 200, what: 'the pods of rc bg to be collected' });
+    for (const p of pods) expect(await gone('pods', p.metadata.name!, NS)).toBe(true);
+  });
+
+  t('kubectl delete rc --cascade=orphan: the pods stay, without their ownerReference', async () => {
+    const { pods } = await rcWithPods('orph', 2);
+    expect(await k.ok(['delete', 'rc', 'orph', '--cascade=orphan'])).toBe('replicationcontroller "orph" deleted\n');
+    // kubectl waited for the RC to be gone, which it is only after the collector released its pods.
+    expect(await gone('replicationcontrollers', 'orph', NS)).toBe(true);
+    const left = await podsOf(NS, 'orph');
+    expect(left.map((p) => p.metadata.uid).sort()).toEqual(pods.map((p) => p.metadata.uid).sort());
+    for (const p of left) expect(p.metadata.ownerReferences ?? []).toEqual([]);
+    await k.ok(['delete', 'pods', '-l', 'app=orph']);
+  });
+
+  t('kubectl delete rc --cascade=foreground: the pods go first, the RC (held by foregroundDeletion) last', async () => {
+    await rcWithPods('fg', 2);
+    const out = await k.run(['delete', 'rc', 'fg', '--cascade=foreground', '--wait=false']);
+    expect(out.exitCode).toBe(0);
+    // Either still held, waiting for its pods, or already done.
+    const rc = await api.get<ReplicationController>('replicationcontrollers', 'fg', { namespace: NS }).catch(() => undefined);
+    if (rc) expect(rc.metadata).toMatchObject({ deletionTimestamp: expect.any(String), finalizers: ['foregroundDeletion'] });
+    await waitFor(() => gone('replicationcontrollers', 'fg', NS), { timeoutMs: 30_000, intervalMs: 200, what: 'rc fg to be deleted after its pods' });
+    expect(await podsOf(NS, 'fg')).toEqual([]);
+  });
+
+  t('objects made by hand: one whose only owner is gone is collected; one with a live owner keeps it and loses the dangling reference', async () => {
+    const owner = await api.create<ConfigMap>('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner', namespace: NS } });
+    const ref = (name: string, uid: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, uid });
+    const mk = (name: string, refs: ReturnType<typeof ref>[]): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, ownerReferences: refs } });
+    await api.create('configmaps', mk('orphaned', [ref('nobody', 'no-such-uid')]));
+    await api.create('configmaps', mk('shared', [ref('owner', owner.metadata.uid!), ref('nobody', 'no-such-uid')]));
+    await api.create('configmaps', mk('kept', [ref('owner', owner.metadata.uid!)]));
+    await waitFor(() => gone('configmaps', 'orphaned', NS), { timeoutMs: 30_000, intervalMs: 200, what: 'configmap orphaned to be collected' });
+    await waitFor(async () => ((await api.get<ConfigMap>('configmaps', 'shared', { namespace: NS })).metadata.ownerReferences?.length === 1 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'the dangling reference of configmap shared to be removed',
+    });
+    expect((await api.get<ConfigMap>('configmaps', 'shared', { namespace: NS })).metadata.ownerReferences).toEqual([expect.objectContaining({ uid: owner.metadata.uid })]);
+    // The owner goes (Background): both dependents follow.
+    await k.ok(['delete', 'configmap', 'owner']);
+    for (const name of ['shared', 'kept']) await waitFor(() => gone('configmaps', name, NS), { timeoutMs: 30_000, intervalMs: 200, what: `configmap ${name} to be collected` });
   });
 });

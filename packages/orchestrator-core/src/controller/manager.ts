@@ -15,6 +15,8 @@ import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
 import { endpointsControllerFactory } from './endpoints/controller.js';
+import { garbageCollectorFactory } from './garbagecollector/controller.js';
+import { namespaceControllerFactory } from './namespace/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
 import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
 
@@ -32,6 +34,8 @@ export const CONTROLLERS: Record<string, ControllerEntry> = {
   replicationcontroller: { factory: replicationControllerFactory },
   endpoint: { factory: endpointsControllerFactory },
   serviceaccount: { factory: serviceAccountsControllerFactory },
+  namespace: { factory: namespaceControllerFactory },
+  garbagecollector: { factory: garbageCollectorFactory },
 };
 
 /**

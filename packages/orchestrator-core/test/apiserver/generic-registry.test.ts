@@ -11,8 +11,9 @@ import { WatchCaches } from '../../src/apiserver/storage/watch-cache.js';
 
 /**
  * The generic registry over the in-memory Storage (etcd's semantics without
- * etcd): every write path, graceful deletion, watches from a revision, 410
- * after compaction, cascading deletes, and the subresources of the table.
+ * etcd): every write path, graceful deletion, finalizers and propagation
+ * policies, watches from a revision, 410 after compaction, namespace
+ * termination, and the subresources of the table.
  */
 
 const res = (name: string) => resourceByName(name)!;
@@ -197,34 +198,73 @@ describe('generic registry on the in-memory storage', () => {
     await ok.until(() => ok.events.length === 1, 'an event after compaction');
   });
 
-  it('deletes the dependents of an owner with propagationPolicy Background, and keeps them with Orphan', async () => {
+  it('propagationPolicy sets the collector finalizers: Orphan and Foreground keep the owner (deletionTimestamp), Background removes it; dependents stay for the collector', async () => {
     const { registry } = await withNamespace();
     const rcs = res('replicationcontrollers');
     const template = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
-    for (const [rcName, policy] of [
-      ['rc-bg', 'Background'],
-      ['rc-orphan', 'Orphan'],
-    ] as const) {
-      const rc = (await registry.create(rcs, 'ns', { metadata: { name: rcName }, spec: { replicas: 2, selector: { app: 'x' }, template } })) as ReplicationController;
-      const owner = [{ apiVersion: 'v1', kind: 'ReplicationController', name: rcName, uid: rc.metadata.uid!, controller: true }];
-      for (let i = 0; i < 2; i++) await registry.create(pods, 'ns', pod(`${rcName}-${i}`, { metadata: { name: `${rcName}-${i}`, ownerReferences: owner } }));
-      await registry.create(pods, 'ns', pod(`${rcName}-stranger`));
-      await registry.delete(rcs, 'ns', rcName, { propagationPolicy: policy });
-    }
-    const left = (await registry.list(pods, 'ns')).items.map((p) => p.metadata.name).sort();
-    expect(left).toEqual(['rc-bg-stranger', 'rc-orphan-0', 'rc-orphan-1', 'rc-orphan-stranger']);
+    const mk = async (name: string) => (await registry.create(rcs, 'ns', { metadata: { name }, spec: { replicas: 1, selector: { app: 'x' }, template } })) as ReplicationController;
+    for (const name of ['bg', 'orphan', 'fg', 'raw']) await mk(name);
+    await registry.create(pods, 'ns', pod('dep', { metadata: { name: 'dep', ownerReferences: [{ apiVersion: 'v1', kind: 'ReplicationController', name: 'bg', uid: 'x', controller: true }] } }));
+    expect((await registry.delete(rcs, 'ns', 'bg', { propagationPolicy: 'Background' })).metadata.deletionTimestamp).toBeUndefined();
+    expect(await failure(registry.get(rcs, 'ns', 'bg'))).toMatchObject({ code: 404 });
+    expect((await registry.get(pods, 'ns', 'dep')).metadata.name).toBe('dep');
+    const orphan = await registry.delete(rcs, 'ns', 'orphan', { propagationPolicy: 'Orphan' });
+    expect(orphan.metadata).toMatchObject({ finalizers: ['orphan'], deletionTimestamp: expect.any(String), deletionGracePeriodSeconds: 0 });
+    expect((await registry.get(rcs, 'ns', 'fg')).metadata.finalizers).toBeUndefined();
+    expect((await registry.delete(rcs, 'ns', 'fg', { propagationPolicy: 'Foreground' })).metadata.finalizers).toEqual(['foregroundDeletion']);
+    // A raw v1 RC delete without a policy orphans, as upstream; a second delete with a policy switches the finalizer.
+    expect((await registry.delete(rcs, 'ns', 'raw', {})).metadata.finalizers).toEqual(['orphan']);
+    expect((await registry.delete(rcs, 'ns', 'raw', { propagationPolicy: 'Foreground' })).metadata.finalizers).toEqual(['foregroundDeletion']);
+    // A pod (default policy DeleteDependents) without a policy gets no finalizer.
+    await registry.create(pods, 'ns', pod('plain'));
+    await registry.delete(pods, 'ns', 'plain', {});
+    expect(await failure(registry.get(pods, 'ns', 'plain'))).toMatchObject({ code: 404 });
+    expect(await failure(registry.delete(rcs, 'ns', 'fg', { propagationPolicy: 'Sideways' }))).toMatchObject({ code: 422, reason: 'Invalid' });
   });
 
-  it('empties a namespace before deleting it, releasing service IPs; system namespaces are 403', async () => {
-    const { registry, storage } = await withNamespace('gone');
-    await registry.create(pods, 'gone', pod('p'));
-    await registry.create(res('services'), 'gone', { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } });
+  it('an object with finalizers is only marked; no finalizer may be added then; the update that removes the last one removes it (with its extras)', async () => {
+    const { registry, storage } = await withNamespace();
+    const svcs = res('services');
+    await registry.create(svcs, 'ns', { metadata: { name: 's', finalizers: ['example.com/hold'] }, spec: { ports: [{ port: 80 }] } });
     expect((await storage.list('/registry/ranges/serviceips/', { keysOnly: true })).items).toHaveLength(1);
-    await registry.delete(res('namespaces'), undefined, 'gone', {});
-    expect((await registry.list(pods, 'gone')).items).toEqual([]);
+    const marked = await registry.delete(svcs, 'ns', 's', {});
+    expect(marked.metadata).toMatchObject({ deletionTimestamp: expect.any(String), finalizers: ['example.com/hold'] });
+    // Deleting again changes nothing.
+    expect((await registry.delete(svcs, 'ns', 's', {})).metadata.resourceVersion).toBe(marked.metadata.resourceVersion);
+    const added = await failure(registry.patch(svcs, 'ns', 's', { type: 'merge-patch', patch: { metadata: { finalizers: ['example.com/hold', 'example.com/more'] } } }));
+    expect(added.message).toContain('no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/more"}');
+    await registry.patch(svcs, 'ns', 's', { type: 'merge-patch', patch: { metadata: { labels: { still: 'here' } } } });
+    expect((await registry.get(svcs, 'ns', 's')).metadata.labels).toEqual({ still: 'here' });
+    await registry.patch(svcs, 'ns', 's', { type: 'json-patch', patch: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    expect(await failure(registry.get(svcs, 'ns', 's'))).toMatchObject({ code: 404 });
     expect((await storage.list('/registry/ranges/serviceips/', { keysOnly: true })).items).toEqual([]);
-    await registry.create(res('namespaces'), undefined, { metadata: { name: 'default' } });
-    expect(await failure(registry.delete(res('namespaces'), undefined, 'default', {}))).toMatchObject({ code: 403, reason: 'Forbidden' });
+    const both = await failure(registry.create(pods, 'ns', pod('both', { metadata: { name: 'both', finalizers: ['orphan', 'foregroundDeletion'] } })));
+    expect(both.message).toContain('finalizer orphan and foregroundDeletion cannot be both set');
+  });
+
+  it('a deleted namespace is Terminating until finalize empties spec.finalizers; nothing new is created in it (403 NamespaceTerminating); system namespaces are 403', async () => {
+    const { registry } = await withNamespace('gone');
+    const nss = res('namespaces');
+    await registry.create(pods, 'gone', pod('p'));
+    const marked = (await registry.delete(nss, undefined, 'gone', { propagationPolicy: 'Background' })) as KubeObject & { spec: { finalizers: string[] }; status: { phase: string } };
+    expect(marked).toMatchObject({ metadata: { deletionTimestamp: expect.any(String) }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    // The content stays for the namespace controller.
+    expect((await registry.list(pods, 'gone')).items.map((p) => p.metadata.name)).toEqual(['p']);
+    const refused = await failure(registry.create(pods, 'gone', pod('late')));
+    expect(refused).toMatchObject({ code: 403, reason: 'Forbidden', message: 'pods "late" is forbidden: unable to create new content in namespace gone because it is being terminated' });
+    expect(refused.status.details?.causes).toEqual([expect.objectContaining({ reason: 'NamespaceTerminating', field: 'metadata.namespace' })]);
+    // spec.finalizers change only through finalize.
+    await registry.patch(nss, undefined, 'gone', { type: 'merge-patch', patch: { spec: { finalizers: [] } } });
+    expect((await registry.get(nss, undefined, 'gone')).spec).toEqual({ finalizers: ['kubernetes'] });
+    const finalize = RESOURCE_TABLE.namespaces!.subresources!.finalize!;
+    await finalize.update!(call('namespaces', undefined, 'gone'), { metadata: { name: 'gone' }, spec: { finalizers: [] } }, registry.ctx);
+    expect(await failure(registry.get(nss, undefined, 'gone'))).toMatchObject({ code: 404 });
+    // A namespace without finalizers goes at once; system namespaces never.
+    await registry.create(nss, undefined, { metadata: { name: 'bare' }, spec: { finalizers: [] } });
+    await registry.delete(nss, undefined, 'bare', {});
+    expect(await failure(registry.get(nss, undefined, 'bare'))).toMatchObject({ code: 404 });
+    await registry.create(nss, undefined, { metadata: { name: 'default' } });
+    expect(await failure(registry.delete(nss, undefined, 'default', {}))).toMatchObject({ code: 403, reason: 'Forbidden' });
   });
 
   it('binds a pod once (pods/binding), leaves the Scheduled event to the scheduler, and refuses a second binding with 409', async () => {

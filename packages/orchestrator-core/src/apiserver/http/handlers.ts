@@ -289,6 +289,11 @@ function deleteOptions(raw: Buffer, q: URLSearchParams): DeleteOptions {
   }
   const g = intParam(q, 'gracePeriodSeconds');
   if (g !== undefined) opts.gracePeriodSeconds = g;
+  // The query parameters kube-apiserver also takes for these fields.
+  const policy = q.get('propagationPolicy');
+  if (policy !== null && policy !== '') opts.propagationPolicy = policy;
+  const orphan = q.get('orphanDependents');
+  if (orphan === 'true' || orphan === 'false') opts.orphanDependents = orphan === 'true';
   if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
     throw badRequest(`gracePeriodSeconds must be a non-negative integer`);
   return opts;

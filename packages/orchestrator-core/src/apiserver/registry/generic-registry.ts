@@ -22,13 +22,13 @@ import { decode, encode } from '../storage/codec.js';
 import { CompactedError, type StorageError } from '../storage/errors.js';
 import type { Storage, StorageEvent, TxnCompare, TxnOp, TxnResult } from '../storage/interface.js';
 import { filterEvent, type Subscription, type WatchCaches } from '../storage/watch-cache.js';
-import { alreadyExists, badRequest, conflict, expired, invalid, notFound, pathSegmentError, StatusError, type FieldProblem } from '../status.js';
+import { alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, pathSegmentError, StatusError, type FieldProblem } from '../status.js';
 import type { ListOptions, ObjectAccess, PatchRequest, UpdateKind, UpdateOptions, WriteOptions } from './access.js';
-import { cascades, deleteDependents } from './dependents.js';
+import { deletionFinalizers } from './finalizers.js';
 import { EventRecorder, type Involved } from './events.js';
 import { carryServerMeta, checkRequestIdentity } from './object-meta.js';
 import { applyPatch } from './patch.js';
-import { kindLabel, NO_EXTRAS, specChanged, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
+import { kindLabel, NO_EXTRAS, specChanged, stableStringify, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
 import type { Subresource } from './subresources.js';
 import type { ResourceTable } from './table.js';
 
@@ -373,8 +373,13 @@ export class GenericRegistry implements ObjectAccess {
       // Strategies fill in what they reserve (a ClusterIP): start each attempt from the request.
       const obj = structuredClone(original);
       const extras = (await this.strategy(r).createExtras?.(obj, this.ctx, attempt)) ?? NO_EXTRAS;
-      // A namespaced object is created only while its namespace exists, checked in the same transaction.
+      // A namespaced object is created only while its namespace exists, checked in the same transaction,
+      // and not once the namespace is being deleted (kube-apiserver's NamespaceLifecycle admission).
       const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, obj.metadata.namespace!) : undefined;
+      if (nsKey) {
+        const ns = await this.deps.storage.get(nsKey);
+        if (ns?.obj.metadata.deletionTimestamp) throw namespaceTerminating(r, obj.metadata.name!, obj.metadata.namespace!);
+      }
       const res = await this.putTxn(
         r,
         [{ key, target: 'Version', value: 0 }, ...(nsKey ? [{ key: nsKey, target: 'Version' as const, value: 0, result: 'Greater' as const }] : []), ...extras.compares],
@@ -464,6 +469,16 @@ export class GenericRegistry implements ObjectAccess {
       if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
       const old = withType(r, cur.obj);
       const next = this.nextObject(r, old, change(structuredClone(old)), kind);
+      if (this.finishesDeletion(r, old, next)) {
+        // The last finalizer of an object being deleted went: the update is its removal.
+        const gone = await this.removeObject(r, key, old, cur.rv);
+        if (gone) {
+          next.metadata.resourceVersion = gone.metadata.resourceVersion;
+          return next;
+        }
+        if (wantRv !== undefined || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
+        continue;
+      }
       const extras = kind !== 'main' ? NO_EXTRAS : ((await this.strategy(r).updateExtras?.(next, old, this.ctx, attempt)) ?? NO_EXTRAS);
       const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }, ...extras.compares], { put: key, value: encode(next) }, extras.ops);
       if (res.ok) {
@@ -516,17 +531,19 @@ export class GenericRegistry implements ObjectAccess {
   // ------------------------------------------------------------- delete
 
   /**
-   * Deletes (or, by the strategy's plan, marks for graceful deletion) one
-   * object. With `propagationPolicy: Background|Foreground` the objects whose
-   * ownerReferences name it go too once it is really gone.
+   * Deletes one object, or marks it as being deleted (deletionTimestamp)
+   * while something must happen first: a graceful pod's kubelet, a
+   * namespace's controller, or finalizers — including the collector's, which
+   * the propagation policy sets (`orphan` for Orphan, `foregroundDeletion`
+   * for Foreground; Background sets none and the collector deletes the
+   * dependents once the owner is gone). The update that removes the last
+   * finalizer removes the object (mutate).
    */
   async delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+    checkDeleteOptions(r, name, opts);
     const s = this.strategy(r);
     if (s.beforeDelete) await s.beforeDelete(await this.get(r, namespace, name), opts, this.ctx);
-    const deleted = await this.deleteObject(r, namespace, name, opts);
-    // Dependents go once the owner is really gone (not while a pod is only marked for deletion).
-    if (cascades(opts) && !deleted.metadata.deletionTimestamp) await deleteDependents(this, r, deleted, this.deps.log);
-    return deleted;
+    return this.deleteObject(r, namespace, name, opts);
   }
 
   /** Deletes every selected object; one that cannot be deleted (gone meanwhile, refused) is skipped. */
@@ -554,26 +571,74 @@ export class GenericRegistry implements ObjectAccess {
       if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv)
         throw conflict(kindLabel(r), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`);
       const old = withType(r, cur.obj);
-      const plan = (await this.strategy(r).planDelete?.(old, opts, this.ctx)) ?? { kind: 'now' as const };
-      if (plan.kind === 'mark') {
-        const marked = plan.obj;
+      const s = this.strategy(r);
+      const plan = (await s.planDelete?.(old, opts, this.ctx)) ?? { kind: 'now' as const };
+      const finalizers = deletionFinalizers(old.metadata.finalizers ?? [], opts, s.defaultGarbageCollectionPolicy ?? 'DeleteDependents');
+      if (plan.kind === 'now' && finalizers.length === 0) {
+        const gone = await this.removeObject(r, key, old, cur.rv);
+        if (gone) return gone;
+      } else {
+        const marked = plan.kind === 'mark' ? plan.obj : structuredClone(old);
+        if (finalizers.length) marked.metadata.finalizers = finalizers;
+        else delete marked.metadata.finalizers;
+        marked.metadata.deletionTimestamp ??= formatTime();
+        // Held only by finalizers: removed by the update that takes the last one (ShouldDeleteDuringUpdate).
+        if (plan.kind === 'now') marked.metadata.deletionGracePeriodSeconds = 0;
         delete marked.metadata.resourceVersion;
+        const unchanged = stableStringify({ ...marked, metadata: { ...marked.metadata, resourceVersion: undefined } }) === stableStringify({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
+        if (unchanged) {
+          marked.metadata.resourceVersion = String(cur.rv);
+          return marked;
+        }
         const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }], { put: key, value: encode(marked) }, []);
         if (res.ok) {
           marked.metadata.resourceVersion = String(res.revision);
           return marked;
         }
-      } else {
-        const extras = (await this.strategy(r).deleteExtras?.(old, this.ctx)) ?? NO_EXTRAS;
-        const res = await this.deps.storage.txn([{ key, target: 'Mod', value: cur.rv }, ...extras.compares], [{ del: key }, ...extras.ops]);
-        if (res.ok) {
-          old.metadata.resourceVersion = String(res.revision);
-          return old;
-        }
       }
       if (pre?.resourceVersion || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
     }
   }
+
+  /** Whether this update of an object being deleted removes it: no finalizers left, no grace period running. */
+  private finishesDeletion(r: ResourceInfo, old: KubeObject, next: KubeObject): boolean {
+    if (!old.metadata.deletionTimestamp) return false;
+    if ((next.metadata.finalizers ?? []).length > 0) return false;
+    const grace = old.metadata.deletionGracePeriodSeconds;
+    if (grace !== undefined && grace !== 0) return false;
+    return this.strategy(r).canFinishDeletion?.(next) ?? true;
+  }
+
+  /** Removes the stored object at revision `rv` with its strategy's extras; undefined when it changed meanwhile. */
+  private async removeObject(r: ResourceInfo, key: string, old: KubeObject, rv: number): Promise<KubeObject | undefined> {
+    const extras = (await this.strategy(r).deleteExtras?.(old, this.ctx)) ?? NO_EXTRAS;
+    const res = await this.deps.storage.txn([{ key, target: 'Mod', value: rv }, ...extras.compares], [{ del: key }, ...extras.ops]);
+    if (!res.ok) return undefined;
+    old.metadata.resourceVersion = String(res.revision);
+    return old;
+  }
+}
+
+const PROPAGATION_POLICIES = ['Foreground', 'Background', 'Orphan'];
+
+/** kube-apiserver's ValidateDeleteOptions: a known propagationPolicy, not together with orphanDependents. */
+function checkDeleteOptions(r: ResourceInfo, name: string, opts: DeleteOptions): void {
+  const problems: FieldProblem[] = [];
+  const policy = opts.propagationPolicy;
+  if (policy !== undefined && policy !== null && !PROPAGATION_POLICIES.includes(policy))
+    problems.push({ type: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"` });
+  if (opts.orphanDependents !== undefined && policy !== undefined && policy !== null)
+    problems.push({ type: 'FieldValueInvalid', field: 'orphanDependents', message: `Invalid value: ${JSON.stringify(opts.orphanDependents)}: orphanDependents and deletionPropagation cannot be both set` });
+  if (problems.length) throw invalid(r.kind, name, problems);
+}
+
+/** 403 for a create in a namespace being deleted, with the cause controllers look for (isNamespaceTerminating). */
+function namespaceTerminating(r: ResourceInfo, name: string, namespace: string): StatusError {
+  return forbidden(`${kindLabel(r)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+    name,
+    kind: kindLabel(r),
+    causes: [{ type: 'NamespaceTerminating', reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+  });
 }
 
 function failedCompare(c: TxnCompare, current: Map<string, unknown>): boolean {

@@ -4,11 +4,16 @@ import { applyPatch } from './patch.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import { statusSubresource, type Subresource, type SubresourceCall, type SubresourceMap } from './subresources.js';
 
-/** An RC's status belongs to the replication controller loop. */
+/**
+ * An RC's status belongs to the replication controller loop. A v1 RC deleted
+ * without a propagation policy orphans its pods (upstream keeps that for
+ * backward compatibility; kubectl always sends Background).
+ */
 export const replicationControllerStrategy: Strategy = {
   prepareForCreate(obj) {
     (obj as ReplicationController).status = { replicas: 0 };
   },
+  defaultGarbageCollectionPolicy: 'OrphanDependents',
 };
 
 /** The autoscaling/v1 Scale view of an RC (pure). */

@@ -52,6 +52,15 @@ export interface WriteExtras {
 
 export const NO_EXTRAS: WriteExtras = { compares: [], ops: [] };
 
+/**
+ * What a delete does to dependents when the request names no policy
+ * (kube-apiserver's GarbageCollectionPolicy): DeleteDependents (the
+ * collector deletes them in the background), OrphanDependents (v1
+ * ReplicationControllers, for backward compatibility), Unsupported (no
+ * collector finalizers at all).
+ */
+export type GarbageCollectionPolicy = 'DeleteDependents' | 'OrphanDependents' | 'Unsupported';
+
 /** How a delete proceeds: remove now, or mark the object terminating (graceful). */
 export type DeletePlan = { kind: 'now' } | { kind: 'mark'; obj: KubeObject };
 
@@ -66,8 +75,16 @@ export interface Strategy {
   updateExtras?(obj: KubeObject, old: KubeObject, ctx: StrategyContext, attempt: number): Promise<WriteExtras>;
   deleteExtras?(old: KubeObject, ctx: StrategyContext): Promise<WriteExtras>;
   planDelete?(old: KubeObject, opts: DeleteOptions, ctx: StrategyContext): Promise<DeletePlan>;
-  /** Before a delete is planned: refuse it (throw) or act first (a namespace empties itself). */
+  /** Before a delete is planned: refuse it (throw). */
   beforeDelete?(old: KubeObject, opts: DeleteOptions, ctx: StrategyContext): Promise<void>;
+  /** Default DeleteDependents. */
+  defaultGarbageCollectionPolicy?: GarbageCollectionPolicy;
+  /**
+   * An object being deleted is removed by the update that leaves it without
+   * finalizers; a resource may hold it longer (a namespace until its
+   * spec.finalizers are empty too: ShouldDeleteNamespaceDuringUpdate).
+   */
+  canFinishDeletion?(obj: KubeObject): boolean;
   /** After a create or update of the main resource by a client, or its failure: side effects only (events), never the outcome. */
   afterWrite?(w: WriteOutcome, ctx: StrategyContext): Promise<void>;
 }

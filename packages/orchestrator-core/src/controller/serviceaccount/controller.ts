@@ -5,7 +5,7 @@
  * Handlers enqueue namespace names; syncNamespace reads the caches and
  * creates what `missingServiceAccounts` names. No tokens are issued.
  */
-import { ApiError, isAlreadyExists, isNotFound, runWorkers, WorkQueue, type Namespace, type ServiceAccount } from '@pilot/api';
+import { isAlreadyExists, isNamespaceTerminating, isNotFound, runWorkers, WorkQueue, type Namespace, type ServiceAccount } from '@pilot/api';
 import type { Controller, ControllerContext } from '../controller.js';
 import { missingServiceAccounts, serviceAccountFor } from './plan.js';
 
@@ -31,8 +31,8 @@ export function serviceAccountsControllerFactory(ctx: ControllerContext): Contro
         await ctx.client.create('serviceaccounts', serviceAccountFor(name, sa));
         log.info({ namespace: name, serviceaccount: sa }, 'created service account');
       } catch (err) {
-        // Someone was first, the namespace went, or it is terminating (403): nothing to do.
-        if (isAlreadyExists(err) || isNotFound(err) || (err instanceof ApiError && err.code === 403)) continue;
+        // Someone was first, the namespace went, or it is terminating: nothing to do.
+        if (isAlreadyExists(err) || isNotFound(err) || isNamespaceTerminating(err)) continue;
         throw err;
       }
     }
