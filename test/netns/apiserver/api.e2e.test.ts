@@ -72,6 +72,9 @@ describe('apiserver CRUD over etcd', () => {
       ['events', { metadata: { name: 'e' }, involvedObject: { kind: 'Pod', namespace: ns, name: 'p' }, reason: 'Test', message: 'hello' }],
       ['leases', { metadata: { name: 'l' }, spec: { holderIdentity: 'n1', leaseDurationSeconds: 40 } }],
       ['endpointslices', { metadata: { name: 'manual' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.9'] }] } as KubeObject],
+      ['configmaps', { metadata: { name: 'cm' }, data: { a: 'b' } } as KubeObject],
+      ['secrets', { metadata: { name: 'sec' }, stringData: { p: 'hunter2' } } as KubeObject],
+      ['serviceaccounts', { metadata: { name: 'sa' } }],
       ['nodes', { metadata: { name: 'crud-node' } }],
     ];
     for (const [resource, obj] of objects) {
@@ -85,7 +88,8 @@ describe('apiserver CRUD over etcd', () => {
       const listed = await api.client.list(resource, { ...opts, labelSelector: 'touched=yes' });
       expect(listed.items.map((i) => i.metadata.name)).toContain(obj.metadata.name);
       expect(Number(listed.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(labelled.metadata.resourceVersion));
-      await api.client.delete(resource, obj.metadata.name!, { ...opts, gracePeriodSeconds: 0 });
+      // Background, as kubectl sends it (a v1 RC deleted without a policy would wait, orphaning, for the collector).
+      await api.client.delete(resource, obj.metadata.name!, { ...opts, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
       expect((await failure(api.client.get(resource, obj.metadata.name!, opts))).code).toBe(404);
     }
   });
@@ -241,7 +245,7 @@ describe('apiserver CRUD over etcd', () => {
     const refused = await failure(api.client.create('pods', pod('late'), { namespace: 'gone' }));
     expect(refused).toMatchObject({ code: 403, reason: 'Forbidden', message: 'pods "late" is forbidden: unable to create new content in namespace gone because it is being terminated' });
     // What the namespace controller does: delete the content, then finalize.
-    for (const resource of ['pods', 'services']) expect((await raw(api.url, 'DELETE', `/api/v1/namespaces/gone/${resource}`, '{"propagationPolicy":"Background"}', J)).status).toBe(200);
+    for (const resource of ['pods', 'services', 'events']) expect((await raw(api.url, 'DELETE', `/api/v1/namespaces/gone/${resource}`, '{"propagationPolicy":"Background"}', J)).status).toBe(200);
     const fin = await raw(api.url, 'PUT', '/api/v1/namespaces/gone/finalize', JSON.stringify({ ...marked, spec: { finalizers: [] } }), J);
     expect(fin.status).toBe(200);
     expect((await failure(api.client.get('namespaces', 'gone'))).code).toBe(404);
