@@ -33,7 +33,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ApiClient, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
+import { ApiClient, isNotFound, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
@@ -140,8 +140,8 @@ async function creationRate(ctx: Ctx, cm: ChildProcess, run: number): Promise<Ra
   await waitFor(() => anchorAdds.count() >= REPLICAS || undefined, { timeoutMs: 120_000, intervalMs: 20, what: 'the anchor watch to see every create' });
   const anchorPerSec = REPLICAS / ((anchorAdds.times[REPLICAS - 1]! - a0) / 1000);
   await anchorAdds.close();
-  await ctx.client.delete('namespaces', anchorNs);
-  await ctx.client.delete('namespaces', ns);
+  await deleteNamespace(ctx, anchorNs);
+  await deleteNamespace(ctx, ns);
   return { podsPerSec, anchorPerSec, cpuMsPerPod };
 }
 
@@ -173,7 +173,7 @@ async function replacement(ctx: Ctx): Promise<Latencies> {
     anchorMs.push(adds.times[b2]! - t2);
   }
   await adds.close();
-  await ctx.client.delete('namespaces', ns);
+  await deleteNamespace(ctx, ns);
   return { ms, anchorMs };
 }
 
@@ -217,7 +217,7 @@ async function readyToEndpoints(ctx: Ctx): Promise<Latencies> {
   }
   ac.abort();
   await watching;
-  await ctx.client.delete('namespaces', ns);
+  await deleteNamespace(ctx, ns);
   return { ms, anchorMs };
 }
 
@@ -328,3 +328,13 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** Deletes a namespace and waits until the namespace controller has emptied and removed it, so the next case starts quiet. */
+async function deleteNamespace(ctx: { client: ApiClient }, ns: string): Promise<void> {
+  await ctx.client.delete('namespaces', ns);
+  await waitFor(() => ctx.client.get('namespaces', ns).then(() => undefined, (err: unknown) => (isNotFound(err) ? true : Promise.reject(err))), {
+    timeoutMs: 120_000,
+    intervalMs: 200,
+    what: `namespace ${ns} to be deleted`,
+  });
+}
