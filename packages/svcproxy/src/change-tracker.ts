@@ -1,11 +1,12 @@
 import { keyOf } from '@pilot/api';
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import {
   endpointsFromEndpoints,
   endpointsFromSlices,
   servicePortKey,
   servicePortsFromService,
   SERVICE_NAME_LABEL,
+  TRIGGER_TIME_ANNOTATION,
   type EndpointInfo,
   type EndpointSliceLike,
   type EndpointsLike,
@@ -31,6 +32,10 @@ export interface ChangeMetrics {
   serviceChanges: Counter;
   endpointChanges: Counter;
   lastQueuedTimestamp: Gauge;
+  serviceChangesPending: Gauge;
+  endpointChangesPending: Gauge;
+  /** Trigger time → rules in place, per endpoints change (kube-proxy's network programming latency SLI). */
+  networkProgrammingDuration: Histogram;
 }
 
 export interface ChangeTrackerOptions {
@@ -60,6 +65,12 @@ export class ChangeTracker {
   /** EndpointSlices per Service object key, by slice name: a service's endpoints are all its slices. */
   private readonly slices = new Map<string, Map<string, EndpointSliceLike>>();
   private dirty = new Set<string>();
+  /** Objects changed since the last sync, for the *_changes_pending gauges. */
+  private pendingServices = new Set<string>();
+  private pendingEndpoints = new Set<string>();
+  /** Trigger times (ms) of endpoints changes not yet synced, and of those the sync in progress carries. */
+  private triggers: number[] = [];
+  private inFlight: number[] = [];
   /** When a change last asked for a sync (ms). */
   lastQueued: number | undefined;
   private readonly warn: Warn;
@@ -74,21 +85,25 @@ export class ChangeTracker {
 
   onService(svc: ServiceLike): void {
     this.setService(keyOf(svc), servicePortsFromService(svc, this.warn));
+    this.pendingServices.add(keyOf(svc));
     this.changed(this.opts.metrics?.serviceChanges);
   }
 
   onServiceDelete(svc: ServiceLike): void {
     this.setService(keyOf(svc), []);
+    this.pendingServices.add(keyOf(svc));
     this.changed(this.opts.metrics?.serviceChanges);
   }
 
   onEndpoints(ep: EndpointsLike): void {
-    this.setEndpoints(keyOf(ep), endpointsFromEndpoints(ep, this.opts.hostname, this.warn));
+    if (this.setEndpoints(keyOf(ep), endpointsFromEndpoints(ep, this.opts.hostname, this.warn))) this.trigger(ep.metadata);
+    this.pendingEndpoints.add(keyOf(ep));
     this.changed(this.opts.metrics?.endpointChanges);
   }
 
   onEndpointsDelete(ep: EndpointsLike): void {
     this.setEndpoints(keyOf(ep), new Map());
+    this.pendingEndpoints.add(keyOf(ep));
     this.changed(this.opts.metrics?.endpointChanges);
   }
 
@@ -113,15 +128,39 @@ export class ChangeTracker {
     if (deleted) m.delete(slice.metadata.name ?? '');
     else m.set(slice.metadata.name ?? '', slice);
     if (m.size === 0) this.slices.delete(svcKey);
-    this.setEndpoints(svcKey, endpointsFromSlices([...m.values()], this.opts.hostname, this.warn));
+    if (this.setEndpoints(svcKey, endpointsFromSlices([...m.values()], this.opts.hostname, this.warn)) && !deleted) this.trigger(slice.metadata);
+    this.pendingEndpoints.add(svcKey);
     this.changed(this.opts.metrics?.endpointChanges);
   }
 
   private changed(counter: Counter | undefined): void {
     this.lastQueued = this.now();
     counter?.inc();
-    this.opts.metrics?.lastQueuedTimestamp.set(this.lastQueued / 1000);
+    const m = this.opts.metrics;
+    m?.lastQueuedTimestamp.set(this.lastQueued / 1000);
+    m?.serviceChangesPending.set(this.pendingServices.size);
+    m?.endpointChangesPending.set(this.pendingEndpoints.size);
     this.opts.onChange?.();
+  }
+
+  /** Remembers a changed object's trigger time (RFC 3339, as the endpoints controller writes it); none or unreadable: nothing to measure. */
+  private trigger(meta: EndpointsLike['metadata']): void {
+    const at = Date.parse(meta.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
+    if (Number.isFinite(at)) this.triggers.push(at);
+  }
+
+  /**
+   * The sync that took the last dirty keys succeeded: each endpoints change
+   * it carried is observed as trigger time → now (kube-proxy observes after
+   * its restore, the same point).
+   */
+  synced(): void {
+    const h = this.opts.metrics?.networkProgrammingDuration;
+    if (h) {
+      const now = this.now();
+      for (const t of this.inFlight) h.observe(Math.max(0, now - t) / 1000);
+    }
+    this.inFlight = [];
   }
 
   // ------------------------------------------------------------- model
@@ -131,36 +170,50 @@ export class ChangeTracker {
     this.replace(this.services, this.serviceKeys, objectKey, new Map(ports.map((p) => [servicePortKey(p), p])));
   }
 
-  /** Replaces the endpoints of `objectKey`, per port key (an empty map deletes them). */
-  setEndpoints(objectKey: string, byPort: ReadonlyMap<string, EndpointInfo[]>): void {
-    this.replace(this.endpoints, this.endpointKeys, objectKey, byPort);
+  /** Replaces the endpoints of `objectKey`, per port key (an empty map deletes them); true when any port's endpoints changed. */
+  setEndpoints(objectKey: string, byPort: ReadonlyMap<string, EndpointInfo[]>): boolean {
+    return this.replace(this.endpoints, this.endpointKeys, objectKey, byPort);
   }
 
-  /** What one object contributes to `store`, replaced; a port key is dirty only when its data differs. */
-  private replace<V>(store: Map<string, V>, byObject: Map<string, string[]>, objectKey: string, next: ReadonlyMap<string, V>): void {
+  /** What one object contributes to `store`, replaced; a port key is dirty only when its data differs. True when one did. */
+  private replace<V>(store: Map<string, V>, byObject: Map<string, string[]>, objectKey: string, next: ReadonlyMap<string, V>): boolean {
+    let changed = false;
     for (const k of byObject.get(objectKey) ?? []) if (!next.has(k)) {
       store.delete(k);
       this.dirty.add(k);
+      changed = true;
     }
     for (const [k, v] of next) {
       const prev = store.get(k);
-      if (prev === undefined || JSON.stringify(prev) !== JSON.stringify(v)) this.dirty.add(k);
+      if (prev === undefined || JSON.stringify(prev) !== JSON.stringify(v)) {
+        this.dirty.add(k);
+        changed = true;
+      }
       store.set(k, v);
     }
     if (next.size) byObject.set(objectKey, [...next.keys()]);
     else byObject.delete(objectKey);
+    return changed;
   }
 
-  /** Keys changed since the last call; the tracker starts a new interval. */
+  /** Keys changed since the last call; the tracker starts a new interval (the changes' trigger times go with this sync). */
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
+    this.inFlight.push(...this.triggers);
+    this.triggers = [];
+    this.pendingServices.clear();
+    this.pendingEndpoints.clear();
+    this.opts.metrics?.serviceChangesPending.set(0);
+    this.opts.metrics?.endpointChangesPending.set(0);
     return d;
   }
 
-  /** Marks keys dirty again (a sync that failed must retry them). */
+  /** Marks keys dirty again (a sync that failed must retry them, and measure its changes when one succeeds). */
   markDirty(keys: Iterable<string>): void {
     for (const k of keys) this.dirty.add(k);
+    this.triggers.unshift(...this.inFlight);
+    this.inFlight = [];
   }
 
   get pending(): number {

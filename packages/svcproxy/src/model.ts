@@ -63,7 +63,11 @@ export type Warn = (message: string) => void;
 export interface ObjectMetaLike {
   name?: string;
   namespace?: string;
+  annotations?: Record<string, string>;
 }
+
+/** Set by the endpoints controller: when the change that led to this Endpoints/EndpointSlice happened. */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 export interface ServiceLike {
   metadata: ObjectMetaLike;

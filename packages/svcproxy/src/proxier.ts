@@ -116,6 +116,7 @@ export class IptablesProxier implements ProxyProvider {
     await this.opts.healthChecks?.update(desiredHealthChecks(next.values(), this.warn));
     const end = this.now();
     this.lastSuccess = end;
+    this.tracker.synced();
     const seconds = (end - started) / 1000;
     if (metrics) {
       metrics.syncDuration.observe(seconds);

@@ -90,4 +90,35 @@ describe('the change tracker', () => {
     expect(t.pending).toBe(0);
     expect(asked).toBe(0);
   });
+
+  it('measures network programming latency from the trigger-time annotation to a successful sync, and counts pending changes', async () => {
+    const registry = new Registry();
+    let now = Date.parse('2026-12-02T10:00:03Z');
+    const t = new ChangeTracker({ metrics: createProxierMetrics(registry), now: () => now });
+    const endpoints = (ip: string, trigger?: string) => ({
+      metadata: { namespace: 'shop', name: 'cart', ...(trigger ? { annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': trigger } } : {}) },
+      subsets: [{ addresses: [{ ip }], ports: [{ name: 'http', port: 8080 }] }],
+    });
+    const metric = async (name: string) => (await registry.metrics()).split('\n').find((l) => l.startsWith(name))!;
+    t.onService(service);
+    t.onEndpoints(endpoints('10.1.1.7', '2026-12-02T10:00:01Z'));
+    expect(await metric('kubeproxy_sync_proxy_rules_endpoint_changes_pending')).toBe('kubeproxy_sync_proxy_rules_endpoint_changes_pending 1');
+    expect(await metric('kubeproxy_sync_proxy_rules_service_changes_pending')).toBe('kubeproxy_sync_proxy_rules_service_changes_pending 1');
+    // A failed sync keeps the change (and its trigger time) for the next one.
+    t.markDirty(t.takeDirty());
+    expect(await metric('kubeproxy_sync_proxy_rules_endpoint_changes_pending')).toBe('kubeproxy_sync_proxy_rules_endpoint_changes_pending 0');
+    now += 1_000;
+    t.takeDirty();
+    t.synced();
+    expect(await metric('kubeproxy_network_programming_duration_seconds_count')).toBe('kubeproxy_network_programming_duration_seconds_count 1');
+    expect(await metric('kubeproxy_network_programming_duration_seconds_sum')).toBe('kubeproxy_network_programming_duration_seconds_sum 3');
+    expect(await metric('kubeproxy_network_programming_duration_seconds_bucket{le="2"}')).toBe('kubeproxy_network_programming_duration_seconds_bucket{le="2"} 0');
+    expect(await metric('kubeproxy_network_programming_duration_seconds_bucket{le="3"}')).toBe('kubeproxy_network_programming_duration_seconds_bucket{le="3"} 1');
+    // No annotation, or a resync of the same endpoints: nothing to measure.
+    t.onEndpoints(endpoints('10.1.1.8'));
+    t.onEndpoints(endpoints('10.1.1.8', '2026-12-02T10:00:04Z'));
+    t.takeDirty();
+    t.synced();
+    expect(await metric('kubeproxy_network_programming_duration_seconds_count')).toBe('kubeproxy_network_programming_duration_seconds_count 1');
+  });
 });

@@ -41,6 +41,7 @@ export class UserspaceProvider implements ProxyProvider {
       const r = await this.opts.proxier.sync(state);
       for (const s of r.skipped) this.opts.log.warn(s);
       this.lastSuccess = this.now();
+      this.tracker.synced();
       if (m) {
         const seconds = (this.lastSuccess - started) / 1000;
         m.syncDuration.observe(seconds);
