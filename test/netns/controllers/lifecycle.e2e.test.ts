@@ -80,7 +80,7 @@ afterAll(async () => {
 
 describe('serviceaccount controller', () => {
   t('every namespace gets a default ServiceAccount, the system ones too, and a deleted one comes back', async () => {
-    for (const ns of [NS, 'default', 'kube-system', 'kube-node-lease'])
+    for (const ns of [NS, 'default', 'kube-system', 'kube-public', 'kube-node-lease'])
       await waitFor(() => serviceAccount(ns, 'default'), { timeoutMs: 30_000, intervalMs: 200, what: `ServiceAccount ${ns}/default` });
     expect(tableRows(await k.ok(['get', 'sa']))).toEqual([['NAME', 'SECRETS', 'AGE'], ['default', '0', expect.any(String)]]);
     const first = (await serviceAccount(NS, 'default'))!;

@@ -6,12 +6,13 @@ import type { ApiserverConfig } from './flags.js';
 
 /**
  * What every cluster has from the first second: the namespaces default,
- * kube-system and kube-node-lease, and the Service default/kubernetes at the
+ * kube-system, kube-public and kube-node-lease (kube-apiserver's system
+ * namespaces controller), and the Service default/kubernetes at the
  * first address of the service range, port 443 ("https"), with Endpoints
  * pointing at the advertised secure port (none when only loopback is served).
  */
 
-export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 const res = (plural: string) => resourceByName(plural)!;
 
