@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ApiError, type ApiClient, type ConfigMap, type KubeObject, type Namespace, type Pod, type ReplicationController, type ServiceAccount } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
@@ -91,6 +92,25 @@ describe('serviceaccount controller', () => {
     }, { timeoutMs: 30_000, intervalMs: 200, what: `ServiceAccount ${NS}/default to be created again` });
     expect(again.metadata.name).toBe('default');
     expect(cm.log()).toContain('created service account');
+  });
+});
+
+describe('secrets of kubectl create secret tls', () => {
+  t('a kubernetes.io/tls Secret from a generated key pair: TYPE and DATA in get, sizes and never the key in describe', async () => {
+    const dir = `${c!.stateDir}/tls`;
+    mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-subj', '/CN=web.life', '-days', '1'], { stdio: 'ignore' });
+    expect(await k.ok(['create', 'secret', 'tls', 'web-tls', `--cert=${dir}/tls.crt`, `--key=${dir}/tls.key`])).toBe('secret/web-tls created\n');
+    expect(tableRows(await k.ok(['get', 'secret', 'web-tls']))).toEqual([['NAME', 'TYPE', 'DATA', 'AGE'], ['web-tls', 'kubernetes.io/tls', '2', expect.any(String)]]);
+    const described = await k.ok(['describe', 'secret', 'web-tls']);
+    const key = readFileSync(`${dir}/tls.key`, 'utf8');
+    expect(described).toMatch(new RegExp(`^tls\\.key:\\s+${Buffer.byteLength(key)} bytes$`, 'm'));
+    expect(described).not.toContain('PRIVATE KEY');
+    const stored = await api.get<KubeObject & { data: Record<string, string> }>('secrets', 'web-tls', { namespace: NS });
+    expect(Buffer.from(stored.data['tls.key']!, 'base64').toString()).toBe(key);
+    // The type needs both keys: without tls.key it is refused, naming the key.
+    const bad = await k.fails(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: half\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ""\n' });
+    expect(bad).toContain('The Secret "half" is invalid: data[tls.key]: Required value');
   });
 });
 
