@@ -217,8 +217,10 @@ export class ApiClient {
     const first = await this.list<T>(resource, opts);
     const items = [...first.items];
     let next = first.metadata?.continue;
+    // A continued page is read at its token's revision; kube-apiserver refuses a resourceVersion beside it (client-go's pager drops it too).
+    const { resourceVersion: _rv, ...rest } = opts;
     while (next) {
-      const page = await this.list<T>(resource, { ...opts, continue: next });
+      const page = await this.list<T>(resource, { ...rest, continue: next });
       items.push(...page.items);
       next = page.metadata?.continue;
     }

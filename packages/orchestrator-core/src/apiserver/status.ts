@@ -44,6 +44,15 @@ export const serviceUnavailable = (message: string) => wrap(api.serviceUnavailab
 export const internalError = (message: string) => wrap(api.internalError(message));
 export const fromStatus = (s: Status) => wrap(s);
 
+/** kube-apiserver's storage.NewTooLargeResourceVersionError: 504, clients retry after a second. */
+export const tooLargeResourceVersion = (asked: number, current: number) =>
+  wrap(
+    api.statusFor(504, 'Timeout', `Timeout: Too large resource version: ${asked}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
+  );
+
 /** 400 for a name or namespace that cannot be one path segment (kube-apiserver's key functions' wording), else undefined. */
 export function pathSegmentError(what: 'Name' | 'Namespace', value: string): StatusError | undefined {
   const problems = api.pathSegmentNameErrors(value);

@@ -9,6 +9,7 @@ import { badRequest, methodNotAllowed, pathNotFound } from '../status.js';
 import { checkFields, checkPatchDuplicates, checkPatchedFields, fieldDirective, wantsDuplicates } from './field-validation.js';
 import { spliceUpgrade, streamFrom, type KubeletTransport } from './kubelet-proxy.js';
 import { encodeList } from './list-encoding.js';
+import { listOptions } from './list-options.js';
 import { bodyFormat, decodeBody, decodeRequestBody, readBody, type DecodedBody, type ResourcePath } from './request.js';
 import { serveWatch } from './watch-stream.js';
 
@@ -125,12 +126,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         return verb;
       }
       const limit = intParam(q, 'limit');
-      const list = await registry.listRaw(r, ns, {
-        labelSelector: q.get('labelSelector') ?? '',
-        fieldSelector: q.get('fieldSelector') ?? '',
-        ...(limit !== undefined ? { limit } : {}),
-        ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
-      });
+      const list = await registry.listRaw(r, ns, listOptions(q, limit));
       if (table) {
         sendJson(res, 200, toTable(r, list.items.map((i) => itemObject(r, i)), { ...table, ...list.metadata }));
         return verb;

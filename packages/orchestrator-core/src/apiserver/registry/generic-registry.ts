@@ -22,7 +22,7 @@ import { decode, encode } from '../storage/codec.js';
 import { CompactedError, type StorageError } from '../storage/errors.js';
 import type { Storage, StorageEvent, TxnCompare, TxnOp, TxnResult } from '../storage/interface.js';
 import { filterEvent, type Subscription, type WatchCaches } from '../storage/watch-cache.js';
-import { alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, pathSegmentError, StatusError, type FieldProblem } from '../status.js';
+import { alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, pathSegmentError, StatusError, tooLargeResourceVersion, type FieldProblem } from '../status.js';
 import type { ListOptions, ObjectAccess, PatchRequest, UpdateKind, UpdateOptions, WriteOptions } from './access.js';
 import { deletionFinalizers } from './finalizers.js';
 import { EventRecorder, type Involved } from './events.js';
@@ -114,6 +114,8 @@ export function selection(r: ResourceInfo, labelSelector = '', fieldSelector = '
 }
 
 const MAX_ATTEMPTS = 8;
+/** How long a list for a future resourceVersion waits for the store to get there. */
+const TOO_LARGE_RV_WAIT_MS = 3_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function randomSuffix(n = 5): string {
@@ -198,10 +200,18 @@ export class GenericRegistry implements ObjectAccess {
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     let fromKey: string | undefined;
     let revision = 0;
+    const exact = opts.resourceVersionMatch === 'Exact';
     if (opts.continue) {
       const t = decodeContinue(opts.continue, prefix);
       fromKey = t.key;
       revision = t.rv;
+    } else if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
+      // kube-apiserver's list semantics: unset match or NotOlderThan reads the
+      // current state once the store has reached that revision; Exact reads at it.
+      const asked = Number(opts.resourceVersion);
+      if (!Number.isSafeInteger(asked) || asked < 0) throw badRequest(`invalid resourceVersion "${opts.resourceVersion}"`);
+      await this.waitForRevision(asked);
+      if (exact) revision = asked;
     }
     const items: ListedItem[] = [];
     let next: string | undefined;
@@ -210,6 +220,7 @@ export class GenericRegistry implements ObjectAccess {
       try {
         page = await this.deps.storage.listRaw(prefix, { limit: limit ? limit + 1 : 0, ...(fromKey ? { fromKey } : {}), revision });
       } catch (err) {
+        if (err instanceof CompactedError && exact && !opts.continue) throw expired('The resourceVersion for the provided list is too old.');
         if (err instanceof CompactedError)
           throw expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`);
         throw err;
@@ -239,6 +250,21 @@ export class GenericRegistry implements ObjectAccess {
     const list: RawList = { apiVersion: apiVersionOf(r), kind: `${r.kind}List`, metadata: { resourceVersion: String(revision) }, items };
     if (next) list.metadata.continue = encodeContinue({ rv: revision, key: next });
     return list;
+  }
+
+  /**
+   * Waits (up to 3 s, the watch cache's wait) until the store has reached
+   * `rv`; a revision still in the future is 504 as kube-apiserver's
+   * `Too large resource version` (clients retry after a second).
+   */
+  private async waitForRevision(rv: number): Promise<void> {
+    const deadline = Date.now() + TOO_LARGE_RV_WAIT_MS;
+    for (;;) {
+      const current = await this.deps.storage.revision();
+      if (current >= rv) return;
+      if (Date.now() >= deadline) throw tooLargeResourceVersion(rv, current);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   // ------------------------------------------------------------- watch
