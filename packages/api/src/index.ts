@@ -20,4 +20,5 @@ export * from './openapi/index.js';
 export * from './protobuf/index.js';
 export * from './quantity.js';
 export * from './pod-util.js';
+export * from './taints.js';
 export * from './event-recorder.js';

@@ -86,6 +86,14 @@ export function intFlag(flag: string, text: string, min: number, max: number): n
   return n;
 }
 
+/** A decimal number in [min, max] (`0.1`, `1e-2`, `5`). */
+export function floatFlag(flag: string, text: string, min: number, max: number): number {
+  const t = text.trim();
+  const n = Number(t);
+  if (t === '' || !Number.isFinite(n) || n < min || n > max) throw new FlagError(flag, `"${text}" is not a number in ${min}..${max}`);
+  return n;
+}
+
 /** `--flag`, `--flag true|false` (commander's optional value: a bare flag is `true`). */
 export function boolFlag(flag: string, v: string | boolean | undefined, dflt: boolean): boolean {
   if (v === undefined) return dflt;

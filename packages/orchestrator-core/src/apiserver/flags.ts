@@ -31,6 +31,9 @@ export interface ApiserverConfig {
   kubeletClientKey?: string;
   /** CA that signed the kubelets' serving certificates (without it, only the system's CAs are trusted). */
   kubeletCertificateAuthority?: string;
+  /** DefaultTolerationSeconds admission: the tolerationSeconds of the not-ready / unreachable NoExecute tolerations every new pod gets. */
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
 }
 
 export interface RawFlags {
@@ -53,6 +56,8 @@ export interface RawFlags {
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;
   kubeletCertificateAuthority?: string;
+  defaultNotReadyTolerationSeconds?: string;
+  defaultUnreachableTolerationSeconds?: string;
 }
 
 /** A loopback bind address (the insecure port's only kind): an address in 127/8, ::1, or localhost. */
@@ -72,6 +77,9 @@ export function eventTtlFlag(text: string, warn?: FlagWarn): number {
   if (ms > 0 && ms < 1000) throw new FlagError('event-ttl', `${text} is shorter than 1s (0 keeps events forever)`);
   return ms;
 }
+
+/** Longest default toleration: a year of seconds (beyond that it is a typo). */
+const MAX_TOLERATION_SECONDS = 365 * 86_400;
 
 /**
  * Validates raw flag values into a config; every problem is a FlagError
@@ -135,6 +143,8 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
     watchCacheSize,
     eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h', warn),
     requestHeaderTimeoutMs: durationFlag('request-header-timeout', f.requestHeaderTimeout ?? DEFAULT_REQUEST_HEADER_TIMEOUT, 100, 300_000, { warn }),
+    defaultNotReadyTolerationSeconds: intFlag('default-not-ready-toleration-seconds', f.defaultNotReadyTolerationSeconds ?? '300', 0, MAX_TOLERATION_SECONDS),
+    defaultUnreachableTolerationSeconds: intFlag('default-unreachable-toleration-seconds', f.defaultUnreachableTolerationSeconds ?? '300', 0, MAX_TOLERATION_SECONDS),
   };
   if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
@@ -178,5 +188,7 @@ export function apiserverCommand(): Command {
     .addOption(new Option('--request-header-timeout <duration>', 'close a connection that has not sent a request\'s headers (or finished its TLS handshake) this soon').default(DEFAULT_REQUEST_HEADER_TIMEOUT))
     .addOption(new Option('--kubelet-client-certificate <path>', 'client certificate shown to kubelets for logs, exec, attach and port-forward (PEM)'))
     .addOption(new Option('--kubelet-client-key <path>', 'key of --kubelet-client-certificate (PEM)'))
-    .addOption(new Option('--kubelet-certificate-authority <path>', "CA of the kubelets' serving certificates, which are verified (PEM)"));
+    .addOption(new Option('--kubelet-certificate-authority <path>', "CA of the kubelets' serving certificates, which are verified (PEM)"))
+    .addOption(new Option('--default-not-ready-toleration-seconds <n>', 'tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod without one').default('300'))
+    .addOption(new Option('--default-unreachable-toleration-seconds <n>', 'tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod without one').default('300'));
 }

@@ -10,7 +10,7 @@ import { EtcdStorage } from './storage/etcd.js';
 import { WatchCaches } from './storage/watch-cache.js';
 import { startCompaction } from './storage/compaction.js';
 import { GenericRegistry } from './registry/generic-registry.js';
-import { RESOURCE_TABLE } from './registry/table.js';
+import { resourceTable } from './registry/table.js';
 import { IpAllocator, PortAllocator } from './allocator.js';
 import { ApiMetrics } from './metrics.js';
 import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
@@ -77,7 +77,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
   const registry = new GenericRegistry({
     storage,
     caches,
-    table: RESOURCE_TABLE,
+    table: resourceTable({ pods: { defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds, defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds } }),
     validate,
     defaults: (r, obj) => defaultObject(r.resource, obj),
     serviceIPs: new IpAllocator(cfg.serviceClusterIPRange, `${cfg.etcdPrefix}/ranges/serviceips/`),

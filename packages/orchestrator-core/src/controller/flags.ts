@@ -1,4 +1,4 @@
-import { Command, durationFlag, FlagError, intFlag, listFlag, type FlagWarn } from '@pilot/common';
+import { Command, durationFlag, FlagError, floatFlag, intFlag, listFlag, type FlagWarn } from '@pilot/common';
 import {
   addClientFlags,
   addHealthzFlags,
@@ -20,6 +20,15 @@ export interface ControllerManagerConfig extends ClientConfig, LeaderElectionCon
   concurrentEndpointSyncs: number;
   nodeMonitorPeriodMs: number;
   nodeMonitorGracePeriodMs: number;
+  /** How long a node that never posted a Ready condition may take before it is Unknown. */
+  nodeStartupGracePeriodMs: number;
+  /** Nodes per second that get a NoExecute taint (evicting their pods) in a healthy zone. */
+  nodeEvictionRate: number;
+  /** The same in a partially disrupted zone of a cluster larger than largeClusterSizeThreshold. */
+  secondaryNodeEvictionRate: number;
+  largeClusterSizeThreshold: number;
+  /** Share of not-Ready nodes (at least 3) from which a zone is partially disrupted. */
+  unhealthyZoneThreshold: number;
 }
 
 export interface RawFlags extends ComponentRawFlags {
@@ -28,6 +37,11 @@ export interface RawFlags extends ComponentRawFlags {
   concurrentEndpointSyncs?: string;
   nodeMonitorPeriod?: string;
   nodeMonitorGracePeriod?: string;
+  nodeStartupGracePeriod?: string;
+  nodeEvictionRate?: string;
+  secondaryNodeEvictionRate?: string;
+  largeClusterSizeThreshold?: string;
+  unhealthyZoneThreshold?: string;
 }
 
 /** kube-controller-manager's old insecure health/metrics port (its 10257 is HTTPS, which pilot does not serve). */
@@ -42,7 +56,12 @@ export function controllerManagerCommand(): Command {
     .option('--concurrent-rc-syncs <n>', 'replication controllers synced at once', '5')
     .option('--concurrent-endpoint-syncs <n>', 'services whose Endpoints are synced at once', '5')
     .option('--node-monitor-period <duration>', 'how often the node lifecycle controller checks node health', '5s')
-    .option('--node-monitor-grace-period <duration>', 'how long a node may go without a Lease renewal or status before it is Unknown', '50s');
+    .option('--node-monitor-grace-period <duration>', 'how long a node may go without a Lease renewal or status before it is Unknown', '50s')
+    .option('--node-startup-grace-period <duration>', 'how long a node that never posted a Ready condition may take before it is Unknown', '60s')
+    .option('--node-eviction-rate <per-second>', 'nodes per second tainted NoExecute (their pods evicted) in a healthy zone', '0.1')
+    .option('--secondary-node-eviction-rate <per-second>', 'the same in an unhealthy zone (0 in clusters up to --large-cluster-size-threshold nodes)', '0.01')
+    .option('--large-cluster-size-threshold <n>', 'zones of more nodes than this keep evicting at the secondary rate when unhealthy', '50')
+    .option('--unhealthy-zone-threshold <fraction>', 'share of not-Ready nodes (at least 3) from which a zone is unhealthy', '0.55');
   return addHealthzFlags(cmd, DEFAULT_HEALTHZ_PORT);
 }
 
@@ -62,6 +81,11 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Co
     concurrentEndpointSyncs: intFlag('concurrent-endpoint-syncs', f.concurrentEndpointSyncs ?? '5', 1, 1000),
     nodeMonitorPeriodMs: monitor,
     nodeMonitorGracePeriodMs: grace,
+    nodeStartupGracePeriodMs: durationFlag('node-startup-grace-period', f.nodeStartupGracePeriod ?? '60s', 1, hour, { warn }),
+    nodeEvictionRate: floatFlag('node-eviction-rate', f.nodeEvictionRate ?? '0.1', 0, 1e6),
+    secondaryNodeEvictionRate: floatFlag('secondary-node-eviction-rate', f.secondaryNodeEvictionRate ?? '0.01', 0, 1e6),
+    largeClusterSizeThreshold: intFlag('large-cluster-size-threshold', f.largeClusterSizeThreshold ?? '50', 0, 1_000_000),
+    unhealthyZoneThreshold: floatFlag('unhealthy-zone-threshold', f.unhealthyZoneThreshold ?? '0.55', 0, 1),
     ...resolveHealthz(f, DEFAULT_HEALTHZ_PORT),
   };
 }

@@ -19,6 +19,8 @@ import { garbageCollectorFactory } from './garbagecollector/controller.js';
 import { namespaceControllerFactory } from './namespace/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
 import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
+import { nodeLifecycleControllerFactory } from './nodelifecycle/controller.js';
+import { taintEvictionControllerFactory } from './taint-eviction/controller.js';
 
 export interface ControllerEntry {
   factory: ControllerFactory;
@@ -36,6 +38,8 @@ export const CONTROLLERS: Record<string, ControllerEntry> = {
   serviceaccount: { factory: serviceAccountsControllerFactory },
   namespace: { factory: namespaceControllerFactory },
   garbagecollector: { factory: garbageCollectorFactory },
+  nodelifecycle: { factory: nodeLifecycleControllerFactory },
+  'taint-eviction-controller': { factory: taintEvictionControllerFactory },
 };
 
 /**

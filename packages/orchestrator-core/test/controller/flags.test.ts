@@ -3,7 +3,7 @@ import { resolveConfig } from '../../src/controller/flags.js';
 import { enabledControllers, type ControllerEntry } from '../../src/controller/manager.js';
 
 describe('pilot controller-manager flags', () => {
-  it('defaults as kube-controller-manager: leader election on (kube-system/kube-controller-manager, 15s/10s/2s), every controller, 5 syncs, 5s/50s node monitor', () => {
+  it('defaults as kube-controller-manager: leader election on (kube-system/kube-controller-manager, 15s/10s/2s), every controller, 5 syncs, 5s/50s/60s node monitor, eviction 0.1/0.01 per second, zones of 50 at 0.55', () => {
     expect(resolveConfig({})).toEqual({
       leaderElect: true,
       leaderElectLeaseDurationMs: 15_000,
@@ -16,6 +16,11 @@ describe('pilot controller-manager flags', () => {
       concurrentEndpointSyncs: 5,
       nodeMonitorPeriodMs: 5_000,
       nodeMonitorGracePeriodMs: 50_000,
+      nodeStartupGracePeriodMs: 60_000,
+      nodeEvictionRate: 0.1,
+      secondaryNodeEvictionRate: 0.01,
+      largeClusterSizeThreshold: 50,
+      unhealthyZoneThreshold: 0.55,
       healthzBindAddress: '127.0.0.1',
       healthzPort: 10252,
     });
@@ -25,6 +30,8 @@ describe('pilot controller-manager flags', () => {
     [{ leaderElectLeaseDuration: '5s' }, '--leader-elect-lease-duration: lease duration (5000 ms) must be greater than the renew deadline (10000 ms)'],
     [{ nodeMonitorGracePeriod: '2s' }, '--node-monitor-grace-period: 2s is shorter than --node-monitor-period 5s'],
     [{ concurrentRcSyncs: '0' }, '--concurrent-rc-syncs: "0" is not an integer in 1..1000'],
+    [{ nodeEvictionRate: 'fast' }, '--node-eviction-rate: "fast" is not a number in 0..1000000'],
+    [{ unhealthyZoneThreshold: '1.5' }, '--unhealthy-zone-threshold: "1.5" is not a number in 0..1'],
     [{ controllers: ' , ' }, '--controllers: must name at least one controller or *'],
     [{ healthzBindAddress: '0.0.0.0' }, '--healthz-bind-address: 0.0.0.0 is not a loopback address; /healthz and /metrics are plain HTTP without authentication'],
   ])('%j → %s', (raw, msg) => {

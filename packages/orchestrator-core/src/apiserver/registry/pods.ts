@@ -1,4 +1,4 @@
-import { formatTime, isObject, type Binding, type KubeObject, type Node, type Pod } from '@pilot/api';
+import { formatTime, isObject, TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, type Binding, type KubeObject, type Node, type Pod, type Toleration } from '@pilot/api';
 import { badRequest, conflict, invalid, successStatus } from '../status.js';
 import { kubeletConnect } from './kubelet-location.js';
 import type { DeletePlan, Strategy, StrategyContext } from './strategy.js';
@@ -7,10 +7,39 @@ import { statusSubresource, type Subresource, type SubresourceMap } from './subr
 /** Default grace period of a pod without terminationGracePeriodSeconds. */
 export const DEFAULT_GRACE_SECONDS = 30;
 
+/** What the apiserver's pod admission is configured with (kube-apiserver's DefaultTolerationSeconds flags). */
+export interface PodAdmissionConfig {
+  /** --default-not-ready-toleration-seconds */
+  defaultNotReadyTolerationSeconds: number;
+  /** --default-unreachable-toleration-seconds */
+  defaultUnreachableTolerationSeconds: number;
+}
+
+export const DEFAULT_POD_ADMISSION: PodAdmissionConfig = { defaultNotReadyTolerationSeconds: 300, defaultUnreachableTolerationSeconds: 300 };
+
+/**
+ * The DefaultTolerationSeconds admission plugin, on create only: a pod that
+ * does not tolerate `node.kubernetes.io/not-ready:NoExecute` (or
+ * `unreachable`) gets an `Exists` toleration for it with the configured
+ * tolerationSeconds, so the taint manager evicts it that long after its node
+ * goes bad. A toleration counts when its key is that taint's or empty and its
+ * effect NoExecute or empty, as upstream checks.
+ */
+export function addDefaultTolerations(pod: Pod, cfg: PodAdmissionConfig): void {
+  const tolerations = pod.spec?.tolerations ?? [];
+  const tolerates = (key: string) => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
+  const add: Toleration[] = [];
+  if (!tolerates(TAINT_NODE_NOT_READY)) add.push({ key: TAINT_NODE_NOT_READY, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: cfg.defaultNotReadyTolerationSeconds });
+  if (!tolerates(TAINT_NODE_UNREACHABLE)) add.push({ key: TAINT_NODE_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: cfg.defaultUnreachableTolerationSeconds });
+  if (add.length === 0) return;
+  pod.spec = { ...(pod.spec ?? { containers: [] }), tolerations: [...tolerations, ...add] };
+}
+
 export const podStrategy: Strategy = {
   prepareForCreate(obj) {
     const pod = obj as Pod;
     pod.status = { phase: 'Pending' };
+    addDefaultTolerations(pod, DEFAULT_POD_ADMISSION);
   },
 
   /**
@@ -28,6 +57,18 @@ export const podStrategy: Strategy = {
     return planPodDelete(pod, node, grace, new Date());
   },
 };
+
+/** The pod strategy with the admission the apiserver's flags configure. */
+export function newPodStrategy(admission: PodAdmissionConfig): Strategy {
+  return {
+    ...podStrategy,
+    prepareForCreate(obj) {
+      const pod = obj as Pod;
+      pod.status = { phase: 'Pending' };
+      addDefaultTolerations(pod, admission);
+    },
+  };
+}
 
 /** The pure decision behind graceful deletion. */
 export function planPodDelete(pod: Pod, node: Node | undefined, graceSeconds: number, now: Date): DeletePlan {

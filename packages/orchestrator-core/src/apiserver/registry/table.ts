@@ -1,6 +1,6 @@
 import { endpointsStrategy } from './endpoints.js';
 import { namespaceStrategy, namespaceSubresources } from './namespaces.js';
-import { podStrategy, podSubresources } from './pods.js';
+import { newPodStrategy, podStrategy, podSubresources, type PodAdmissionConfig } from './pods.js';
 import { replicationControllerStrategy, replicationControllerSubresources } from './replicationcontrollers.js';
 import { serviceStrategy, serviceSubresources } from './services.js';
 import type { Strategy } from './strategy.js';
@@ -30,3 +30,8 @@ export const RESOURCE_TABLE: ResourceTable = {
   replicationcontrollers: { strategy: replicationControllerStrategy, subresources: replicationControllerSubresources },
   nodes: { subresources: { status: statusSubresource } },
 };
+
+/** The table with what the apiserver's flags change: the pod admission's default tolerations. */
+export function resourceTable(o: { pods?: PodAdmissionConfig } = {}): ResourceTable {
+  return o.pods ? { ...RESOURCE_TABLE, pods: { ...RESOURCE_TABLE.pods, strategy: newPodStrategy(o.pods) } } : RESOURCE_TABLE;
+}

@@ -2,33 +2,10 @@
  * Matching rules several plugins share, as core/v1 helpers define them:
  * tolerations against taints, node selector terms against a node.
  */
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from '@pilot/api';
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod } from '@pilot/api';
 
-/** v1.Toleration.ToleratesTaint: an empty effect or key matches all; an empty operator means Equal. */
-export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
-export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
-}
-
-/** v1helper.FindMatchingUntoleratedTaint: the first taint that passes `filter` and no toleration tolerates. */
-export function findUntoleratedTaint(taints: readonly Taint[] | undefined, tolerations: readonly Toleration[] | undefined, filter: (t: Taint) => boolean): Taint | undefined {
-  if (!taints) return undefined;
-  for (const t of taints) if (filter(t) && !tolerationsTolerateTaint(tolerations, t)) return t;
-  return undefined;
-}
+// The toleration rules are core/v1's (@pilot/api); re-exported for the plugins.
+export { findUntoleratedTaint, toleratesTaint, tolerationsTolerateTaint } from '@pilot/api';
 
 /** Go's strconv.ParseInt(v, 10, 64): an integer, else undefined. */
 function parseInt64(v: string): number | undefined {
