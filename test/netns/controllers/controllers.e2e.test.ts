@@ -125,6 +125,8 @@ beforeAll(async () => {
       c.master.spawn(name, [
         process.execPath, PILOT_BIN, 'controller-manager',
         '--kubeconfig', cp.kubeconfigFor(),
+        // The fake kubelets renew no Lease: node lifecycle (its own suite) would turn their nodes Unknown.
+        '--controllers', 'replicationcontroller,endpoint',
         '--healthz-port', String(await c.master.freePort()),
         '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
       ]),
