@@ -45,6 +45,8 @@ export class NodeLifecycleController implements Controller {
   private readonly health = new Map<string, NodeHealth>();
   /** The Ready status each node had at the last pass (a change to not Ready marks its pods). */
   private readonly lastReady = new Map<string, string | undefined>();
+  /** The node objects this controller wrote last: newer than the cache until the watch brings them. */
+  private readonly written = new Map<string, Node>();
   private readonly zones = new Map<string, { state: ZoneState; bucket: TokenBucket }>();
   private allWasFullyDisrupted = false;
 
@@ -64,6 +66,7 @@ export class NodeLifecycleController implements Controller {
       onDelete: (n) => {
         this.health.delete(n.metadata.name!);
         this.lastReady.delete(n.metadata.name!);
+        this.written.delete(n.metadata.name!);
       },
     });
     this.pods.addHandler({
@@ -72,13 +75,20 @@ export class NodeLifecycleController implements Controller {
     });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  async run(parent: AbortSignal): Promise<void> {
     const onError = (what: string) => (key: string, err: unknown) => this.log.warn({ [what]: key, err: String(err) }, `${what} sync failed; retrying`);
-    const stop = () => {
-      this.nodeQueue.shutDown();
-      this.podQueue.shutDown();
-    };
-    signal.addEventListener('abort', stop, { once: true });
+    // One listener on the shared signal; the workers listen here.
+    const stop = new AbortController();
+    const signal = stop.signal;
+    parent.addEventListener(
+      'abort',
+      () => {
+        this.nodeQueue.shutDown();
+        this.podQueue.shutDown();
+        stop.abort();
+      },
+      { once: true },
+    );
     await Promise.all([
       runWorkers(this.nodeQueue, 1, (name) => this.syncNoScheduleTaints(name), { signal, onError: onError('node') }),
       runWorkers(this.podQueue, 2, (key) => this.markPodNotReady(key), { signal, onError: onError('pod') }),
@@ -116,6 +126,7 @@ export class NodeLifecycleController implements Controller {
         const v = assessNodeHealth(cached, h, now, nowIso, grace);
         if (v.conditions) {
           node = await this.client.updateStatus<Node>('nodes', { ...cached, status: { ...cached.status, conditions: v.conditions } });
+          this.written.set(name, node);
           // Its own write keeps the heartbeat, so the next observation sees no sign of life in it.
           this.log.info({ node: name, silentMs: now - h.probeTimestamp }, 'node stopped posting status: its conditions are Unknown');
         }
@@ -196,7 +207,7 @@ export class NodeLifecycleController implements Controller {
     }
     const next = swapTaints(node.spec?.taints, add, remove, nowIso);
     if (!next) return;
-    await this.client.update<Node>('nodes', { ...node, spec: { ...node.spec, taints: next } });
+    this.written.set(node.metadata.name!, await this.client.update<Node>('nodes', { ...node, spec: { ...node.spec, taints: next } }));
     this.log.info({ node: node.metadata.name, taints: next.map((t) => `${t.key}:${t.effect}`) }, 'node NoExecute taints updated');
   }
 
@@ -216,12 +227,20 @@ export class NodeLifecycleController implements Controller {
     }
   }
 
+  /** The cached node, or the one this controller just wrote when the watch has not brought it yet. */
+  private newestNode(name: string): Node | undefined {
+    const cached = this.nodes.indexer.getByName(undefined, name);
+    const mine = this.written.get(name);
+    if (!mine || !cached) return cached;
+    return Number(mine.metadata.resourceVersion) > Number(cached.metadata.resourceVersion) ? mine : cached;
+  }
+
   /** MarkPodsNotReady for one pod: its Ready condition turns False while its node is not Ready. */
   async markPodNotReady(key: string): Promise<void> {
     const pod = this.pods.indexer.get(key);
     const nodeName = pod?.spec?.nodeName;
     if (!pod || !nodeName) return;
-    const node = this.nodes.indexer.getByName(undefined, nodeName);
+    const node = this.newestNode(nodeName);
     const ready = node ? nodeCondition(node, 'Ready')?.status : undefined;
     if (ready === undefined || ready === 'True') return;
     const conditions = pod.status?.conditions ?? [];

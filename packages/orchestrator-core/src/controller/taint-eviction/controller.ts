@@ -54,10 +54,19 @@ export class TaintEvictionController implements Controller {
     });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+  async run(parent: AbortSignal): Promise<void> {
+    // One listener on the shared signal; the workers listen here.
+    const stop = new AbortController();
+    parent.addEventListener(
+      'abort',
+      () => {
+        this.queue.shutDown();
+        stop.abort();
+      },
+      { once: true },
+    );
     await runWorkers(this.queue, 4, (key) => this.syncPod(key), {
-      signal,
+      signal: stop.signal,
       onError: (key, err) => this.log.warn({ pod: key, err: String(err) }, 'pod eviction failed; retrying'),
     });
   }
