@@ -38,3 +38,7 @@ export { addServerFlags, resolveServerConfig, SERVER_DEFAULTS } from './kubelet/
 export type { KubeletServerConfig, RawServerFlags } from './kubelet/server-flags.js';
 export { runtimeLookup, pickContainer, pickSandbox } from './kubelet/container-lookup.js';
 export type { ContainerLookup } from './kubelet/container-lookup.js';
+export { startKubelet } from './kubelet/start.js';
+export type { RunningKubelet, StartOptions as KubeletStartOptions } from './kubelet/start.js';
+export { resolveConfig as resolveKubeletConfig, kubeletCommand } from './kubelet/flags.js';
+export type { KubeletConfig, RawFlags as KubeletRawFlags } from './kubelet/flags.js';

@@ -46,9 +46,10 @@ describe('the pilot dispatcher', () => {
       [['apiserver', '--insecure-port', 'http'], 'pilot apiserver', '--insecure-port: "http" is not an integer in 0..65535'],
       [['scheduler', '--pod-max-backoff', 'soon'], 'pilot scheduler', '--pod-max-backoff: "soon" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
       [['controller-manager', '--controllers', 'replicaton'], 'pilot controller-manager', expect.stringMatching(/^--controllers: unknown controller "replicaton" \(known: (.+, )?replicationcontroller, endpoint(, .+)?\)$/)],
+      [['kubelet', '--cluster-dns', 'ten'], 'pilot kubelet', '--cluster-dns: "ten" is not an IP address'],
     ];
     // Components only pilot runs print under `pilot <name>`; the network daemons under their bins' names.
-    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager']);
+    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager', 'kubelet']);
     for (const name of Object.keys(SUBCOMMANDS)) {
       const program = pilotOnly.has(name) ? `pilot ${name}` : name;
       cases.push([[name, '--no-such-flag'], program, `--no-such-flag: unknown flag (see ${program} --help)`]);
@@ -92,7 +93,7 @@ describe('the pilot dispatcher', () => {
     for (const argv of [['kubelett'], ['help', 'kubelett']]) {
       const err = await usageError(argv);
       expect([err.program, err.exitCode]).toEqual(['pilot', 2]);
-      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, scheduler, controller-manager, overlayd, svcproxy, dnsd/);
+      expect(err.message).toMatch(/^unknown command "kubelett" \(known: apiserver, scheduler, controller-manager, kubelet, overlayd, svcproxy, dnsd/);
     }
   });
 });

@@ -24,6 +24,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   apiserver: { summary: 'Kubernetes-shaped API server over etcd', load: () => import('./apiserver.js') },
   scheduler: { summary: 'assigns pending pods to nodes: filters, scores, binds through pods/binding; leader-elected', load: () => import('./scheduler.js') },
   'controller-manager': { summary: 'runs the control loops (replication, endpoints, node lifecycle, ...); leader-elected', load: () => import('./controller-manager.js') },
+  kubelet: { summary: 'runs the pods bound to this node on Docker: sandbox on the overlay bridge, restarts, status, node registration and lease', load: () => import('./kubelet.js') },
   overlayd: {
     summary: 'overlay network: leases a pod subnet per host from etcd, routes every subnet (vxlan, host-gw), writes subnet.env',
     load: async () => ({ run: (await import('@pilot/overlayd')).runOverlayd }),

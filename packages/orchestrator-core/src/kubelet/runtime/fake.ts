@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { normalizeImage } from './images.js';
+import { LABELS } from './naming.js';
 import {
   ImagePullError,
   NotFoundError,
@@ -159,7 +160,10 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   private sandboxView(id: string, s: FakeSandbox): PodSandbox {
-    return { id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, labels: { ...s.config.labels }, annotations: { ...s.config.annotations } };
+    // As Docker: the pod's identity labels travel with every sandbox (sandboxLabels).
+    const m = s.config.metadata;
+    const labels = { ...s.config.labels, [LABELS.podName]: m.name, [LABELS.podNamespace]: m.namespace, [LABELS.podUid]: m.uid };
+    return { id, metadata: m, state: s.state, createdAt: s.createdAt, labels, annotations: { ...s.config.annotations } };
   }
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
@@ -214,6 +218,9 @@ export class FakeRuntime implements ContainerRuntime {
 
   private containerView(id: string, c: FakeContainer): Container {
     const image = this.images.get(normalizeImage(c.config.image) ?? c.config.image);
+    // As Docker: the pod's identity and the container's name travel as labels (containerLabels).
+    const m = this.sandboxes.get(c.podSandboxId)?.config.metadata;
+    const identity: Record<string, string> = m ? { [LABELS.podName]: m.name, [LABELS.podNamespace]: m.namespace, [LABELS.podUid]: m.uid, [LABELS.containerName]: c.config.metadata.name } : {};
     return {
       id,
       podSandboxId: c.podSandboxId,
@@ -222,7 +229,7 @@ export class FakeRuntime implements ContainerRuntime {
       imageRef: image?.id ?? '',
       state: c.state,
       createdAt: c.createdAt,
-      labels: { ...c.config.labels },
+      labels: { ...c.config.labels, ...identity },
       annotations: { ...c.config.annotations },
     };
   }
