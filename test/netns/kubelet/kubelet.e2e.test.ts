@@ -208,6 +208,29 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
     expect((await dockerContainers(1, 'web-1')).filter((x) => x.state === 'running')).toEqual(running);
   });
 
+  t('probes: an HTTP readiness probe gates Ready; a failing exec liveness probe restarts the container', async () => {
+    const h1 = c!.hosts[0]!.name;
+    const probed = pod('probed', h1, { image: 'busybox', command: ['sh', '-c', 'touch /tmp/healthy; exec sleep 3600'] });
+    probed.spec!.containers[0]!.livenessProbe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 };
+    const unready = pod('unready', h1);
+    unready.spec!.containers[0]!.readinessProbe = { httpGet: { path: '/', port: 9999 }, periodSeconds: 1 };
+    const webReady = pod('probed-web', h1);
+    webReady.spec!.containers[0]!.readinessProbe = { httpGet: { path: '/', port: 8888 }, periodSeconds: 1 };
+    for (const p of [probed, unready, webReady]) await api.create('pods', p, { namespace: NS });
+    await waitPod('probed-web', 'Ready through its readiness probe', ready);
+    const u = await waitPod('unready', 'Running', (p) => p.status?.phase === 'Running');
+    expect(u.status!.containerStatuses![0]!.ready).toBe(false);
+    expect(u.status!.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }));
+    const before = await waitPod('probed', 'Running and Ready', ready);
+    const id = before.status!.containerStatuses![0]!.containerID!.replace('docker://', '');
+    await dockerds[0]!.dockerOk(['exec', id, 'rm', '/tmp/healthy']);
+    const after = await waitPod('probed', 'restarted by its liveness probe', (p) => p.status!.containerStatuses![0]!.restartCount === 1 && ready(p));
+    expect(after.status!.containerStatuses![0]!.lastState?.terminated?.containerID).toBe(`docker://${id}`);
+    // Still not ready: the readiness probe keeps failing.
+    expect((await getPod('unready')).status!.containerStatuses![0]!.ready).toBe(false);
+    for (const n of ['probed', 'unready', 'probed-web']) await api.delete('pods', n, { namespace: NS });
+  });
+
   t('shows a missing image as ErrImagePull, then ImagePullBackOff, in kubectl get pods', async () => {
     await api.create('pods', pod('noimage', c!.hosts[0]!.name, { image: registry.missing() }), { namespace: NS });
     const seen = new Set<string>();

@@ -4,6 +4,7 @@ import type { ApiserverSource, PodUpdate } from './config/apiserver.js';
 import { formatPod } from './container.js';
 import type { RuntimeManager } from './kuberuntime/manager.js';
 import type { Pleg, PodLifecycleEvent } from './pleg.js';
+import type { ProbeManager } from './prober/manager.js';
 import { generateAPIPodStatus, type StartFailure } from './pod-status.js';
 import { PodWorkers, type PodSyncer, type SyncPodOutcome, type UpdateType } from './pod-workers.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
@@ -36,6 +37,8 @@ export interface KubeletOptions {
   statusManager: StatusManager;
   source: ApiserverSource;
   pleg: Pleg;
+  /** Liveness, readiness and startup probes (none: every running container is ready). */
+  prober?: ProbeManager;
   recorder: EventRecorder;
   log: Logger;
   resyncIntervalMs: number;
@@ -43,7 +46,7 @@ export interface KubeletOptions {
   housekeepingIntervalMs?: number;
 }
 
-type LoopEvent = { kind: 'config'; update: PodUpdate } | { kind: 'pleg'; event: PodLifecycleEvent } | { kind: 'sync' } | { kind: 'housekeeping' };
+type LoopEvent = { kind: 'config'; update: PodUpdate } | { kind: 'pleg'; event: PodLifecycleEvent } | { kind: 'probe'; uid: string } | { kind: 'sync' } | { kind: 'housekeeping' };
 
 /** An unbounded FIFO with one async reader (the syncLoop's select). */
 class LoopChannel {
@@ -92,6 +95,8 @@ export class Kubelet implements PodSyncer {
   /** The source's and the PLEG's callbacks. */
   onPodUpdate = (update: PodUpdate): void => this.channel.push({ kind: 'config', update });
   onPlegEvent = (event: PodLifecycleEvent): void => this.channel.push({ kind: 'pleg', event });
+  /** A probe result changed (readiness → status; liveness failure → restart). */
+  onProbeResult = (uid: string): void => this.channel.push({ kind: 'probe', uid });
 
   /** Runs until the signal aborts. */
   async syncLoop(signal: AbortSignal): Promise<void> {
@@ -120,8 +125,9 @@ export class Kubelet implements PodSyncer {
     switch (e.kind) {
       case 'config':
         return this.handleConfig(e.update);
-      case 'pleg': {
-        const pod = this.o.source.get(e.event.id);
+      case 'pleg':
+      case 'probe': {
+        const pod = this.o.source.get(e.kind === 'pleg' ? e.event.id : e.uid);
         if (pod) this.dispatchWork(pod, 'sync');
         return;
       }
@@ -194,12 +200,17 @@ export class Kubelet implements PodSyncer {
     return r;
   }
 
+  private readinessOf(pod: Pod): ((name: string, id: string) => boolean | undefined) | undefined {
+    const prober = this.o.prober;
+    return prober ? (name, id) => prober.readiness(pod, name, id) : undefined;
+  }
+
   private async updateStatus(pod: Pod, podIsTerminal: boolean): Promise<ReturnType<typeof generateAPIPodStatus>> {
     const uid = pod.metadata.uid!;
     const runtime = await this.o.runtimeManager.getPodStatus(uid, pod.metadata.name!, pod.metadata.namespace!);
     // The newest API view carries the transition times the status manager compares with.
     const current = this.o.source.get(uid) ?? pod;
-    const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), hostIp: this.o.hostIp(), now: new Date(), podIsTerminal });
+    const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), readiness: this.readinessOf(current), hostIp: this.o.hostIp(), now: new Date(), podIsTerminal });
     // Only pods the API has get a status (an orphan's name may belong to a new pod by now).
     if (this.o.source.get(uid)) this.o.statusManager.setPodStatus(current, status);
     return status;
@@ -209,11 +220,13 @@ export class Kubelet implements PodSyncer {
     const uid = pod.metadata.uid!;
     const runtime = await this.o.runtimeManager.getPodStatus(uid, pod.metadata.name!, pod.metadata.namespace!);
     const current = this.o.source.get(uid) ?? pod;
-    const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), hostIp: this.o.hostIp(), now: new Date() });
+    this.o.prober?.addPod(current);
+    const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), readiness: this.readinessOf(current), hostIp: this.o.hostIp(), now: new Date() });
     this.o.statusManager.setPodStatus(current, status);
     if (status.phase === 'Succeeded' || status.phase === 'Failed') return { terminal: true };
 
-    const result = await this.o.runtimeManager.syncPod(current, runtime);
+    const prober = this.o.prober;
+    const result = await this.o.runtimeManager.syncPod(current, runtime, prober ? (id) => prober.liveness(id) : undefined);
     const reasons = this.reasonsOf(uid);
     let reasonsChanged = false;
     for (const name of result.started) reasonsChanged = reasons.delete(name) || reasonsChanged;
@@ -234,6 +247,7 @@ export class Kubelet implements PodSyncer {
     const uid = pod.metadata.uid!;
     const runtime = await this.o.runtimeManager.getPodStatus(uid, pod.metadata.name!, pod.metadata.namespace!);
     const grace = gracePeriodSeconds ?? (pod.metadata.deletionTimestamp ? pod.metadata.deletionGracePeriodSeconds : undefined);
+    this.o.prober?.removePod(uid);
     this.o.log.info({ pod: formatPod(pod), gracePeriodSeconds: this.o.runtimeManager.gracePeriodOf(pod, grace) }, 'stopping the pod');
     await this.o.runtimeManager.killPod(pod, runtime, grace);
     await this.updateStatus(pod, true);

@@ -22,8 +22,8 @@ export interface StatusInputs {
   runtime: RuntimePodStatus;
   /** By container name. */
   reasons: ReadonlyMap<string, StartFailure>;
-  /** A running container's readiness by container id; undefined: it has no readiness probe (ready when running). */
-  readiness?: (containerId: string) => boolean | undefined;
+  /** A running container's readiness; undefined: it has no readiness probe (ready when running). */
+  readiness?: (name: string, containerId: string) => boolean | undefined;
   hostIp: string;
   now: Date;
   /** The pod has finished for good (every container stopped and none will restart, or it was killed). */
@@ -82,7 +82,7 @@ function convertContainerStatuses(
       status.imageID = rc.imageRef ? `docker://${rc.imageRef}` : '';
       status.containerID = containerIdUri(rc.id);
       status.started = rc.state === 'CONTAINER_RUNNING';
-      if (rc.state === 'CONTAINER_RUNNING') status.ready = isInit ? false : (inputs.readiness?.(rc.id) ?? true);
+      if (rc.state === 'CONTAINER_RUNNING') status.ready = isInit ? false : (inputs.readiness?.(name, rc.id) ?? true);
       if (isInit && rc.state === 'CONTAINER_EXITED' && rc.exitCode === 0) status.ready = true;
     } else {
       status.lastState = state;

@@ -13,6 +13,7 @@ import { NodeStatusManager } from './kubelet-node-status.js';
 import { RuntimeManager } from './kuberuntime/manager.js';
 import { podCidrFromSubnetEnv, type NodeFacts } from './node-status.js';
 import { Pleg, type PodLifecycleEvent } from './pleg.js';
+import { ProbeManager } from './prober/manager.js';
 import { connectDocker, type DockerRuntime } from './runtime/docker.js';
 import type { DnsConfig } from './runtime/runtime.js';
 import { startKubeletServer, type KubeletServer } from './server.js';
@@ -112,6 +113,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
   });
   const plegEvents: PodLifecycleEvent[] = [];
   const pleg = new Pleg({ runtime, log, onEvent: (e) => (kubelet ? kubelet.onPlegEvent(e) : plegEvents.push(e)) });
+  const prober = new ProbeManager({ runtime, recorder, log, podStatus: (uid) => statusManager.getPodStatus(uid), onChange: (uid) => kubelet?.onProbeResult(uid) });
   kubelet = new Kubelet({
     nodeName: cfg.nodeName,
     hostIp: () => nodeIp,
@@ -120,6 +122,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
     statusManager,
     source,
     pleg,
+    prober,
     recorder,
     log,
     resyncIntervalMs: cfg.syncFrequencyMs,
@@ -201,6 +204,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
     close: async () => {
       // Containers keep running: a kubelet stop is not a pod stop (the next kubelet adopts them).
       stop.abort();
+      prober.stop();
       await loops;
       await statusManager.drain();
       await server.close();

@@ -8,6 +8,7 @@ import type { ApiserverSource } from '../../src/kubelet/config/apiserver.js';
 import { Kubelet } from '../../src/kubelet/kubelet.js';
 import { RuntimeManager } from '../../src/kubelet/kuberuntime/manager.js';
 import { Pleg } from '../../src/kubelet/pleg.js';
+import type { ProbeManager } from '../../src/kubelet/prober/manager.js';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake.js';
 import { StatusManager } from '../../src/kubelet/status-manager.js';
 
@@ -38,6 +39,9 @@ class World {
   readonly events: Array<{ reason: string; message: string; fieldPath?: string }> = [];
   readonly backoff = new KeyedBackoff({ initialMs: 10_000, maxMs: 300_000, now: () => this.now });
   readonly imageBackoff = new KeyedBackoff({ initialMs: 10_000, maxMs: 300_000, now: () => this.now });
+  /** What the probes say (a stand-in for the prober manager). */
+  readonly unready = new Set<string>();
+  readonly dead = new Set<string>();
   kubelet!: Kubelet;
   statusManager!: StatusManager;
 
@@ -97,6 +101,12 @@ class World {
       statusManager: this.statusManager,
       source,
       pleg: new Pleg({ runtime: this.rt, log, onEvent: () => undefined }),
+      prober: {
+        addPod: () => undefined,
+        removePod: () => undefined,
+        readiness: (_pod: Pod, name: string) => (this.unready.has(name) ? false : undefined),
+        liveness: (id: string) => (this.dead.has(id) ? false : undefined),
+      } as unknown as ProbeManager,
       recorder,
       log,
       resyncIntervalMs: 60_000,
@@ -280,5 +290,19 @@ describe('kubelet SyncPod over the fake runtime', () => {
     expect(w.app('app').length).toBe(1);
     expect(p.status!.phase).toBe('Running');
     expect(p.status!.initContainerStatuses!.map((s) => s.state?.terminated?.reason)).toEqual(['Completed', 'Completed']);
+  });
+
+  it('a failing readiness probe makes the pod unready; a failing liveness probe restarts the container', async () => {
+    const w = new World();
+    let p = await w.sync(w.add(makePod('probed')), 'create');
+    w.unready.add('app');
+    p = await w.sync(p);
+    expect(p.status!.containerStatuses![0]!.ready).toBe(false);
+    expect(p.status!.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady' });
+    w.unready.clear();
+    w.dead.add(w.app('app')[0]!);
+    p = await w.sync(p);
+    expect(w.events).toContainEqual({ reason: 'Killing', message: 'Container app failed liveness probe, will be restarted', fieldPath: 'spec.containers{app}' });
+    expect(p.status!.containerStatuses![0]).toMatchObject({ restartCount: 1, ready: true, state: { running: expect.anything() } });
   });
 });
