@@ -179,6 +179,27 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
     expect(resolv.stdout).toBe(`nameserver 10.0.0.10\nsearch ${NS}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
   });
 
+  t('gives a container env from fieldRefs and a ConfigMap, and the ConfigMap as files', async () => {
+    await api.create('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: NS }, data: { mode: 'fast' } }, { namespace: NS });
+    const p = pod('env', c!.hosts[1]!.name, { image: 'busybox', command: ['sh', '-c', 'echo "$POD $IP $MODE"; cat /etc/cfg/mode; echo; exec sleep 3600'] });
+    const ctr = p.spec!.containers[0]!;
+    ctr.env = [
+      { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } },
+    ];
+    ctr.volumeMounts = [{ name: 'cfg', mountPath: '/etc/cfg' }];
+    p.spec!.volumes = [{ name: 'cfg', configMap: { name: 'settings' } }];
+    await api.create('pods', p, { namespace: NS });
+    const running = await waitPod('env', 'Running', ready);
+    const logs = await waitFor(async () => {
+      const out = await k.ok(['logs', 'env']);
+      return out.split('\n').length >= 3 ? out : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250, what: 'the logs of env' });
+    expect(logs).toBe(`env ${running.status!.podIP} fast\nfast\n`);
+    await api.delete('pods', 'env', { namespace: NS });
+  });
+
   t('restarts a container whose process was killed: restartCount 1, lastState terminated', async () => {
     const before = await getPod('web-1');
     const id = before.status!.containerStatuses![0]!.containerID!.replace('docker://', '');

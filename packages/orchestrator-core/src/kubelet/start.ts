@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, networkInterfaces, totalmem } from 'node:os';
-import { ApiClient, EventBroadcaster } from '@pilot/api';
+import { ApiClient, EventBroadcaster, isNotFound, type ConfigMap, type KubeObject, type Secret } from '@pilot/api';
 import { checkKernelPrerequisites, createRegistry, describeMissing, sleep, type Logger } from '@pilot/common';
 import { KeyedBackoff } from './back-off.js';
 import { newApiserverSource, type PodUpdate } from './config/apiserver.js';
@@ -65,6 +65,16 @@ async function waitForDocker(cfg: KubeletConfig, log: Logger, signal: AbortSigna
   }
 }
 
+/** An object by name, undefined when the API has none. */
+async function getOptional<T extends KubeObject>(client: ApiClient, resource: string, namespace: string, name: string): Promise<T | undefined> {
+  try {
+    return await client.get<T>(resource, name, { namespace });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise<RunningKubelet> {
   const log = o.log;
   const stop = new AbortController();
@@ -108,7 +118,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
     backoff,
     imageBackoff,
     rootDir: cfg.rootDir,
-    env: { nodeName: cfg.nodeName, hostIp: nodeIp, podIps: [], configMap: () => undefined, secret: () => undefined },
+    env: { nodeName: cfg.nodeName, hostIp: nodeIp, podIps: [], configMap: (ns, name) => getOptional<ConfigMap>(client, 'configmaps', ns, name), secret: (ns, name) => getOptional<Secret>(client, 'secrets', ns, name) },
     dnsFor: (pod) => (pod.spec?.hostNetwork && pod.spec.dnsPolicy !== 'ClusterFirstWithHostNet' && pod.spec.dnsPolicy !== 'None' ? undefined : podDnsConfig(pod, clusterDns, hostDns)),
   });
   const plegEvents: PodLifecycleEvent[] = [];

@@ -89,7 +89,7 @@ class World {
       backoff: this.backoff,
       imageBackoff: this.imageBackoff,
       rootDir: mkdtempSync(join(tmpdir(), 'kubelet-test-')),
-      env: { nodeName: 'h1', hostIp: '192.168.0.1', podIps: [], configMap: () => undefined, secret: () => undefined },
+      env: { nodeName: 'h1', hostIp: '192.168.0.1', podIps: [], configMap: async () => undefined, secret: async () => undefined },
       dnsFor: () => ({ servers: ['10.0.0.10'], searches: ['ns.svc.cluster.local'], options: ['ndots:5'] }),
       now: () => this.now,
     });

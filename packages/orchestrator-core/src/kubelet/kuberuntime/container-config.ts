@@ -1,4 +1,4 @@
-import type { Container as ApiContainer, EnvVar, Pod } from '@pilot/api';
+import type { Container as ApiContainer, ConfigMap, EnvVar, Pod, Secret } from '@pilot/api';
 import { CONTAINER_ANNOTATIONS, hashContainer } from '../container.js';
 import { linuxResources } from '../runtime/docker-spec.js';
 import type { ContainerConfig, DnsConfig, KeyValue, Mount, PodSandboxConfig, PortMapping } from '../runtime/runtime.js';
@@ -43,23 +43,14 @@ export function generatePodSandboxConfig(pod: Pod, attempt: number, dns: DnsConf
   };
 }
 
-/** The parts of a ConfigMap and a Secret env references read (the objects' types live with their API). */
-export interface ConfigMap {
-  data?: Record<string, string>;
-}
-export interface Secret {
-  /** base64 values. */
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
-
 /** What env references resolve against. */
 export interface EnvSources {
   nodeName: string;
   hostIp: string;
   podIps: readonly string[];
-  configMap(namespace: string, name: string): ConfigMap | undefined;
-  secret(namespace: string, name: string): Secret | undefined;
+  /** undefined when it does not exist. */
+  configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
+  secret(namespace: string, name: string): Promise<Secret | undefined>;
 }
 
 /** `$(VAR)` references expanded from `env`; `$$(VAR)` stays literal `$(VAR)`; unknown ones stay as written (expansion.Expand). */
@@ -96,19 +87,19 @@ function fieldRef(pod: Pod, path: string, src: EnvSources): string {
   throw new ContainerConfigError(`unsupported fieldPath: ${path}`);
 }
 
-function decodeSecret(s: Secret, key: string): string | undefined {
+export function decodeSecret(s: Secret, key: string): string | undefined {
   const v = s.data?.[key];
   if (v !== undefined) return Buffer.from(v, 'base64').toString('utf8');
   return s.stringData?.[key];
 }
 
-function valueFrom(pod: Pod, e: EnvVar, src: EnvSources): string | undefined {
+async function valueFrom(pod: Pod, e: EnvVar, src: EnvSources): Promise<string | undefined> {
   const ns = pod.metadata.namespace ?? 'default';
   const from = e.valueFrom!;
   if (from.fieldRef) return fieldRef(pod, from.fieldRef.fieldPath, src);
   if (from.configMapKeyRef) {
     const ref = from.configMapKeyRef;
-    const cm = src.configMap(ns, ref.name ?? '');
+    const cm = await src.configMap(ns, ref.name ?? '');
     if (!cm) {
       if (ref.optional) return undefined;
       throw new ContainerConfigError(`configmap "${ref.name}" not found`);
@@ -119,7 +110,7 @@ function valueFrom(pod: Pod, e: EnvVar, src: EnvSources): string | undefined {
   }
   if (from.secretKeyRef) {
     const ref = from.secretKeyRef;
-    const s = src.secret(ns, ref.name ?? '');
+    const s = await src.secret(ns, ref.name ?? '');
     if (!s) {
       if (ref.optional) return undefined;
       throw new ContainerConfigError(`secret "${ref.name}" not found`);
@@ -139,17 +130,17 @@ interface EnvFromSource {
 }
 
 /** The container's environment, in order: envFrom, then env (later wins), each value expanded against the ones before. */
-export function makeEnvironmentVariables(pod: Pod, c: ApiContainer, src: EnvSources): KeyValue[] {
+export async function makeEnvironmentVariables(pod: Pod, c: ApiContainer, src: EnvSources): Promise<KeyValue[]> {
   const ns = pod.metadata.namespace ?? 'default';
   const env = new Map<string, string>();
   for (const f of ((c as { envFrom?: EnvFromSource[] }).envFrom ?? [])) {
     let data: Record<string, string> | undefined;
     if (f.configMapRef) {
-      const cm = src.configMap(ns, f.configMapRef.name ?? '');
+      const cm = await src.configMap(ns, f.configMapRef.name ?? '');
       if (!cm && !f.configMapRef.optional) throw new ContainerConfigError(`configmap "${f.configMapRef.name}" not found`);
       data = cm?.data;
     } else if (f.secretRef) {
-      const s = src.secret(ns, f.secretRef.name ?? '');
+      const s = await src.secret(ns, f.secretRef.name ?? '');
       if (!s && !f.secretRef.optional) throw new ContainerConfigError(`secret "${f.secretRef.name}" not found`);
       data = s ? Object.fromEntries(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).map((k) => [k, decodeSecret(s, k) ?? ''])) : undefined;
     }
@@ -157,7 +148,7 @@ export function makeEnvironmentVariables(pod: Pod, c: ApiContainer, src: EnvSour
   }
   for (const e of c.env ?? []) {
     if (e.valueFrom) {
-      const v = valueFrom(pod, e, src);
+      const v = await valueFrom(pod, e, src);
       if (v !== undefined) env.set(e.name, v);
     } else env.set(e.name, expand(e.value ?? '', env));
   }

@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Container as ApiContainer, EventRecorder, ObjectReference, Pod } from '@pilot/api';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Container as ApiContainer, EventRecorder, ObjectReference, Pod, Volume } from '@pilot/api';
 import { referenceTo } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { KeyedBackoff, goDuration } from '../back-off.js';
@@ -8,7 +8,7 @@ import { CONTAINER_ANNOTATIONS, formatPod, sortNewestFirst, type RuntimePodStatu
 import type { StartFailure } from '../pod-status.js';
 import { ImagePullError, NotFoundError, type ContainerRuntime, type ContainerStatus, type DnsConfig, type Mount, type PodSandboxStatus } from '../runtime/runtime.js';
 import { LABELS } from '../runtime/naming.js';
-import { ContainerConfigError, generateContainerConfig, generatePodSandboxConfig, makeEnvironmentVariables, type EnvSources } from './container-config.js';
+import { ContainerConfigError, decodeSecret, generateContainerConfig, generatePodSandboxConfig, makeEnvironmentVariables, type EnvSources } from './container-config.js';
 import { computePodActions, type ContainerToStart, type LivenessOf } from './pod-actions.js';
 
 /**
@@ -183,7 +183,7 @@ export class RuntimeManager {
 
     let config;
     try {
-      const envs = makeEnvironmentVariables(pod, c, { ...this.o.env, podIps });
+      const envs = await makeEnvironmentVariables(pod, c, { ...this.o.env, podIps });
       config = generateContainerConfig(pod, c, image, { restartCount: s.restartCount, envs, mounts: await this.mountsFor(pod, c), kind: s.kind });
     } catch (err) {
       if (!(err instanceof ContainerConfigError)) throw err;
@@ -260,10 +260,14 @@ export class RuntimeManager {
       const v = pod.spec?.volumes?.find((x) => x.name === vm.name);
       if (!v) throw new ContainerConfigError(`cannot find volume "${vm.name}" to mount into container "${c.name}"`);
       let hostPath: string;
+      const dir = (plugin: string) => join(this.o.rootDir, 'pods', pod.metadata.uid!, 'volumes', plugin, v.name);
       if (v.hostPath) hostPath = v.hostPath.path;
       else if (v.emptyDir) {
-        hostPath = join(this.o.rootDir, 'pods', pod.metadata.uid!, 'volumes', 'kubernetes.io~empty-dir', v.name);
+        hostPath = dir('kubernetes.io~empty-dir');
         await mkdir(hostPath, { recursive: true, mode: 0o777 });
+      } else if (v.configMap || v.secret) {
+        hostPath = dir(v.configMap ? 'kubernetes.io~configmap' : 'kubernetes.io~secret');
+        await this.writeObjectVolume(pod, v, hostPath);
       } else continue;
       if (vm.subPath) {
         hostPath = join(hostPath, vm.subPath);
@@ -272,6 +276,44 @@ export class RuntimeManager {
       out.push({ hostPath, containerPath: vm.mountPath, ...(vm.readOnly ? { readonly: true } : {}) });
     }
     return out;
+  }
+
+  /**
+   * A configMap or secret volume: one file per key (or per `items` entry),
+   * written when a container starts; a missing object (not optional) is a
+   * CreateContainerConfigError as upstream.
+   */
+  private async writeObjectVolume(pod: Pod, v: Volume, dir: string): Promise<void> {
+    const ns = pod.metadata.namespace!;
+    const optional = (v.configMap as { optional?: boolean } | undefined)?.optional ?? (v.secret as { optional?: boolean } | undefined)?.optional ?? false;
+    let data: Record<string, string> = {};
+    let items: { key: string; path: string }[] | undefined;
+    let mode = 0o644;
+    if (v.configMap) {
+      const cm = await this.o.env.configMap(ns, v.configMap.name ?? '');
+      if (!cm && !optional) throw new ContainerConfigError(`configmap "${v.configMap.name}" not found`);
+      data = { ...(cm?.data ?? {}), ...Object.fromEntries(Object.entries(cm?.binaryData ?? {}).map(([k, b]) => [k, Buffer.from(b, 'base64').toString('latin1')])) };
+      items = v.configMap.items;
+      mode = v.configMap.defaultMode ?? mode;
+    } else if (v.secret) {
+      const s = await this.o.env.secret(ns, v.secret.secretName ?? '');
+      if (!s && !optional) throw new ContainerConfigError(`secret "${v.secret.secretName}" not found`);
+      data = Object.fromEntries(Object.keys(s?.data ?? {}).map((k) => [k, decodeSecret(s!, k) ?? '']));
+      items = v.secret.items;
+      mode = v.secret.defaultMode ?? mode;
+    }
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const files = items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    for (const f of files) {
+      if (data[f.key] === undefined) {
+        if (!optional) throw new ContainerConfigError(`configmap references non-existent config key: ${f.key}`);
+        continue;
+      }
+      const target = join(dir, f.path);
+      if (!target.startsWith(`${dir}/`)) throw new ContainerConfigError(`volume "${v.name}": path "${f.path}" leaves the volume`);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, data[f.key]!, { mode });
+    }
   }
 
   // ------------------------------------------------------------ killing
