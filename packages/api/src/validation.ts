@@ -394,8 +394,9 @@ function validatePod(pod: Pod, old?: Pod): FieldError[] {
     // and nodeName going from unset to set (binding).
     const strip = (s: PodSpec, other: PodSpec): unknown => ({
       ...s,
-      containers: (s.containers ?? []).map((c) => ({ ...c, image: '' })),
-      initContainers: (s.initContainers ?? []).map((c) => ({ ...c, image: '' })),
+      // A body of the wrong shape reaches here when its kind's other checks failed; it must not throw.
+      containers: Array.isArray(s.containers) ? s.containers.map((c) => ({ ...c, image: '' })) : s.containers,
+      initContainers: Array.isArray(s.initContainers) ? s.initContainers.map((c) => ({ ...c, image: '' })) : s.initContainers,
       activeDeadlineSeconds: undefined,
       tolerations: undefined,
       nodeName: s.nodeName || other.nodeName || undefined,
@@ -870,7 +871,8 @@ export function deepCopy<T>(v: T): T {
 }
 
 function imagePullPolicyFor(image: string | undefined): 'Always' | 'IfNotPresent' {
-  if (!image) return 'IfNotPresent';
+  // Defaulting runs before validation, which refuses an image that is no string.
+  if (typeof image !== 'string' || !image) return 'IfNotPresent';
   if (image.includes('@')) return 'IfNotPresent';
   const last = image.slice(image.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');

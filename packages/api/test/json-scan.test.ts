@@ -62,6 +62,15 @@ describe('walks over 10,000-level data never recurse', () => {
     expect(Object.keys(out)).toEqual(['__proto__']);
   });
 
+  it('`__proto__` in a patch of any type stays data and never reaches Object.prototype', () => {
+    const cur = JSON.parse(pod(''));
+    const evil = JSON.parse('{"metadata":{"__proto__":{"polluted":"yes"}},"__proto__":{"polluted":"yes"}}');
+    applyStrategicMergePatch(cur, evil, 'Pod', 'v1');
+    applyMergePatch(cur, evil);
+    applyJsonPatch(cur, [{ op: 'add', path: '/metadata/__proto__', value: { polluted: 'yes' } }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('dropUnknownFields drops a 10,000-level unknown field', () => {
     const obj = JSON.parse(pod(`,"x":${objects(MAX_JSON_DEPTH - 3)}`));
     expect(dropUnknownFields('pods', obj)).toEqual(JSON.parse(pod('')));

@@ -6,7 +6,7 @@
  */
 import { PatchError } from './errors.js';
 import { previewJson } from '../json-scan.js';
-import { cloneJson, isObject, jsonEqual } from './json-value.js';
+import { cloneJson, isObject, jsonEqual, setOwn } from './json-value.js';
 
 export type JsonPatchOp =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -90,7 +90,7 @@ function applyOne(root: unknown, op: JsonPatchOp): unknown {
       if (tokens.length === 0) return cloneJson(op.value);
       const { container, key } = parent(root, tokens);
       if (Array.isArray(container)) container[arrayIndex(container, key, false)] = cloneJson(op.value);
-      else (container as Record<string, unknown>)[key] = cloneJson(op.value);
+      else setOwn(container as Record<string, unknown>, key, cloneJson(op.value));
       return root;
     }
     case 'move': {
@@ -144,7 +144,7 @@ function add(root: unknown, tokens: string[], value: unknown): unknown {
   if (tokens.length === 0) return value;
   const { container, key } = parent(root, tokens);
   if (Array.isArray(container)) container.splice(arrayIndex(container, key, true), 0, value);
-  else container[key] = value;
+  else setOwn(container, key, value);
   return root;
 }
 

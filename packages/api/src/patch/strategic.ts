@@ -25,7 +25,7 @@ import { childSchema, asArraySchema, schemaForKind } from '../openapi/navigate.j
 import { strategyParts, type ArraySchema, type FieldSchema } from '../openapi/schema.js';
 import { PatchError } from './errors.js';
 import { previewJson } from '../json-scan.js';
-import { childPath, cloneJson, isObject, jsonEqual, mergeJson, type JsonObject } from './json-value.js';
+import { childPath, cloneJson, isObject, jsonEqual, mergeJson, setOwn, type JsonObject } from './json-value.js';
 
 const PATCH = '$patch';
 const RETAIN_KEYS = '$retainKeys';
@@ -113,16 +113,17 @@ function mergeMapAt(original: JsonObject, patch: JsonObject, schema: FieldSchema
       continue;
     }
     const sub = childSchema(schema, key);
-    const current = original[key];
+    // Own properties only: `__proto__` in a patch is data, never Object.prototype.
+    const current = Object.prototype.hasOwnProperty.call(original, key) ? original[key] : undefined;
     if (schema !== undefined && sub === undefined) {
       // A field the kind does not have: no strategy to follow.
-      original[key] = mergeJson(current, value);
+      setOwn(original, key, mergeJson(current, value));
     } else if (isObject(value)) {
-      original[key] = mergeMap(isObject(current) ? current : {}, value, sub, here);
+      setOwn(original, key, mergeMap(isObject(current) ? current : {}, value, sub, here));
     } else if (Array.isArray(value)) {
-      original[key] = mergeList(Array.isArray(current) ? current : [], value, asArraySchema(sub), here);
+      setOwn(original, key, mergeList(Array.isArray(current) ? current : [], value, asArraySchema(sub), here));
     } else {
-      original[key] = value;
+      setOwn(original, key, value);
     }
   }
   return original;
