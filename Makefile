@@ -7,6 +7,9 @@ APT_PACKAGES := etcd-server etcd-client iptables iproute2 conntrack dnsutils ipe
 	busybox-static openssl docker.io docker-registry catatonit iputils-ping curl procps psmisc netcat-openbsd \
 	haproxy knot dnsperf
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+# promtool checks deploy/prometheus; taken out of Debian's prometheus package
+# without installing it (its postinst would start a Prometheus server).
+PROMTOOL := node_modules/.cache/pilot/promtool
 
 .PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo clean clean-netns
 
@@ -16,7 +19,7 @@ help:
 	@echo "make bench  - benchmarks, each beside its anchor measured in the same run (root)"
 	@echo "make setup  - only install dependencies and build"
 
-setup: system-deps node_modules/.pilot-installed build
+setup: system-deps node_modules/.pilot-installed $(PROMTOOL) build
 
 # Installs only what is missing, so a second run is quick and offline-safe.
 system-deps:
@@ -28,6 +31,12 @@ system-deps:
 	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; }
 	@modprobe br_netfilter 2>/dev/null || true
 	@test -e /proc/sys/net/bridge/bridge-nf-call-iptables || { echo "setup: br_netfilter is not available in this kernel"; exit 1; }
+
+$(PROMTOOL): node_modules/.pilot-installed
+	@d=$$(mktemp -d) && cd $$d && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } \
+		&& dpkg-deb -x prometheus_*.deb x && install -D -m 0755 x/usr/bin/promtool $(CURDIR)/$@ && cd / && rm -rf $$d \
+		|| { echo "setup: could not get promtool from Debian's prometheus package"; rm -rf $$d; exit 1; }
+	@$@ --version | head -1
 
 node_modules/.pilot-installed: package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
