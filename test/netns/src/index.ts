@@ -22,3 +22,5 @@ export { IMAGE_NAMES } from './image-set.js';
 export type { ImageSet } from './image-set.js';
 export { cgroupsOf, cgroupPids } from './cgroups.js';
 export { mountsUnder } from './mounts.js';
+export { startSeedCluster, SEED_CLUSTER_CIDR, SEED_DNS_IP, SEED_ZONE } from './seed-cluster.js';
+export type { SeedCluster, SeedClusterOptions } from './seed-cluster.js';
