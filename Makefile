@@ -63,7 +63,7 @@ test: setup check-imports
 	@node test/summary.mjs $(RESULTS)/unit.json $(RESULTS)/e2e.json
 
 # The unit suite runs the built bins too (packages/orchestrator-core/test/bins.test.ts).
-test-unit: build
+test-unit: build $(PROMTOOL)
 	$(JEST) --selectProjects unit
 
 test-e2e: setup
