@@ -328,6 +328,32 @@ function validateContainer(c: Container, path: string, volumes: Set<string>): Fi
   return errs;
 }
 
+/** As upstream's ValidateTolerations: a list of objects; Exists takes no value; NoExecute alone has tolerationSeconds. */
+function validateTolerations(tolerations: unknown, path: string): FieldError[] {
+  if (tolerations === undefined || tolerations === null) return [];
+  if (!Array.isArray(tolerations)) return [E.invalid(path, tolerations, 'must be a list of tolerations')];
+  const errs: FieldError[] = [];
+  for (const [i, t] of tolerations.entries()) {
+    const tp = `${path}[${i}]`;
+    if (!isObj(t)) {
+      errs.push(E.invalid(tp, t, 'must be an object'));
+      continue;
+    }
+    const { key, operator, value, effect, tolerationSeconds } = t as Record<string, unknown>;
+    for (const [f, v] of [['key', key], ['value', value]] as const) if (v !== undefined && typeof v !== 'string') errs.push(E.invalid(`${tp}.${f}`, v, 'must be a string'));
+    // Empty operator means Equal, empty effect every effect.
+    if (operator !== '') errs.push(...oneOf(operator, `${tp}.operator`, ['Equal', 'Exists']));
+    if (operator === 'Exists' && value) errs.push(E.invalid(`${tp}.operator`, operator, 'value must be empty when `operator` is \'Exists\''));
+    if (!key && operator !== 'Exists') errs.push(E.invalid(`${tp}.operator`, operator, 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+    if (effect !== '') errs.push(...oneOf(effect, `${tp}.effect`, ['NoSchedule', 'PreferNoSchedule', 'NoExecute']));
+    if (tolerationSeconds !== undefined && tolerationSeconds !== null) {
+      if (!Number.isInteger(tolerationSeconds)) errs.push(E.invalid(`${tp}.tolerationSeconds`, tolerationSeconds, 'must be an integer'));
+      else if (effect !== 'NoExecute') errs.push(E.invalid(`${tp}.effect`, effect, 'effect must be \'NoExecute\' when `tolerationSeconds` is set'));
+    }
+  }
+  return errs;
+}
+
 export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldError[] {
   if (!isObj(spec)) return [E.required(path)];
   const errs: FieldError[] = [];
@@ -379,6 +405,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     if (err) errs.push(E.invalid(`${path}.nodeName`, spec.nodeName, err));
   }
   errs.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
+  errs.push(...validateTolerations(spec.tolerations, `${path}.tolerations`));
   if (spec.dnsPolicy === 'None' && (!spec.dnsConfig || !spec.dnsConfig.nameservers?.length))
     errs.push(E.required(`${path}.dnsConfig.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
   for (const [i, ns] of (spec.dnsConfig?.nameservers ?? []).entries()) errs.push(...validateIP(ns, `${path}.dnsConfig.nameservers[${i}]`));

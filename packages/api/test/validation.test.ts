@@ -416,3 +416,32 @@ describe('ConfigMap and Secret', () => {
     expect(fieldsOf(validateObject('secrets', secret({ type: 'kubernetes.io/tls', data: { 'tls.crt': '', 'tls.key': '' } }), secret({ type: 'Opaque' })))).toEqual(['type FieldValueInvalid']);
   });
 });
+
+describe('validateObject: pod tolerations', () => {
+  const withTolerations = (tolerations: unknown) => {
+    const p = goodPod();
+    (p.spec as unknown as { tolerations: unknown }).tolerations = tolerations;
+    return validateObject('pods', p).map((e) => e.field);
+  };
+
+  it('accepts upstream-valid tolerations, empty operator and effect included', () => {
+    expect(withTolerations([
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'gpu', operator: '', effect: '' },
+      { operator: 'Exists' },
+    ])).toEqual([]);
+  });
+
+  it('rejects what is not a list of tolerations, field by field (never a 500 downstream)', () => {
+    expect(withTolerations('all')).toEqual(['spec.tolerations']);
+    expect(withTolerations({ key: 'a' })).toEqual(['spec.tolerations']);
+    expect(withTolerations([7])).toEqual(['spec.tolerations[0]']);
+    expect(withTolerations([{ key: 'a', operator: 'Sometimes' }])).toEqual(['spec.tolerations[0].operator']);
+    expect(withTolerations([{ key: 'a', operator: 'Exists', value: 'x' }])).toEqual(['spec.tolerations[0].operator']);
+    expect(withTolerations([{ operator: 'Equal', value: 'x' }])).toEqual(['spec.tolerations[0].operator']);
+    expect(withTolerations([{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 }])).toEqual(['spec.tolerations[0].effect']);
+    expect(withTolerations([{ key: 'a', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1.5 }])).toEqual(['spec.tolerations[0].tolerationSeconds']);
+    expect(withTolerations([{ key: 3, operator: 'Exists' }])).toEqual(['spec.tolerations[0].key']);
+  });
+});

@@ -54,4 +54,12 @@ describe('DefaultTolerationSeconds', () => {
     const updated = (await registry.update(resourceByName('pods')!, 'ns', 'p', { ...created, spec: { ...created.spec!, tolerations: [] } })) as Pod;
     expect(updated.spec?.tolerations ?? []).toEqual([]);
   });
+
+  it('adds nothing to tolerations that are not a list of objects (validation answers 422 for them)', () => {
+    for (const bad of ['all', { key: 'a' }, [1, 2], [null]]) {
+      const p = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], tolerations: bad } } as unknown as Pod;
+      expect(() => addDefaultTolerations(p, DEFAULT_POD_ADMISSION)).not.toThrow();
+      expect((p.spec as unknown as { tolerations: unknown }).tolerations).toEqual(bad);
+    }
+  });
 });

@@ -26,7 +26,10 @@ export const DEFAULT_POD_ADMISSION: PodAdmissionConfig = { defaultNotReadyTolera
  * effect NoExecute or empty, as upstream checks.
  */
 export function addDefaultTolerations(pod: Pod, cfg: PodAdmissionConfig): void {
-  const tolerations = pod.spec?.tolerations ?? [];
+  const given: unknown = pod.spec?.tolerations ?? [];
+  // Not a list of objects: validation answers 422 for it; admission adds nothing.
+  if (!Array.isArray(given) || !given.every(isObject)) return;
+  const tolerations = given as Toleration[];
   const tolerates = (key: string) => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
   const add: Toleration[] = [];
   if (!tolerates(TAINT_NODE_NOT_READY)) add.push({ key: TAINT_NODE_NOT_READY, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: cfg.defaultNotReadyTolerationSeconds });
