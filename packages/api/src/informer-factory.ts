@@ -51,6 +51,11 @@ export class InformerFactory {
     for (const inf of this.informers.values()) if (!this.running.has(inf)) this.running.set(inf, inf.start(signal));
   }
 
+  /** Whether every informer created so far has synced. */
+  hasSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced());
+  }
+
   /** Resolves when every informer created so far has synced. */
   async waitForSync(signal?: AbortSignal): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));

@@ -115,7 +115,6 @@ export async function startControllerManager(cfg: ControllerManagerConfig, o: St
   }
 
   const registry = createRegistry('controller_manager');
-  let synced = false;
   informers.start(stop.signal);
   const elected = await runElected({
     cfg,
@@ -124,11 +123,8 @@ export async function startControllerManager(cfg: ControllerManagerConfig, o: St
     log,
     registry,
     signal: stop.signal,
-    waitForSync: async (signal) => {
-      await informers.waitForSync(signal);
-      synced = true;
-    },
-    hasSynced: () => synced,
+    waitForSync: (signal) => informers.waitForSync(signal),
+    hasSynced: () => informers.hasSynced(),
     lead: async (signal) => {
       log.info({ identity, controllers: controllers.map((c) => c.name) }, 'running controllers');
       await Promise.all(controllers.map((c) => c.run(signal).catch((err: unknown) => log.error({ controller: c.name, err }, 'controller stopped with an error'))));

@@ -151,7 +151,7 @@ export async function startScheduler(cfg: SchedulerConfig, o: StartOptions): Pro
     registry,
     signal: stop.signal,
     waitForSync: (signal) => factory.waitForSync(signal),
-    hasSynced: () => pods.hasSynced() && nodes.hasSynced(),
+    hasSynced: () => factory.hasSynced(),
     lead: async (signal) => {
       log.info({ identity, nodes: cache.nodeCount() }, 'scheduling');
       await scheduler.run(signal);
