@@ -13,15 +13,14 @@
  * Run: node_modules/.bin/tsx bench/apiserver/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_PODS (default 10000), BENCH_WATCHERS (default 100), BENCH_WRITES (default 200).
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setMaxListeners } from 'node:events';
 import { Etcd3 } from 'etcd3';
-import { ApiClient, type WatchEvent } from '@pilot/api';
+import type { WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
+import { Cluster } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
+import { startApiserver } from '../lib/process.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
@@ -38,17 +37,10 @@ const podJson = (name: string, ns: string) => ({
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const etcd = new Etcd3({ hosts: c.etcd!.endpoint });
-  const port = await freeLocalPort();
-  // The apiserver runs as its own process (as deployed), on loopback, so the
-  // bench's client load does not share its event loop.
-  const child = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--service-cluster-ip-range', '10.0.0.0/16', '--etcd-compaction-interval', '0'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
-  });
-  if (child.pid) c.rememberPid(child.pid);
-  const client = new ApiClient({ server: `http://127.0.0.1:${port}` });
+  const api = await startApiserver(c, ['--service-cluster-ip-range', '10.0.0.0/16']);
+  const { child, client } = api;
   try {
-    await waitFor(async () => (await client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
+    await api.ready();
     for (const ns of ['bench', 'lat']) await client.create('namespaces', { metadata: { name: ns } });
 
     // ---- 1. creates/s
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
     });
     await waitFor(() => opened === WATCHERS, { what: 'watchers to open', timeoutMs: 30_000 });
     // Let every stream register server-side before measuring.
-    await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? '0') === String(WATCHERS), {
+    await waitFor(async () => ((await (await fetch(`${api.server}/metrics`)).text()).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? '0') === String(WATCHERS), {
       what: 'watchers to register',
       timeoutMs: 30_000,
     });

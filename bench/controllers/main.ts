@@ -32,12 +32,12 @@
  * /proc, list and sync included): what the machine's load cannot inflate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { ApiClient, isNotFound, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
+import { cpuMs, startApiserver, stopChild } from '../lib/process.js';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -66,19 +66,6 @@ function startControllerManager(ctx: Ctx, extra: string[] = ['--leader-elect=fal
   });
   if (child.pid) ctx.c.rememberPid(child.pid);
   return child;
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  await done;
-}
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, USER_HZ 100). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Counts ADDED pods in a namespace from now on; `at(n)` is when the n-th arrived (performance.now()). */
@@ -245,7 +232,7 @@ async function failover(ctx: Ctx, run: number): Promise<Failover> {
   await new Promise((r) => setTimeout(r, 3000));
 
   const t0 = performance.now();
-  await stop(a, 'SIGKILL');
+  await stopChild(a, 'SIGKILL');
   await ctx.client.create('replicationcontrollers', { ...rc('after-kill', ns, 1), spec: { ...rc('after-kill', ns, 1).spec, selector: { app: 'after' }, template: { ...template, metadata: { labels: { app: 'after' } } } } });
   let leaseMs = NaN;
   let podMs = NaN;
@@ -258,24 +245,19 @@ async function failover(ctx: Ctx, run: number): Promise<Failover> {
     return (!Number.isNaN(leaseMs) && !Number.isNaN(podMs)) || undefined;
   }, { timeoutMs: 120_000, intervalMs: 50, what: 'the standby to take over' });
   // A graceful stop releases the Lease, so the next run starts at once.
-  await stop(b);
+  await stopChild(b);
   await ctx.client.delete('namespaces', ns);
   return { leaseMs, podMs };
 }
 
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
-  const port = await freeLocalPort();
-  const api = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--etcd-compaction-interval', '0'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
-  });
-  if (api.pid) c.rememberPid(api.pid);
-  const server = `http://127.0.0.1:${port}`;
-  const ctx: Ctx = { c, client: new ApiClient({ server }), server };
+  const api = await startApiserver(c);
+  const { server } = api;
+  const ctx: Ctx = { c, client: api.client, server };
   let cm: ChildProcess | undefined;
   try {
-    await waitFor(async () => (await ctx.client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
+    await api.ready();
     cm = startControllerManager(ctx);
     const rates: Rate[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -306,7 +288,7 @@ async function main(): Promise<void> {
     ]);
 
     // Failover needs the leader-elected pair alone: the bench's own manager runs without election.
-    await stop(cm);
+    await stopChild(cm);
     const fo: Failover[] = [];
     for (let r = 0; r < FAILOVER_RUNS; r++) {
       const res = await failover(ctx, r);
@@ -320,9 +302,9 @@ async function main(): Promise<void> {
       ['pod of an RC created at the kill exists, s', fmt(podS, 1), '17', `${fmt(podS / 17, 2)}x`],
     ]);
   } finally {
-    if (cm) await stop(cm);
+    if (cm) await stopChild(cm);
     ctx.client.close();
-    api.kill('SIGTERM');
+    api.child.kill('SIGTERM');
     await c.teardown();
   }
 }

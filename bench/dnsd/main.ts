@@ -24,6 +24,7 @@ import { createLogger, run, waitFor } from '@pilot/common';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
 import { quantile } from '../lib/report.js';
+import { stopChild } from '../lib/process.js';
 import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
 
@@ -50,13 +51,6 @@ function start(name: string, argv: string[]): ChildProcess {
     if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`${name} exited (${code ?? signal}):\n${tail}\n`);
   });
   return ws.track(child);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await done;
 }
 
 const svcIp = (i: number) => `10.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`;
@@ -204,8 +198,8 @@ async function throughput(): Promise<void> {
     if (d.lost || k.lost) console.log(`  (${what}: lost dnsd ${d.lost}, knotd ${k.lost})`);
     console.log(`  ${what}: dnsd rcodes ${d.rcodes}; knotd rcodes ${k.rcodes}`);
   }
-  await stop(dnsd);
-  await stop(knot);
+  await stopChild(dnsd);
+  await stopChild(knot);
 }
 
 async function programmingLatency(): Promise<void> {
@@ -278,7 +272,7 @@ async function programmingLatency(): Promise<void> {
   console.log(`| create → dnsd answers the name | ${fmt(quantile(toResolve, 0.5), 1)} | ${fmt(quantile(toResolve, 0.99), 1)} |`);
   console.log(`| create → watch event (anchor) | ${fmt(quantile(toEvent, 0.5), 1)} | ${fmt(quantile(toEvent, 0.99), 1)} |`);
   console.log(`| ratio | ${fmt(quantile(toResolve, 0.5) / quantile(toEvent, 0.5), 2)} | ${fmt(quantile(toResolve, 0.99) / quantile(toEvent, 0.99), 2)} |`);
-  await stop(dnsd);
+  await stopChild(dnsd);
   client.close();
   await server.close();
 }

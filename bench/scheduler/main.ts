@@ -22,12 +22,12 @@
  * /proc, list and sync included): what the machine's load cannot inflate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { ApiClient, type Lease, type Node, type Pod } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
+import { cpuMs, startApiserver, stopChild } from '../lib/process.js';
 
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
 /** nodes x pods x runs */
@@ -75,13 +75,6 @@ function startScheduler(ctx: Ctx, extra: string[]): ChildProcess {
   return child;
 }
 
-async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  await done;
-}
-
 /** Deletes every node and the namespace's pods, so cases start from nothing. */
 async function reset(ctx: Ctx, ns: string): Promise<void> {
   const nodes = await ctx.client.listAll<Node>('nodes');
@@ -92,12 +85,6 @@ async function reset(ctx: Ctx, ns: string): Promise<void> {
   await pool(pods.items.length, CREATE_CONCURRENCY, async (i) => {
     await ctx.client.delete('pods', pods.items[i]!.metadata.name!, { namespace: ns, gracePeriodSeconds: 0 });
   });
-}
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, USER_HZ 100). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface Throughput {
@@ -139,7 +126,7 @@ async function throughput(ctx: Ctx, nodes: number, pods: number, run: number): P
   const cpuMsPerPod = cpuMs(sched.pid!) / pods;
   ac.abort();
   await watching;
-  await stop(sched);
+  await stopChild(sched);
 
   // Anchor: the same pods/binding writes from a plain client, to the same nodes, nobody scheduling:
   // half with no watcher, half with one pod watch open as the scheduler's informer has it.
@@ -198,7 +185,7 @@ async function failover(ctx: Ctx, run: number): Promise<Failover> {
   await waitFor(async () => (await ctx.client.get<Pod>('pods', 'warm', { namespace: ns })).spec?.nodeName || undefined, { timeoutMs: 30_000, what: 'warm-up pod bound' });
 
   const t0 = performance.now();
-  await stop(a, 'SIGKILL');
+  await stopChild(a, 'SIGKILL');
   await ctx.client.create('pods', pendingPod('after-kill', ns), { namespace: ns });
   let leaseMs = NaN;
   let boundMs = NaN;
@@ -211,23 +198,18 @@ async function failover(ctx: Ctx, run: number): Promise<Failover> {
     return (!Number.isNaN(leaseMs) && !Number.isNaN(boundMs)) || undefined;
   }, { timeoutMs: 120_000, intervalMs: 50, what: 'the standby to take over' });
   // A graceful stop releases the Lease, so the next run starts at once.
-  await stop(b);
+  await stopChild(b);
   await ctx.client.delete('namespaces', ns);
   return { leaseMs, boundMs };
 }
 
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
-  const port = await freeLocalPort();
-  const api = spawn(process.execPath, [PILOT, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--etcd-compaction-interval', '0'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
-  });
-  if (api.pid) c.rememberPid(api.pid);
-  const server = `http://127.0.0.1:${port}`;
-  const ctx: Ctx = { c, etcd: c.etcd!.endpoint, client: new ApiClient({ server }), server, children: [] };
+  const api = await startApiserver(c);
+  const { server } = api;
+  const ctx: Ctx = { c, etcd: c.etcd!.endpoint, client: api.client, server, children: [] };
   try {
-    await waitFor(async () => (await ctx.client.list('namespaces')).items.length >= 3, { what: 'the apiserver to serve', timeoutMs: 30_000 });
+    await api.ready();
     const rows: string[][] = [];
     for (const [nodes, pods, runs] of CASES) {
       const results: Throughput[] = [];
@@ -268,9 +250,9 @@ async function main(): Promise<void> {
       ['pod created at the kill is bound, s', fmt(median(fo.map((x) => x.boundMs)) / 1000, 1), '17', `${fmt(median(fo.map((x) => x.boundMs)) / 1000 / 17, 2)}x`],
     ]);
   } finally {
-    for (const ch of ctx.children) await stop(ch);
+    for (const ch of ctx.children) await stopChild(ch);
     ctx.client.close();
-    api.kill('SIGTERM');
+    api.child.kill('SIGTERM');
     await c.teardown();
   }
 }
