@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { isNotFound, type ApiClient, type EndpointSlice, type Endpoints, type Event, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
@@ -113,9 +112,7 @@ beforeAll(async () => {
   c = await Cluster.create({ hosts: 0, etcd: true });
   cp = await startControlPlane(c);
   api = cp.client;
-  const dir = `${c.stateDir}/kubectl`;
-  mkdirSync(dir, { recursive: true });
-  k = new Kubectl(c.master, cp.kubeconfigFor(), `${dir}/cache`, NS);
+  k = Kubectl.forRun(c, cp, NS);
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   kubelets = new FakeKubelets(api, NS, NODES);
   await kubelets.start();

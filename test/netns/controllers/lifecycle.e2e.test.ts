@@ -60,9 +60,7 @@ beforeAll(async () => {
   c = await Cluster.create({ hosts: 0, etcd: true });
   cp = await startControlPlane(c);
   api = cp.client;
-  const dir = `${c.stateDir}/kubectl`;
-  mkdirSync(dir, { recursive: true });
-  k = new Kubectl(c.master, cp.kubeconfigFor(), `${dir}/cache`, NS);
+  k = Kubectl.forRun(c, cp, NS);
   const port = await c.master.freePort();
   cm = c.master.spawn('controller-manager', [
     process.execPath, PILOT_BIN, 'controller-manager',

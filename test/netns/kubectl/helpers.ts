@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { kubeletServingCert, type Host, type Pki } from '@pilot/netns';
+import { kubeletServingCert, type Cluster, type ControlPlane, type Host, type Pki } from '@pilot/netns';
 
 /**
  * Test helpers for the kubectl e2e (local to this folder; the shared harness
@@ -34,6 +34,13 @@ export class Kubectl {
     readonly cacheDir: string,
     readonly namespace: string,
   ) {}
+
+  /** The run's admin kubectl, run in the master namespace, its cache under the run's state dir. */
+  static forRun(c: Cluster, cp: ControlPlane, namespace: string): Kubectl {
+    const dir = `${c.stateDir}/kubectl`;
+    mkdirSync(dir, { recursive: true });
+    return new Kubectl(c.master, cp.kubeconfigFor(), `${dir}/cache`, namespace);
+  }
 
   /** Runs kubectl in the namespace of the suite (unless args say otherwise); never throws. */
   async run(args: readonly string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<KubectlResult> {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { ApiClient, Lease, Node, Pod } from '@pilot/api';
 import { Cidr, waitFor } from '@pilot/common';
 import { Cluster, kubeletServingCert, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon, type Dockerd, type Host, type Registry } from '@pilot/netns';
@@ -111,8 +110,7 @@ beforeAll(async () => {
   api = cp.client;
   for (const [i, h] of c.hosts.entries()) dockerds.push(await h.startDockerd({ dockerOptsFile: od[i]!.dockerOptsFile, registry }));
   for (const [i, h] of c.hosts.entries()) kubelets.push(h.spawn('kubelet', await kubeletArgs(h, i)));
-  mkdirSync(`${c.stateDir}/kubectl`, { recursive: true });
-  k = new Kubectl(c.master, cp.kubeconfigFor(), `${c.stateDir}/kubectl/cache`, NS);
+  k = Kubectl.forRun(c, cp, NS);
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
 }, 180_000);
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { ApiClient, Event, Lease, Node, Pod, Service, Taint, Toleration } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
@@ -82,9 +81,7 @@ beforeAll(async () => {
   c = await Cluster.create({ hosts: 0, etcd: true });
   cp = await startControlPlane(c);
   api = cp.client;
-  const dir = `${c.stateDir}/kubectl`;
-  mkdirSync(dir, { recursive: true });
-  k = new Kubectl(c.master, cp.kubeconfigFor(), `${dir}/cache`, NS);
+  k = Kubectl.forRun(c, cp, NS);
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   for (const name of ['sched-a', 'sched-b']) {
     const port = await c.master.freePort();

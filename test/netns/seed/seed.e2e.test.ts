@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ApiClient, Endpoints, Pod, Service } from '@pilot/api';
 import { Cidr, detectBackend, waitFor } from '@pilot/common';
@@ -87,8 +87,7 @@ beforeAll(async () => {
   seed = await startSeedCluster(c, { kubeletFlags: ['--node-status-update-frequency', '2s', '--sync-frequency', '10s'] });
   ({ subnetEnv: envs, dockerds } = seed);
   api = seed.cp.client;
-  mkdirSync(`${c.stateDir}/kubectl`, { recursive: true });
-  k = new Kubectl(c.master, seed.cp.kubeconfigFor(), `${c.stateDir}/kubectl/cache`, NS);
+  k = Kubectl.forRun(c, seed.cp, NS);
   const rows = tableRows(await k.ok(['get', 'nodes']));
   expect(rows.slice(1).map((r) => `${r[0]} ${r[1]}`).sort()).toEqual(c.hosts.map((h) => `${h.name} Ready`).sort());
 }, 300_000);
