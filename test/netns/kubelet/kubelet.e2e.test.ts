@@ -257,9 +257,11 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
       async () => {
         const row = tableRows(await k.ok(['get', 'pods', 'noimage'])).find((r) => r[0] === 'noimage');
         if (row?.[2]) seen.add(row[2]);
-        return seen.has('ErrImagePull') && seen.has('ImagePullBackOff');
+        if (seen.has('ErrImagePull') && seen.has('ImagePullBackOff')) return true;
+        // Thrown, so a timeout reports what kubectl did show.
+        throw new Error(`kubectl showed ${[...seen].join(', ') || 'no row'}`);
       },
-      { timeoutMs: 60_000, intervalMs: 200, what: `noimage to show ErrImagePull and ImagePullBackOff (seen: ${[...seen].join(', ')})` },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'noimage to show ErrImagePull and ImagePullBackOff' },
     );
     const p = await getPod('noimage');
     expect(p.status!.phase).toBe('Pending');

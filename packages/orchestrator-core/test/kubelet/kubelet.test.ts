@@ -229,6 +229,18 @@ describe('kubelet SyncPod over the fake runtime', () => {
     expect(w.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['Pulling', 'Failed', 'BackOff']));
   });
 
+  it('comes back halfway through a pull back-off, so the status shows ImagePullBackOff before the next pull', async () => {
+    const w = new World();
+    w.rt.failPull('registry.test:5000/nope');
+    const pod = w.add(makePod('noimage', {}, 'registry.test:5000/nope'));
+    expect(await w.kubelet.syncPod('create', pod)).toEqual({ terminal: false, requeueAfterMs: 5_000 });
+    w.now += 5_000;
+    expect(await w.kubelet.syncPod('sync', pod)).toEqual({ terminal: false, requeueAfterMs: 5_000 });
+    await w.statusManager.drain();
+    expect(w.pods.get(pod.metadata.uid!)!.status!.containerStatuses![0]!.state?.waiting?.reason).toBe('ImagePullBackOff');
+    expect(w.verbs().filter((v) => v === 'pullImage').length).toBe(1);
+  });
+
   it('stops a pod being deleted within its grace period, then deletes the API object with grace 0 and the uid as precondition', async () => {
     const w = new World();
     const p = await w.sync(w.add(makePod('gone')), 'create');

@@ -244,7 +244,10 @@ export class RuntimeManager {
       this.pullErrors.set(key, message);
       this.o.recorder.event(ref, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       this.o.recorder.event(ref, 'Warning', 'Failed', `Error: ${reason}`);
-      return { failure: { reason, message }, retryInMs: this.o.imageBackoff.remainingSinceUpdate(key) };
+      // Come back halfway through the delay, not at its end: that sync finds the pull
+      // still backing off and reports ImagePullBackOff, as upstream's users see it
+      // between attempts; a sync at the end would pull again and only ever show ErrImagePull.
+      return { failure: { reason, message }, retryInMs: Math.ceil(this.o.imageBackoff.remainingSinceUpdate(key) / 2) };
     }
     this.pullErrors.delete(key);
     const took = ((this.now() - t0) / 1000).toFixed(3);
