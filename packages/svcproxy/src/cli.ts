@@ -15,6 +15,7 @@ export async function runSvcproxy(argv: readonly string[], io?: CommandIO): Prom
     .option('--proxy-mode <mode>', 'iptables (kernel NAT rules) or userspace (round-robin proxy in this process)', DEFAULTS.proxyMode)
     .option('--bind-address <ip>', 'userspace mode: concrete local address the listeners bind to; default: the default route\'s source')
     .option('--udp-timeout <duration>', 'userspace mode: idle timeout of a UDP client session', DEFAULTS.udpTimeout)
+    .option('--max-connections-per-source <n>', 'userspace mode: TCP connections one client address may hold at once, across all services (0: no cap)', DEFAULTS.maxConnectionsPerSource)
     .option('--cluster-cidr <cidr>', 'pod network; service traffic from outside it is masqueraded')
     .option('--hostname-override <name>', 'this node\'s name (marks local endpoints); default: hostname')
     // No commander defaults here: parseOptions applies them, and tells a given --sync-period from kube-proxy's --iptables-sync-period.

@@ -84,7 +84,7 @@ export class Svcproxy {
     if (opts.proxyMode === 'userspace') {
       // The userspace mode's first sync removes the iptables mode's chains.
       const listenIP = opts.bindAddress ?? (await detectListenIP(this.runner));
-      userspace = new UserspaceProxier({ listenIP, rules: new IptablesPortalSink(backend, this.runner), registry, log, udpIdleTimeoutMs: opts.udpTimeoutMs });
+      userspace = new UserspaceProxier({ listenIP, rules: new IptablesPortalSink(backend, this.runner), registry, log, udpIdleTimeoutMs: opts.udpTimeoutMs, maxConnectionsPerSource: opts.maxConnectionsPerSource });
       proxier = new UserspaceProvider({ proxier: userspace, log, hostname: opts.hostname, metrics, onChange: () => runner?.run() });
       log.info({ listenIP }, 'userspace proxy listens here');
     } else {

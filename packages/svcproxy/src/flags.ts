@@ -13,6 +13,8 @@ export interface SvcproxyOptions {
   bindAddress: string | undefined;
   /** Userspace mode: idle timeout of a UDP client session. */
   udpTimeoutMs: number;
+  /** Userspace mode: TCP connections one client address may hold at once (0: no cap). */
+  maxConnectionsPerSource: number;
   clusterCIDR: string | undefined;
   hostname: string;
   minSyncPeriodMs: number;
@@ -50,6 +52,7 @@ export interface RawFlags {
   restoreChunk?: string;
   bindAddress?: string;
   udpTimeout?: string;
+  maxConnectionsPerSource?: string;
 }
 
 export { FlagError };
@@ -63,6 +66,7 @@ export const DEFAULTS = {
   metricsBindAddress: '127.0.0.1:10249',
   restoreChunk: '250',
   udpTimeout: '250ms',
+  maxConnectionsPerSource: '1024',
 } as const;
 
 /** `warn` receives deprecation notices (durations written as bare seconds). */
@@ -88,6 +92,7 @@ export function parseOptions(raw: RawFlags, warn: FlagWarn = () => undefined): S
     proxyMode: mode,
     bindAddress,
     udpTimeoutMs: durationFlag('udp-timeout', raw.udpTimeout ?? DEFAULTS.udpTimeout, 1, 3_600_000, { warn }),
+    maxConnectionsPerSource: intFlag('max-connections-per-source', raw.maxConnectionsPerSource ?? DEFAULTS.maxConnectionsPerSource, 0, 1_000_000),
     clusterCIDR: raw.clusterCidr ? cidrFlag('cluster-cidr', raw.clusterCidr) : undefined,
     hostname: (raw.hostnameOverride || hostname()).trim().toLowerCase(),
     minSyncPeriodMs,

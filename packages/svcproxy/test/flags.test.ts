@@ -14,6 +14,9 @@ describe('svcproxy flags', () => {
   it('select the userspace mode with a concrete bind address and a UDP idle timeout', () => {
     expect(parseOptions({ proxyMode: 'userspace', bindAddress: '10.9.0.1', udpTimeout: '1s' })).toMatchObject({ proxyMode: 'userspace', bindAddress: '10.9.0.1', udpTimeoutMs: 1000 });
     expect(parseOptions({}).udpTimeoutMs).toBe(250);
+    expect(parseOptions({}).maxConnectionsPerSource).toBe(1024);
+    expect(parseOptions({ maxConnectionsPerSource: '0' }).maxConnectionsPerSource).toBe(0);
+    expect(() => parseOptions({ maxConnectionsPerSource: '-1' })).toThrow(/^--max-connections-per-source:/);
     expect(() => parseOptions({ proxyMode: 'userspace', bindAddress: '0.0.0.0' })).toThrow(/^--bind-address: must be a concrete local address/);
   });
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@pilot/common';
 import type { RoundRobinBalancer } from './roundrobin.js';
 import type { UserspaceMetrics } from './metrics.js';
+import type { SourceConnectionLimit } from './source-limit.js';
 
 /** What a listener of one service port shares with the proxier. */
 export interface PortalContext {
@@ -10,6 +11,8 @@ export interface PortalContext {
   metrics: UserspaceMetrics;
   log: Logger;
   dialTimeoutsMs: readonly number[];
+  /** TCP connections one client address may hold at once, across all service ports. */
+  sourceLimit: SourceConnectionLimit;
   /** Logs a repeated condition (overload, a dead service) at most once per interval per kind. */
   warnLimited: (what: string, err: Error) => void;
 }

@@ -1,4 +1,5 @@
-export { UserspaceProxier, DEFAULT_UDP_IDLE_TIMEOUT_MS, DEFAULT_DESCRIPTOR_CHECK_MS } from './proxier.js';
+export { UserspaceProxier, DEFAULT_UDP_IDLE_TIMEOUT_MS, DEFAULT_DESCRIPTOR_CHECK_MS, DEFAULT_MAX_CONNECTIONS_PER_SOURCE } from './proxier.js';
+export { SourceConnectionLimit } from './source-limit.js';
 export { DescriptorWatch, parseNofileLimit, probeOwnDescriptors, isExhausted, DESCRIPTORS_PER_CONNECTION } from './descriptors.js';
 export type { DescriptorUsage, DescriptorWatchOptions } from './descriptors.js';
 export type { UserspaceProxierOptions, UserspaceSyncResult } from './proxier.js';

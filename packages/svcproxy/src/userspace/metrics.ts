@@ -55,7 +55,7 @@ export function createUserspaceMetrics(registry: Registry, traffic: () => Iterab
     }),
     refused: new Counter({
       name: 'svcproxy_userspace_refused_total',
-      help: 'Client connections / datagrams the proxy could not serve, by reason (no-endpoints, all-failed, fd-limit)',
+      help: 'Client connections / datagrams the proxy could not serve, by reason (no-endpoints, all-failed, fd-limit, per-source-limit)',
       labelNames: ['service', 'reason'] as const,
       registers: [registry],
     }),

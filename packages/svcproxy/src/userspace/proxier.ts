@@ -8,6 +8,7 @@ import { DIAL_TIMEOUTS_MS } from './dial.js';
 import { createUserspaceMetrics, type ServiceTraffic, type UserspaceMetrics } from './metrics.js';
 import { RoundRobinBalancer } from './roundrobin.js';
 import { buildPortalRules, type Portal } from './rules.js';
+import { SourceConnectionLimit } from './source-limit.js';
 import { TcpPortal } from './tcp.js';
 import { UdpPortal } from './udp.js';
 
@@ -32,10 +33,14 @@ export interface UserspaceProxierOptions {
   balancer?: RoundRobinBalancer;
   /** How often the proxy checks its own descriptors to report exhaustion (0: never). */
   descriptorCheckMs?: number;
+  /** TCP connections one client address may hold at once across all service ports (0: no cap). */
+  maxConnectionsPerSource?: number;
 }
 
 export const DEFAULT_UDP_IDLE_TIMEOUT_MS = 250;
 export const DEFAULT_DESCRIPTOR_CHECK_MS = 2_000;
+/** A host's worth of connections from one client, far below the descriptors a proxy gets. */
+export const DEFAULT_MAX_CONNECTIONS_PER_SOURCE = 1024;
 
 type Listener = TcpPortal | UdpPortal;
 
@@ -63,6 +68,7 @@ export class UserspaceProxier {
   /** Closed listeners whose connections still drain (counted in traffic until gone). */
   private readonly draining = new Set<Listener>();
   private readonly descriptors: DescriptorWatch;
+  private readonly sourceLimit: SourceConnectionLimit;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   lastSync: { at: Date; ok: boolean; error?: string } | undefined;
@@ -75,6 +81,7 @@ export class UserspaceProxier {
     if (!(this.udpIdleMs > 0)) throw new Error(`userspace proxy: UDP idle timeout must be positive, got ${this.udpIdleMs} ms`);
     this.dialTimeoutsMs = opts.dialTimeoutsMs ?? DIAL_TIMEOUTS_MS;
     this.warnLimited = rateLimitedWarn(this.log);
+    this.sourceLimit = new SourceConnectionLimit(opts.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE);
     this.metrics = createUserspaceMetrics(opts.registry ?? new Registry(), () => this.traffic());
     this.descriptors = new DescriptorWatch({ log: this.log, intervalMs: opts.descriptorCheckMs ?? DEFAULT_DESCRIPTOR_CHECK_MS });
     this.descriptors.start();
@@ -115,7 +122,7 @@ export class UserspaceProxier {
   }
 
   private context(key: string): PortalContext {
-    return { key, balancer: this.balancer, metrics: this.metrics, log: this.log, dialTimeoutsMs: this.dialTimeoutsMs, warnLimited: this.warnLimited };
+    return { key, balancer: this.balancer, metrics: this.metrics, log: this.log, dialTimeoutsMs: this.dialTimeoutsMs, sourceLimit: this.sourceLimit, warnLimited: this.warnLimited };
   }
 
   private async doSync(state: ProxyState): Promise<UserspaceSyncResult> {

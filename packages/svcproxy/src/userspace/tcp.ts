@@ -20,8 +20,9 @@ import { Direction, useReadBuffers } from './relay.js';
 // did not help. Latency: Nagle off on both sides, nothing read before the
 // backend is connected, and per accepted connection no work that a short
 // connection pays for without needing it (no second Socket for the client,
-// no peer-address syscall without ClientIP affinity, no AbortController):
-// a short connection is CPU on the critical path (README, "Short connections").
+// one peer-address syscall for the per-source cap and none more, no
+// AbortController): a short connection is CPU on the critical path (README,
+// "Short connections").
 
 interface Conn {
   readonly client: Socket;
@@ -111,7 +112,19 @@ export class TcpPortal {
   // Per connection only what must be: the hot path of a short connection is
   // accept → dial → first bytes, and everything allocated or called here is on it.
   private accept(client: Socket): void {
-    const { key } = this.ctx;
+    const { key, sourceLimit } = this.ctx;
+    // The cap needs the peer address of every connection (one getpeername);
+    // with the cap off that syscall stays reserved for ClientIP affinity.
+    const source = sourceLimit.enabled ? (client.remoteAddress ?? '') : undefined;
+    if (source !== undefined && !sourceLimit.tryAcquire(source)) {
+      this.ctx.metrics.refused.inc({ service: key, reason: 'per-source-limit' });
+      this.ctx.warnLimited(
+        `service ${key}: client ${source} refused`,
+        Object.assign(new Error(`${source} already holds ${sourceLimit.max} connections through the proxy (--max-connections-per-source)`), { code: 'PER_SOURCE_LIMIT' }),
+      );
+      reset(client);
+      return;
+    }
     const conn: Conn = { client };
     this.conns.add(conn);
     // Errors are handled on close (the backend gets a reset); the listener
@@ -130,6 +143,7 @@ export class TcpPortal {
     };
     client.once('close', () => {
       gone.aborted = true;
+      if (source !== undefined) sourceLimit.release(source);
       settle();
     });
     if (this.closing) {

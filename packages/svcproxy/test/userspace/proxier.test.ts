@@ -1,8 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createLogger, waitFor } from '@pilot/common';
-import { NoPortalRules, UserspaceProxier } from '../../src/userspace/index.js';
+import { NoPortalRules, UserspaceProxier, type UserspaceProxierOptions } from '../../src/userspace/index.js';
 import type { EndpointInfo, ProxyState, ServicePortInfo } from '../../src/model.js';
 
 // Loopback only: the proxier's data path with no iptables (clients dial the
@@ -45,9 +46,9 @@ function named(name: string): Promise<number> {
   });
 }
 
-function dial(port: number): Promise<Socket> {
+function dial(port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
@@ -66,8 +67,8 @@ function collect(s: Socket): { text: () => string; ended: Promise<void>; closed:
   };
 }
 
-async function startProxier(st: ProxyState, registry = new Registry()): Promise<UserspaceProxier> {
-  proxier = new UserspaceProxier({ listenIP: '127.0.0.1', rules: new NoPortalRules(), registry, log, udpIdleTimeoutMs: 200, dialTimeoutsMs: [100, 200, 300] });
+async function startProxier(st: ProxyState, registry = new Registry(), extra: Partial<UserspaceProxierOptions> = {}): Promise<UserspaceProxier> {
+  proxier = new UserspaceProxier({ listenIP: '127.0.0.1', rules: new NoPortalRules(), registry, log, udpIdleTimeoutMs: 200, dialTimeoutsMs: [100, 200, 300], ...extra });
   await proxier.sync(st);
   return proxier;
 }
@@ -127,6 +128,61 @@ describe('UserspaceProxier on loopback', () => {
     // endpoint is gone), so it was tried first for at least one connection.
     const m = /svcproxy_userspace_connect_failures_total\{service="default\/fo"\} (\d+)/.exec(await registry.metrics());
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('caps the connections one source holds across services, and logs when the cap bites', async () => {
+    const lines: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => lines.push(d.toString()));
+    const capturing = createLogger('svcproxy-userspace-test', { level: 'warn', destination: sink });
+    const registry = new Registry();
+    const [a, b] = await Promise.all([named('a'), named('b')]);
+    const p = await startProxier(state([[svc('one', 'TCP'), [a]], [svc('two', 'TCP'), [b]]]), registry, { maxConnectionsPerSource: 3, log: capturing });
+    const held: Socket[] = [];
+    try {
+      // Three held connections from 127.0.0.1, spread over both services, each greeted.
+      for (const key of ['default/one', 'default/two', 'default/one']) {
+        const s = await dial(p.portOf(key));
+        held.push(s);
+        const c = collect(s);
+        await waitFor(() => c.text().includes('\n'), { timeoutMs: 5000, what: `greeting through ${key}` });
+      }
+      // The fourth from the same address is reset before any byte of the backend.
+      // (The reset can beat the client's own connect event, so no dial() here.)
+      const over = connect({ host: '127.0.0.1', port: p.portOf('default/two') });
+      const oc = collect(over);
+      const err = await oc.closed;
+      expect(oc.text()).toBe('');
+      expect((err as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
+      expect(await registry.metrics()).toMatch(/svcproxy_userspace_refused_total\{service="default\/two",reason="per-source-limit"\} 1/);
+      expect(lines.join('')).toContain('client 127.0.0.1 refused: 127.0.0.1 already holds 3 connections');
+      // Another source is not affected.
+      const other = await dial(p.portOf('default/two'), '127.0.0.2');
+      held.push(other);
+      const otc = collect(other);
+      await waitFor(() => otc.text() === 'b\n', { timeoutMs: 5000, what: 'greeting for 127.0.0.2' });
+      // A closed connection gives its slot back.
+      const first = held.shift()!;
+      const gone = collect(first).closed;
+      first.destroy();
+      await gone;
+      await waitFor(
+        async () => {
+          const s = connect({ host: '127.0.0.1', port: p.portOf('default/one') });
+          const c = collect(s);
+          const ok = await Promise.race([
+            new Promise<boolean>((r) => s.once('data', () => r(true))),
+            c.closed.then(() => false),
+          ]);
+          if (ok) held.push(s);
+          else s.destroy();
+          return ok;
+        },
+        { timeoutMs: 5000, what: 'a slot freed by the closed connection' },
+      );
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 
   it('keeps serving other clients while a backend accepts and never reads', async () => {
