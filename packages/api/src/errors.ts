@@ -215,6 +215,11 @@ export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.code === 410;
 }
 
+/** 403: the authorizer (or admission) refused the request. */
+export function isForbidden(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 403;
+}
+
 export function isInvalid(err: unknown): boolean {
   return err instanceof ApiError && err.code === 422;
 }

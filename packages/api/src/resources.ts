@@ -4,7 +4,7 @@
  * derived from it, so adding a resource is adding a row.
  */
 
-export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling';
+export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling' | 'rbac.authorization.k8s.io' | 'authorization.k8s.io';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
@@ -73,6 +73,35 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   {
     group: 'coordination.k8s.io', version: 'v1', resource: 'leases', singular: 'lease', kind: 'Lease',
     namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', singular: 'role', kind: 'Role',
+    namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding',
+    namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', singular: 'clusterrole', kind: 'ClusterRole',
+    namespaced: false, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding',
+    namespaced: false, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  // Reviews are answered, never stored (the apiserver's authorizer decides them).
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview',
+    namespaced: false, shortNames: [], verbs: ['create'], subresources: [],
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', singular: 'subjectaccessreview', kind: 'SubjectAccessReview',
+    namespaced: false, shortNames: [], verbs: ['create'], subresources: [],
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'localsubjectaccessreviews', singular: 'localsubjectaccessreview', kind: 'LocalSubjectAccessReview',
+    namespaced: true, shortNames: [], verbs: ['create'], subresources: [],
   },
 ] satisfies ResourceInfo[]);
 

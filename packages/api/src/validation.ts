@@ -35,6 +35,7 @@ import {
   ianaSvcNameError,
   isPortNumber,
   labelValueError,
+  pathSegmentNameErrors,
   qualifiedNameError,
 } from './names.js';
 
@@ -81,6 +82,11 @@ export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 
 type NameRule = (s: string) => string | undefined;
 
+function rbacNameError(s: string): string | undefined {
+  const problems = pathSegmentNameErrors(s);
+  return problems.length ? problems.join(', ') : undefined;
+}
+
 /** Which name rule Kubernetes applies to each kind's metadata.name. */
 const NAME_RULES: Record<string, NameRule> = {
   namespaces: dns1123LabelError,
@@ -92,6 +98,11 @@ const NAME_RULES: Record<string, NameRule> = {
   events: dns1123SubdomainError,
   endpointslices: dns1123SubdomainError,
   leases: dns1123SubdomainError,
+  // RBAC names are path segments (ValidateRBACName): `system:kube-scheduler` is a role's name.
+  roles: rbacNameError,
+  clusterroles: rbacNameError,
+  rolebindings: rbacNameError,
+  clusterrolebindings: rbacNameError,
 };
 
 /** Resolves `pods`, `pod`, `po` or `Pod` to the plural resource name. */

@@ -27,6 +27,13 @@ describe('resource table', () => {
       'v1 serviceaccounts',
       'discovery.k8s.io/v1 endpointslices',
       'coordination.k8s.io/v1 leases',
+      'rbac.authorization.k8s.io/v1 roles',
+      'rbac.authorization.k8s.io/v1 rolebindings',
+      'rbac.authorization.k8s.io/v1 clusterroles',
+      'rbac.authorization.k8s.io/v1 clusterrolebindings',
+      'authorization.k8s.io/v1 selfsubjectaccessreviews',
+      'authorization.k8s.io/v1 subjectaccessreviews',
+      'authorization.k8s.io/v1 localsubjectaccessreviews',
     ]);
     expect(lookupResource('', 'v1', 'po')?.kind).toBe('Pod');
     expect(lookupResource('', 'v1', 'svc')?.resource).toBe('services');
@@ -57,7 +64,7 @@ describe('resource table', () => {
     expect(core.resources.find((r) => r.name === 'replicationcontrollers/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
     expect(core.resources.find((r) => r.name === 'pods')).toMatchObject({ shortNames: ['po'], namespaced: true, verbs: expect.arrayContaining(['watch']) });
     const groups = apiGroupListDocument().groups as { name: string }[];
-    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io']);
+    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'authorization.k8s.io']);
   });
 });
 

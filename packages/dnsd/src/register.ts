@@ -1,4 +1,4 @@
-import { isNotFound, isAlreadyExists, isConflict, type ApiClient, type Endpoints, type Lease, type Service } from '@pilot/api';
+import { isNotFound, isAlreadyExists, isConflict, isForbidden, type ApiClient, type Endpoints, type Lease, type Service } from '@pilot/api';
 import { isLoopback, sleep, type Logger } from '@pilot/common';
 
 /**
@@ -120,7 +120,8 @@ export class Registrar {
     try {
       await this.client.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: KUBE_DNS.namespace } });
     } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
+      // dnsd's own role (system:kube-dns) may not create namespaces: kube-system is the apiserver's anyway.
+      if (!isAlreadyExists(err) && !isForbidden(err)) throw err;
     }
     try {
       await this.client.create('services', kubeDnsService(this.opts.clusterIp, this.opts.port));

@@ -32,7 +32,7 @@ async function kubeletArgs(h: Host, i: number): Promise<string[]> {
   const cert = await kubeletServingCert(cp.pki, h.name, h.ip);
   return [
     process.execPath, PILOT_BIN, 'kubelet',
-    '--kubeconfig', cp.kubeconfigFor(h),
+    '--kubeconfig', cp.kubeconfigFor(h, 'kubelet'),
     '--hostname-override', h.name,
     '--node-ip', h.ip,
     '--docker-endpoint', dockerds[i]!.endpoint,

@@ -6,7 +6,7 @@ import { createLogger, waitFor } from '@pilot/common';
 import type { ApiServer, RawFlags, StartOptions } from '@pilot/orchestrator-core';
 import type { Cluster, Host } from './cluster.js';
 import type { Daemon } from './daemon.js';
-import { createPki, writeKubeconfig, type Pki } from './pki.js';
+import { createPki, identityKey, writeKubeconfig, type Identity, type Pki, type TestUser } from './pki.js';
 
 /**
  * The control plane as e2e suites need it, in one place:
@@ -90,7 +90,12 @@ export interface ControlPlaneOptions {
   etcdPrefix?: string;
   /** Extra `pilot apiserver` flags. */
   flags?: readonly string[];
+  /** Users (with groups) the token file also holds, for tests of what they may do: `kubeconfigFor(undefined, { user })`. */
+  users?: readonly TestUser[];
 }
+
+/** Whose credential a kubeconfig carries; `kubelet` is the host's node identity (system:node:<host name>). */
+export type KubeconfigIdentity = Identity | 'kubelet';
 
 export interface ControlPlane {
   /** https://<master underlay ip>:<secure port> */
@@ -103,8 +108,13 @@ export interface ControlPlane {
   readonly daemon: Daemon;
   /** A client for the test process (root namespace) over TLS with the admin token. */
   readonly client: ApiClient;
-  /** Writes (once) and returns a kubeconfig (CA + token) for a host's daemons; no host: the admin's in the run's state dir. */
-  kubeconfigFor(host?: Host): string;
+  /**
+   * Writes (once) and returns a kubeconfig (CA + token) in the host's state
+   * dir (no host: the run's) for `as`, by default the admin (system:masters).
+   * Components use their own: `kubeconfigFor(h, 'kubelet')`, `'svcproxy'`,
+   * `'dnsd'`, `kubeconfigFor(undefined, 'scheduler')`.
+   */
+  kubeconfigFor(host?: Host, as?: KubeconfigIdentity): string;
   /** Polls until the apiserver serves its bootstrap objects over TLS. */
   waitReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -122,7 +132,7 @@ export interface ControlPlane {
 export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
   const master = c.master;
-  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip] });
+  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip], nodes: c.hosts.map((h) => h.name), ...(opts.users ? { users: opts.users } : {}) });
   const securePort = await master.freePort();
   let insecurePort: number;
   do insecurePort = await master.freePort();
@@ -140,9 +150,18 @@ export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = 
     ...(opts.flags ?? []),
   ]);
   const written = new Map<string, string>();
-  const kubeconfigFor = (host?: Host): string => {
-    const path = host ? `${host.stateDir}/kubeconfig` : `${c.stateDir}/admin.kubeconfig`;
-    if (!written.has(path)) written.set(path, writeKubeconfig(path, { server: url, pki }));
+  const kubeconfigFor = (host?: Host, as: KubeconfigIdentity = 'admin'): string => {
+    let who: Identity;
+    if (as === 'kubelet') {
+      if (!host) throw new Error('kubeconfigFor(undefined, "kubelet"): a kubelet credential is a host\'s');
+      who = { node: host.name };
+    } else who = as;
+    const key = identityKey(who);
+    const token = pki.tokens.get(key);
+    if (!token) throw new Error(`no token for ${key}: nodes are the cluster's hosts, test users come from startControlPlane's users option`);
+    const file = key === 'admin' ? (host ? 'kubeconfig' : 'admin.kubeconfig') : `${key.replace(/[^a-z0-9.-]/gi, '-')}.kubeconfig`;
+    const path = `${host ? host.stateDir : c.stateDir}/${file}`;
+    if (!written.has(path)) written.set(path, writeKubeconfig(path, { server: url, pki, token }));
     return path;
   };
   const client = ApiClient.fromKubeconfig(kubeconfigFor(), undefined, { userAgent: 'netns-e2e', timeoutMs: 10_000 });

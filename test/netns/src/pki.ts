@@ -4,9 +4,14 @@ import { run } from '@pilot/common';
 
 /**
  * Test PKI for the apiserver's secure port: an openssl CA, a serving
- * certificate for the given IPs (plus the usual kubernetes DNS names), a
- * bearer token in kube-apiserver's token-file format, and kubeconfigs that
- * use them, so daemons in other host namespaces reach the apiserver over TLS.
+ * certificate for the given IPs (plus the usual kubernetes DNS names),
+ * bearer tokens in kube-apiserver's token-file format — the admin (in
+ * system:masters), one identity per component as upstream names them
+ * (system:kube-scheduler, system:kube-controller-manager, system:kube-proxy,
+ * dnsd as the kube-system/kube-dns service account, each node as
+ * system:node:<name> in system:nodes) and any test users asked for — and
+ * kubeconfigs that use them, so daemons in other host namespaces reach the
+ * apiserver over TLS, each as itself.
  *
  * For the kubelet API: a CA of its own that signs only the apiserver's
  * kubelet client certificate (the kubelets' --client-ca-file, so that
@@ -23,6 +28,8 @@ export interface Pki {
   keyFile: string;
   /** The admin token (in tokenFile). */
   token: string;
+  /** Every identity's token (in tokenFile), by identityKey(). */
+  tokens: ReadonlyMap<string, string>;
   tokenFile: string;
   /** Kubelets' --client-ca-file: signs the apiserver's kubelet client certificate and nothing else. */
   kubeletClientCaFile: string;
@@ -55,7 +62,38 @@ export async function foreignClientCert(dir: string): Promise<{ certFile: string
   return issue(dir, 'foreign-ca', 'foreign-client', '/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
 }
 
-export async function createPki(dir: string, opts: { ips: readonly string[]; dnsNames?: readonly string[] }): Promise<Pki> {
+/** Who a token is for: the admin, a control-plane or host component, a node's kubelet, or a test user. */
+export type Identity = 'admin' | 'scheduler' | 'controller-manager' | 'svcproxy' | 'dnsd' | { node: string } | { user: string };
+
+export interface TestUser {
+  name: string;
+  groups?: readonly string[];
+}
+
+/** The token map's key of an identity. */
+export function identityKey(who: Identity): string {
+  if (typeof who === 'string') return who;
+  return 'node' in who ? `node:${who.node}` : `user:${who.user}`;
+}
+
+/** The user and groups the token file gives an identity (upstream's component names). */
+function userOf(who: Identity): { user: string; groups: readonly string[] } {
+  if (typeof who !== 'string') return 'node' in who ? { user: `system:node:${who.node}`, groups: ['system:nodes'] } : { user: who.user, groups: [] };
+  switch (who) {
+    case 'admin':
+      return { user: 'admin', groups: ['system:masters'] };
+    case 'scheduler':
+      return { user: 'system:kube-scheduler', groups: [] };
+    case 'controller-manager':
+      return { user: 'system:kube-controller-manager', groups: [] };
+    case 'svcproxy':
+      return { user: 'system:kube-proxy', groups: [] };
+    case 'dnsd':
+      return { user: 'system:serviceaccount:kube-system:kube-dns', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] };
+  }
+}
+
+export async function createPki(dir: string, opts: { ips: readonly string[]; dnsNames?: readonly string[]; nodes?: readonly string[]; users?: readonly TestUser[] }): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => `${dir}/${f}`;
   const ec = EC;
@@ -70,8 +108,17 @@ export async function createPki(dir: string, opts: { ips: readonly string[]; dns
   await run(['openssl', 'req', '-x509', ...ec, '-keyout', p('kubelet-client-ca.key'), '-out', p('kubelet-client-ca.crt'), '-days', '2', '-subj', '/CN=pilot-test-kubelet-client-ca',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   const kubeletClient = await issue(dir, 'kubelet-client-ca', 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-  const token = randomBytes(16).toString('hex');
-  writeFileSync(p('tokens.csv'), `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+  const identities: Identity[] = ['admin', 'scheduler', 'controller-manager', 'svcproxy', 'dnsd', ...(opts.nodes ?? []).map((node) => ({ node })), ...(opts.users ?? []).map((u) => ({ user: u.name }))];
+  const tokens = new Map<string, string>();
+  const lines = identities.map((who) => {
+    const token = randomBytes(16).toString('hex');
+    tokens.set(identityKey(who), token);
+    const { user, groups } = userOf(who);
+    const extra = typeof who !== 'string' && 'user' in who ? (opts.users ?? []).find((u) => u.name === who.user)?.groups ?? [] : [];
+    return `${token},${user},${user}-uid,"${[...groups, ...extra].join(',')}"`;
+  });
+  writeFileSync(p('tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
+  const token = tokens.get('admin')!;
   return {
     dir,
     caFile: p('ca.crt'),
@@ -79,6 +126,7 @@ export async function createPki(dir: string, opts: { ips: readonly string[]; dns
     certFile: p('apiserver.crt'),
     keyFile: p('apiserver.key'),
     token,
+    tokens,
     tokenFile: p('tokens.csv'),
     kubeletClientCaFile: p('kubelet-client-ca.crt'),
     kubeletClientCertFile: kubeletClient.certFile,

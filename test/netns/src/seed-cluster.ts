@@ -108,19 +108,18 @@ export async function startSeedCluster(c: Cluster, opts: SeedClusterOptions = {}
   const dockerds: Dockerd[] = [];
   for (const h of hosts) dockerds.push(await h.startDockerd({ dockerOptsFile: dockerOptsFile(h), registry }));
 
-  const admin = cp.kubeconfigFor();
   const schedulerPort = await c.master.freePort();
   let controllerManagerPort: number;
   do controllerManagerPort = await c.master.freePort();
   while (controllerManagerPort === schedulerPort);
-  spawn(c.master, 'scheduler', [NODE, PILOT_BIN, 'scheduler', '--kubeconfig', admin, '--healthz-port', String(schedulerPort)]);
+  spawn(c.master, 'scheduler', [NODE, PILOT_BIN, 'scheduler', '--kubeconfig', cp.kubeconfigFor(undefined, 'scheduler'), '--healthz-port', String(schedulerPort)]);
   spawn(c.master, 'controller-manager', [
-    NODE, PILOT_BIN, 'controller-manager', '--kubeconfig', admin, '--healthz-port', String(controllerManagerPort), ...(opts.controllerManagerFlags ?? []),
+    NODE, PILOT_BIN, 'controller-manager', '--kubeconfig', cp.kubeconfigFor(undefined, 'controller-manager'), '--healthz-port', String(controllerManagerPort), ...(opts.controllerManagerFlags ?? []),
   ]);
   for (const h of hosts) {
     spawn(h, `svcproxy-${h.name}`, [
       NODE, SVCPROXY,
-      '--kubeconfig', cp.kubeconfigFor(h),
+      '--kubeconfig', cp.kubeconfigFor(h, 'svcproxy'),
       '--cluster-cidr', SEED_CLUSTER_CIDR,
       '--hostname-override', h.name,
       '--min-sync-period', '200ms',
@@ -132,7 +131,7 @@ export async function startSeedCluster(c: Cluster, opts: SeedClusterOptions = {}
   const dnsdPort = await dnsHost.freePort();
   spawn(dnsHost, 'dnsd', [
     NODE, DNSD,
-    '--kubeconfig', cp.kubeconfigFor(dnsHost),
+    '--kubeconfig', cp.kubeconfigFor(dnsHost, 'dnsd'),
     '--register-service',
     '--advertise-address', dnsHost.ip,
     '--listen', '0.0.0.0:53',
@@ -145,7 +144,7 @@ export async function startSeedCluster(c: Cluster, opts: SeedClusterOptions = {}
     const cert = await kubeletServingCert(cp.pki, h.name, h.ip);
     spawn(h, `kubelet-${h.name}`, [
       NODE, PILOT_BIN, 'kubelet',
-      '--kubeconfig', cp.kubeconfigFor(h),
+      '--kubeconfig', cp.kubeconfigFor(h, 'kubelet'),
       '--hostname-override', h.name,
       '--node-ip', h.ip,
       '--docker-endpoint', dockerds[i]!.endpoint,

@@ -25,6 +25,7 @@ import {
   type FieldSchema,
   type StructSchema,
 } from './schema.js';
+import { RBAC_DEFINITIONS } from './definitions-rbac.js';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const CORE = 'io.k8s.api.core.v1';
@@ -695,6 +696,8 @@ export const DEFINITIONS: Readonly<Record<string, StructSchema>> = {
   },
   [`${AUTOSCALING}.ScaleSpec`]: { properties: { replicas: int32() } },
   [`${AUTOSCALING}.ScaleStatus`]: { properties: { replicas: int32(), selector: str() }, required: ['replicas'] },
+
+  ...RBAC_DEFINITIONS,
 };
 
 /** The definition name of a kind (`Pod` → `io.k8s.api.core.v1.Pod`), optionally for one apiVersion. */

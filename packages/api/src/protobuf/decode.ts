@@ -1,4 +1,5 @@
 import { CORE_V1_KINDS } from './core-v1.js';
+import { RBAC_V1_KINDS } from './rbac-v1.js';
 import { decodeEnvelope } from './envelope.js';
 import { decodeMessage, type MessageDesc } from './schema.js';
 import { ProtobufError } from './wire.js';
@@ -14,13 +15,16 @@ export class UnknownProtobufKindError extends Error {
   }
 }
 
+/** Every kind a protobuf body may carry. */
+const SERVED_KINDS: Readonly<Record<string, MessageDesc>> = { ...CORE_V1_KINDS, ...RBAC_V1_KINDS };
+
 /**
  * Decodes a whole `application/vnd.kubernetes.protobuf` body into the plain
  * object the JSON path would have parsed: apiVersion and kind from the
  * envelope first, then the message's fields. Malformed bytes throw
  * ProtobufError; a kind without a description throws UnknownProtobufKindError.
  */
-export function decodeKubernetesProtobuf(buf: Uint8Array, kinds: Readonly<Record<string, MessageDesc>> = CORE_V1_KINDS): Record<string, unknown> {
+export function decodeKubernetesProtobuf(buf: Uint8Array, kinds: Readonly<Record<string, MessageDesc>> = SERVED_KINDS): Record<string, unknown> {
   const env = decodeEnvelope(buf);
   const desc = kinds[`${env.apiVersion}/${env.kind}`];
   if (!desc) throw new UnknownProtobufKindError(env.apiVersion, env.kind);

@@ -4,6 +4,7 @@
  * always computes every column (kubectl hides priority-1 columns unless
  * `-o wide`), so each printer returns all cells.
  */
+import type { RoleBinding } from '../rbac.js';
 import type {
   ConfigMap,
   ContainerStatus,
@@ -537,6 +538,39 @@ const serviceaccounts: Printer = {
   },
 };
 
+// ------------------------------------------------------------ rbac.authorization.k8s.io
+
+const CREATED_AT = col('Created At', 'CreationTimestamp is a timestamp representing the server time when this object was created.', { type: 'date' });
+
+/** Roles by creation time (printRole). */
+const rolePrinter: Printer = {
+  columns: [NAME, CREATED_AT],
+  row(obj) {
+    return { cells: [name(obj), obj.metadata.creationTimestamp ?? ''] };
+  },
+};
+
+/** Bindings by the role they grant (`ClusterRole/view`), the subjects in the wide columns (printRoleBinding). */
+const bindingPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Role', 'Role references the role the binding grants.'),
+    AGE,
+    col('Users', 'Users in the binding.', { wide: true }),
+    col('Groups', 'Groups in the binding.', { wide: true }),
+    col('ServiceAccounts', 'ServiceAccounts in the binding.', { wide: true }),
+  ],
+  row(obj, now) {
+    const b = obj as RoleBinding;
+    const of = (kind: string) =>
+      (b.subjects ?? [])
+        .filter((s) => s.kind === kind)
+        .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
+        .join(', ');
+    return { cells: [name(b), `${b.roleRef?.kind ?? ''}/${b.roleRef?.name ?? ''}`, age(b, now), of('User'), of('Group'), of('ServiceAccount')] };
+  },
+};
+
 /** Kinds without their own columns: NAME and AGE. */
 export const DEFAULT_PRINTER: Printer = {
   columns: [NAME, AGE],
@@ -558,4 +592,8 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   configmaps,
   secrets,
   serviceaccounts,
+  roles: rolePrinter,
+  clusterroles: rolePrinter,
+  rolebindings: bindingPrinter,
+  clusterrolebindings: bindingPrinter,
 };

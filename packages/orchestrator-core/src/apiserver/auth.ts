@@ -16,6 +16,8 @@ export interface UserInfo {
 
 export class TokenFileError extends Error {}
 
+export const AUTHENTICATED_GROUP = 'system:authenticated';
+
 export function parseTokenFile(text: string, path = 'token file'): Map<string, UserInfo> {
   const tokens = new Map<string, UserInfo>();
   text.split('\n').forEach((raw, i) => {
@@ -24,6 +26,8 @@ export function parseTokenFile(text: string, path = 'token file'): Map<string, U
     const fields = splitCsv(line);
     if (fields.length < 3 || !fields[0] || !fields[1]) throw new TokenFileError(`${path}:${i + 1}: want token,user,uid[,"groups"]`);
     const groups = fields[3] ? fields[3].split(',').map((g) => g.trim()).filter(Boolean) : [];
+    // Every authenticated user is in system:authenticated (upstream's AuthenticatedGroupAdder), which the discovery roles are bound to.
+    if (!groups.includes(AUTHENTICATED_GROUP)) groups.push(AUTHENTICATED_GROUP);
     tokens.set(fields[0], { name: fields[1], uid: fields[2] ?? '', groups });
   });
   if (tokens.size === 0) throw new TokenFileError(`${path}: no tokens`);

@@ -3,13 +3,15 @@ import type { Logger } from '@pilot/common';
 import type { ObjectAccess } from './registry/access.js';
 import { StatusError } from './status.js';
 import type { ApiserverConfig } from './flags.js';
+import { reconcileBootstrapPolicy } from './authorization/reconcile.js';
 
 /**
  * What every cluster has from the first second: the namespaces default,
  * kube-system, kube-public and kube-node-lease (kube-apiserver's system
  * namespaces controller), and the Service default/kubernetes at the
  * first address of the service range, port 443 ("https"), with Endpoints
- * pointing at the advertised secure port (none when only loopback is served).
+ * pointing at the advertised secure port (none when only loopback is served);
+ * and the default RBAC roles and bindings (authorization/reconcile.ts).
  */
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
@@ -50,6 +52,7 @@ export async function bootstrap(objects: ObjectAccess, cfg: ApiserverConfig, log
     },
   };
   if (await createIfMissing(objects, 'services', 'default', svc)) log.info({ clusterIP: ip }, 'created service default/kubernetes');
+  await reconcileBootstrapPolicy(objects, log);
 
   const subsets = kubernetesEndpoints(cfg);
   const epRes = res('endpoints');

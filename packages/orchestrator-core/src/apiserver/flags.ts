@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, isLoopback, Option, portFlag, type FlagWarn } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
+import { DEFAULT_AUTHORIZATION_MODE, parseAuthorizationModes, type AuthorizationMode } from './authorization/union.js';
 
 /** Everything `pilot apiserver` is configured with, validated. */
 export interface ApiserverConfig {
@@ -17,6 +18,8 @@ export interface ApiserverConfig {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   tokenAuthFile?: string;
+  /** Authorizers of the secure port, in order (the insecure loopback port authorizes nothing). */
+  authorizationModes: AuthorizationMode[];
   /** The address published in the default/kubernetes Endpoints. */
   advertiseAddress?: string;
   /** 0 disables compaction. */
@@ -48,6 +51,7 @@ export interface RawFlags {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   tokenAuthFile?: string;
+  authorizationMode?: string;
   advertiseAddress?: string;
   etcdCompactionInterval?: string;
   watchCacheSize?: string;
@@ -141,6 +145,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
     securePort,
     etcdCompactionIntervalMs: durationFlag('etcd-compaction-interval', f.etcdCompactionInterval ?? '5m', 0, 30 * 86_400_000, { warn }),
     watchCacheSize,
+    authorizationModes: parseAuthorizationModes(f.authorizationMode ?? DEFAULT_AUTHORIZATION_MODE),
     eventTtlMs: eventTtlFlag(f.eventTtl ?? '1h', warn),
     requestHeaderTimeoutMs: durationFlag('request-header-timeout', f.requestHeaderTimeout ?? DEFAULT_REQUEST_HEADER_TIMEOUT, 100, 300_000, { warn }),
     defaultNotReadyTolerationSeconds: intFlag('default-not-ready-toleration-seconds', f.defaultNotReadyTolerationSeconds ?? '300', 0, MAX_TOLERATION_SECONDS),
@@ -181,6 +186,7 @@ export function apiserverCommand(): Command {
     .addOption(new Option('--tls-cert-file <path>', 'serving certificate (PEM)'))
     .addOption(new Option('--tls-private-key-file <path>', 'serving key (PEM)'))
     .addOption(new Option('--token-auth-file <path>', 'bearer tokens, CSV: token,user,uid[,"groups"]'))
+    .addOption(new Option('--authorization-mode <modes>', 'authorizers of the secure port, in order: AlwaysAllow, AlwaysDeny, Node, RBAC').default(DEFAULT_AUTHORIZATION_MODE))
     .addOption(new Option('--advertise-address <ip>', 'address published in the default/kubernetes Endpoints'))
     .addOption(new Option('--etcd-compaction-interval <duration>', 'how often etcd history is compacted (0 = never)').default('5m'))
     .addOption(new Option('--watch-cache-size <events>', 'recent events kept per resource for watchers').default('1000'))

@@ -15,11 +15,22 @@ import { IpAllocator, PortAllocator } from './allocator.js';
 import { ApiMetrics } from './metrics.js';
 import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
 import { discoveryDocument } from './discovery.js';
-import { parseRequestTarget, parseResourcePath } from './http/request.js';
-import { handleResource, handleUpgrade, sendJson } from './http/handlers.js';
+import { parseRequestTarget, parseResourcePath, type ResourcePath } from './http/request.js';
+import { handleResource, handleUpgrade, sendJson, verbOf } from './http/handlers.js';
 import { loadKubeletTransport, writeUpgradeError } from './http/kubelet-proxy.js';
 import { internalError, pathNotFound, StatusError, unauthorized, type FieldProblem } from './status.js';
 import { bootstrap } from './bootstrap.js';
+import { admissionChain, type AdmissionPlugin } from './admission/admission.js';
+import { nodeRestriction } from './admission/node-restriction.js';
+import { rbacEscalation } from './admission/rbac-escalation.js';
+import { pathAttributes, resourceAttributes, type Attributes, type Authorizer } from './authorization/attributes.js';
+import { authorizeOrThrow, buildAuthorizer, registryNodePods } from './authorization/authorizer.js';
+import { PolicyCache } from './authorization/policy-cache.js';
+import { RbacAuthorizer } from './authorization/rbac.js';
+import { ANONYMOUS_USER, INSECURE_USER, runAsUser } from './authorization/request-user.js';
+import { impersonatedUser } from './authorization/impersonation.js';
+import { answerReview } from './authorization/reviews.js';
+import { alwaysAllow } from './authorization/union.js';
 
 /**
  * `pilot apiserver`: the Kubernetes REST API over etcd. One request handler
@@ -74,10 +85,17 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
   });
   const caches = new WatchCaches(storage, { log, capacity: cfg.watchCacheSize });
   const kubelets = loadKubeletTransport(cfg);
+  // Both need the registry they are part of: set once it serves (below).
+  let authorizer: Authorizer = alwaysAllow;
+  let admission: AdmissionPlugin = () => undefined;
   const registry = new GenericRegistry({
     storage,
     caches,
-    table: resourceTable({ pods: { defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds, defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds } }),
+    table: resourceTable({
+      pods: { defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds, defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds },
+      reviews: answerReview(() => authorizer),
+    }),
+    admit: (a) => admission(a),
     validate,
     defaults: (r, obj) => defaultObject(r.resource, obj),
     serviceIPs: new IpAllocator(cfg.serviceClusterIPRange, `${cfg.etcdPrefix}/ranges/serviceips/`),
@@ -93,6 +111,15 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     onError: (err, attempt) => log.warn({ err: String(err), attempt, etcd: cfg.etcdServers }, 'bootstrap failed (is etcd up?); retrying'),
   });
   startCompaction(storage, cfg.etcdCompactionIntervalMs, abort.signal, log);
+
+  // RBAC's objects in memory before the first request is authorized.
+  const policy = new PolicyCache(registry, log);
+  await policy.start();
+  const rbac = new RbacAuthorizer(policy);
+  authorizer = buildAuthorizer(cfg.authorizationModes, { rbac, nodePods: registryNodePods(registry) });
+  admission = admissionChain([nodeRestriction, rbacEscalation(() => authorizer, rbac)]);
+  /** The secure port asks the authorizer; the loopback port is trusted (as in the seed). */
+  const authorize = (secure: boolean, a: Attributes) => (secure ? authorizeOrThrow(authorizer, a) : undefined);
 
   let etcdOk = true;
   const checkEtcd = async () => {
@@ -117,7 +144,10 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       const target = parseRequestTarget(req.url ?? '/');
       const path = target.path;
       const publicPath = path === '/healthz' || path === '/livez' || path === '/readyz' || path === '/version';
-      if (secure && !publicPath && !authenticate(req, tokens!)) throw unauthorized();
+      // Health and version are public: without a token, the request is system:anonymous (system:public-info-viewer lets it read them).
+      const authenticated = secure ? (authenticate(req, tokens!) ?? (publicPath ? ANONYMOUS_USER : undefined)) : INSECURE_USER;
+      if (!authenticated) throw unauthorized();
+      const user = req.headers['impersonate-user'] !== undefined ? await impersonatedUser(authenticated, req.headers, authorizer) : authenticated;
       if (path === '/healthz' || path === '/livez' || path === '/readyz') {
         const ok = path === '/livez' ? true : await checkEtcd();
         code = ok ? 200 : 500;
@@ -126,6 +156,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         return;
       }
       if (path === '/metrics') {
+        await authorize(secure, pathAttributes(user, req.method ?? 'GET', path));
         const text = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(text);
@@ -133,6 +164,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       }
       if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
         // kubectl create/apply/replace validate against OpenAPI v3 and skip client-side checks when it is served.
+        await authorize(secure, pathAttributes(user, req.method ?? 'GET', path));
         const doc = req.method === 'GET' ? resolveOpenApiV3(path, target.query.get('hash')) : undefined;
         if (!doc) throw pathNotFound(path);
         res.setHeader('etag', doc.etag);
@@ -142,19 +174,21 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       }
       const p = parseResourcePath(target.rawPath);
       if (!p) {
+        await authorize(secure, pathAttributes(user, req.method ?? 'GET', path));
         const doc = req.method === 'GET' ? discoveryDocument(path, serverAddress) : undefined;
         if (doc === undefined) throw pathNotFound(path);
         sendJson(res, 200, doc);
         return;
       }
       resource = p.subresource ? `${p.resource.resource}/${p.subresource}` : p.resource.resource;
-      verb = await handleResource(req, res, p, target.query, {
+      await authorize(secure, requestResourceAttributes(user, req.method ?? 'GET', p, target.query));
+      verb = await runAsUser(user, () => handleResource(req, res, p, target.query, {
         registry,
         log,
         kubelets,
         onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
         ...(opts.watchBookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.watchBookmarkIntervalMs } : {}),
-      });
+      }));
       code = res.statusCode;
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
@@ -178,10 +212,13 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     let resource = '';
     socket.on('error', () => socket.destroy());
     try {
-      if (secure && !authenticate(req, tokens!)) throw unauthorized();
+      const authenticated = secure ? authenticate(req, tokens!) : INSECURE_USER;
+      if (!authenticated) throw unauthorized();
+      const user = req.headers['impersonate-user'] !== undefined ? await impersonatedUser(authenticated, req.headers, authorizer) : authenticated;
       const target = parseRequestTarget(req.url ?? '/');
       const p = parseResourcePath(target.rawPath);
       if (p?.subresource) resource = `${p.resource.resource}/${p.subresource}`;
+      await authorize(secure, p ? requestResourceAttributes(user, req.method ?? 'GET', p, target.query) : pathAttributes(user, req.method ?? 'GET', target.path));
       await handleUpgrade(req, socket, head, p, target.rawPath, target.query, { registry, log, kubelets });
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
@@ -208,6 +245,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         s.closeAllConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
+      policy.close();
       await caches.close();
       await storage.close();
     },
@@ -236,6 +274,16 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
     throw err;
   }
   return out;
+}
+
+/** The authorizer's view of a resource request: its verb (list/watch/get by the query, as the HTTP layer serves it) and target. */
+function requestResourceAttributes(user: UserInfo, method: string, p: ResourcePath, q: URLSearchParams): Attributes {
+  return resourceAttributes(user, verbOf(method, p, q), p.resource, {
+    namespace: p.resource.namespaced ? p.namespace : undefined,
+    name: p.name,
+    subresource: p.subresource,
+    fieldSelector: q.get('fieldSelector'),
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import { RESOURCE_TABLE } from '../../src/apiserver/registry/table.js';
 import type { SubresourceCall } from '../../src/apiserver/registry/subresources.js';
 import { validate } from '../../src/apiserver/server.js';
 import { StatusError } from '../../src/apiserver/status.js';
+import { failure } from './status-of.js';
 import { MemoryStorage } from '../../src/apiserver/storage/memory.js';
 import { WatchCaches } from '../../src/apiserver/storage/watch-cache.js';
 
@@ -50,15 +51,6 @@ const pod = (name: string, extra: Partial<Pod> = {}): Pod => ({
   spec: { containers: [{ name: 'c', image: 'busybox' }], ...(extra.spec ?? {}) },
 });
 
-async function failure(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 function call(resource: string, namespace: string | undefined, name: string, query = ''): SubresourceCall {
   return { resource: res(resource), namespace, name, query: new URLSearchParams(query), checkFields: (o) => o, checkPatched: (n) => n };

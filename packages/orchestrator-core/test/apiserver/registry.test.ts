@@ -88,7 +88,7 @@ describe('request paths and helpers', () => {
 
   it('parses token files and rejects bad lines with the line number', () => {
     const t = parseTokenFile('# comment\nabc,admin,1,"system:masters,dev"\n');
-    expect(t.get('abc')).toEqual({ name: 'admin', uid: '1', groups: ['system:masters', 'dev'] });
+    expect(t.get('abc')).toEqual({ name: 'admin', uid: '1', groups: ['system:masters', 'dev', 'system:authenticated'] });
     expect(() => parseTokenFile('justatoken\n', 'tokens.csv')).toThrow('tokens.csv:1');
   });
 });

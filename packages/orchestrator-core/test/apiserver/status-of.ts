@@ -10,3 +10,14 @@ export function statusOf(fn: () => unknown): { code: number; reason: string; mes
   }
   throw new Error('expected a StatusError');
 }
+
+/** The StatusError a promise rejects with; fails the test when it rejects with something else or resolves. */
+export async function failure(p: Promise<unknown>): Promise<StatusError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof StatusError) return err;
+    throw err;
+  }
+  throw new Error('expected a StatusError');
+}

@@ -29,6 +29,8 @@ import { EventRecorder, type Involved } from './events.js';
 import { carryServerMeta, checkRequestIdentity } from './object-meta.js';
 import { applyPatch } from './patch.js';
 import { kindLabel, NO_EXTRAS, specChanged, stableStringify, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
+import type { AdmissionAttributes, AdmissionPlugin } from '../admission/admission.js';
+import { requestUser } from '../authorization/request-user.js';
 import type { Subresource } from './subresources.js';
 import type { ResourceTable } from './table.js';
 
@@ -55,6 +57,8 @@ export interface GenericRegistryDeps {
   log: Logger;
   /** How long objects of a resource live (events with --event-ttl); undefined: kept forever. */
   ttlMs?: (r: ResourceInfo) => number | undefined;
+  /** Validating admission of a user's writes (requestUser); the apiserver's own writes skip it. */
+  admit?: AdmissionPlugin;
 }
 
 export interface Selection {
@@ -330,6 +334,8 @@ export class GenericRegistry implements ObjectAccess {
   // ------------------------------------------------------------- create
 
   async create(r: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const answer = this.deps.table[r.resource]?.answer;
+    if (answer) return answer(r, namespace, body);
     const s = this.strategy(r);
     if (!s.afterWrite || opts.events === false) return this.createObject(r, namespace, body);
     let out: KubeObject;
@@ -345,6 +351,7 @@ export class GenericRegistry implements ObjectAccess {
 
   private async createObject(r: ResourceInfo, namespace: string | undefined, body: unknown): Promise<KubeObject> {
     const obj = this.newObject(r, namespace, body);
+    await this.admit({ operation: 'CREATE', resource: r, subresource: '', namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', object: obj });
     const generated = !body || !isObject(body) || !isObject(body.metadata) || !body.metadata.name;
     for (let attempt = 0; ; attempt++) {
       if (generated && attempt > 0) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
@@ -386,6 +393,12 @@ export class GenericRegistry implements ObjectAccess {
     this.strategy(r).prepareForCreate?.(obj);
     this.check(r, obj);
     return obj;
+  }
+
+  /** Admission of a write made for the request's user (none: the apiserver's own write). */
+  private async admit(a: Omit<AdmissionAttributes, 'user'>): Promise<void> {
+    const user = this.deps.admit ? requestUser() : undefined;
+    if (user) await this.deps.admit!({ ...a, user });
   }
 
   private check(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
@@ -495,6 +508,8 @@ export class GenericRegistry implements ObjectAccess {
       if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
       const old = withType(r, cur.obj);
       const next = this.nextObject(r, old, change(structuredClone(old)), kind);
+      if (kind !== 'internal')
+        await this.admit({ operation: 'UPDATE', resource: r, subresource: kind === 'status' ? 'status' : '', namespace: namespace ?? '', name, object: next, oldObject: old });
       if (this.finishesDeletion(r, old, next)) {
         // The last finalizer of an object being deleted went: the update is its removal.
         const gone = await this.removeObject(r, key, old, cur.rv);
@@ -568,6 +583,7 @@ export class GenericRegistry implements ObjectAccess {
   async delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
     checkDeleteOptions(r, name, opts);
     const s = this.strategy(r);
+    if (this.deps.admit && requestUser()) await this.admit({ operation: 'DELETE', resource: r, subresource: '', namespace: namespace ?? '', name, oldObject: await this.get(r, namespace, name) });
     if (s.beforeDelete) await s.beforeDelete(await this.get(r, namespace, name), opts, this.ctx);
     return this.deleteObject(r, namespace, name, opts);
   }

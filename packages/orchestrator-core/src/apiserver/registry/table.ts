@@ -1,6 +1,8 @@
+import type { KubeObject, ResourceInfo } from '@pilot/api';
 import { endpointsStrategy } from './endpoints.js';
 import { namespaceStrategy, namespaceSubresources } from './namespaces.js';
 import { newPodStrategy, podStrategy, podSubresources, type PodAdmissionConfig } from './pods.js';
+import { clusterRoleBindingStrategy, clusterRoleStrategy, roleBindingStrategy, roleStrategy } from './rbac.js';
 import { replicationControllerStrategy, replicationControllerSubresources } from './replicationcontrollers.js';
 import { serviceStrategy, serviceSubresources } from './services.js';
 import type { Strategy } from './strategy.js';
@@ -15,9 +17,14 @@ import { statusSubresource, type SubresourceMap } from './subresources.js';
  * name the same subresources.
  */
 
+/** A POST that is answered, never stored (kube-apiserver's access reviews): the answer, 201. */
+export type AnswerCreate = (r: ResourceInfo, namespace: string | undefined, body: unknown) => Promise<KubeObject>;
+
 export interface ResourceRegistration {
   strategy?: Strategy;
   subresources?: SubresourceMap;
+  /** Set for resources without storage: create runs this and nothing else. */
+  answer?: AnswerCreate;
 }
 
 export type ResourceTable = Readonly<Record<string, ResourceRegistration>>;
@@ -29,9 +36,21 @@ export const RESOURCE_TABLE: ResourceTable = {
   endpoints: { strategy: endpointsStrategy },
   replicationcontrollers: { strategy: replicationControllerStrategy, subresources: replicationControllerSubresources },
   nodes: { subresources: { status: statusSubresource } },
+  roles: { strategy: roleStrategy },
+  clusterroles: { strategy: clusterRoleStrategy },
+  rolebindings: { strategy: roleBindingStrategy },
+  clusterrolebindings: { strategy: clusterRoleBindingStrategy },
 };
 
-/** The table with what the apiserver's flags change: the pod admission's default tolerations. */
-export function resourceTable(o: { pods?: PodAdmissionConfig } = {}): ResourceTable {
-  return o.pods ? { ...RESOURCE_TABLE, pods: { ...RESOURCE_TABLE.pods, strategy: newPodStrategy(o.pods) } } : RESOURCE_TABLE;
+/**
+ * The table with what the apiserver's flags change: the pod admission's
+ * default tolerations; and the access reviews, answered by the authorizer.
+ */
+export function resourceTable(o: { pods?: PodAdmissionConfig; reviews?: AnswerCreate } = {}): ResourceTable {
+  let t: ResourceTable = o.pods ? { ...RESOURCE_TABLE, pods: { ...RESOURCE_TABLE.pods, strategy: newPodStrategy(o.pods) } } : RESOURCE_TABLE;
+  if (o.reviews) {
+    const answer = o.reviews;
+    t = { ...t, selfsubjectaccessreviews: { answer }, subjectaccessreviews: { answer }, localsubjectaccessreviews: { answer } };
+  }
+  return t;
 }
