@@ -4,6 +4,7 @@
 const workspaces = ['common', 'api', 'overlayd', 'svcproxy', 'dnsd', 'orchestrator-core'];
 
 const moduleNameMapper = {
+  '^@pilot/orchestrator-core/up$': '<rootDir>/packages/orchestrator-core/src/up/index.ts',
   [`^@pilot/(${workspaces.join('|')})$`]: '<rootDir>/packages/$1/src/index.ts',
   '^@pilot/netns$': '<rootDir>/test/netns/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -13,6 +13,8 @@ const COMMANDS: [string, string[]][] = [
   ['svcproxy', [bin('svcproxy/bin/svcproxy.js')]],
   ['overlayd', [bin('overlayd/bin/overlayd.js')]],
   ['pilot apiserver', [PILOT, 'apiserver']],
+  ['pilot up', [PILOT, 'up']],
+  ['pilot down', [PILOT, 'down']],
   ['dnsd', [PILOT, 'dnsd']],
 ];
 

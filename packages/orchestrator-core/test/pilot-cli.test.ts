@@ -47,9 +47,13 @@ describe('the pilot dispatcher', () => {
       [['scheduler', '--pod-max-backoff', 'soon'], 'pilot scheduler', '--pod-max-backoff: "soon" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
       [['controller-manager', '--controllers', 'replicaton'], 'pilot controller-manager', expect.stringMatching(/^--controllers: unknown controller "replicaton" \(known: (.+, )?replicationcontroller, endpoint(, .+)?\)$/)],
       [['kubelet', '--cluster-dns', 'ten'], 'pilot kubelet', '--cluster-dns: "ten" is not an IP address'],
+      [['up', '--output', 'yaml'], 'pilot up', '--output: "yaml" is not text or json'],
+      [['up', '--wait', 'forever'], 'pilot up', '--wait: "forever" is not a duration (want e.g. 500ms, 30s, 15m, 24h)'],
+      [['down', '--state-dir', 'relative'], 'pilot down', '--state-dir: "relative" is not an absolute path'],
+      [['status', 'now'], 'pilot status', 'unexpected argument "now" (flags are written --name value; see pilot status --help)'],
     ];
     // Components only pilot runs print under `pilot <name>`; the network daemons under their bins' names.
-    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager', 'kubelet']);
+    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager', 'kubelet', 'up', 'status', 'down']);
     for (const name of Object.keys(SUBCOMMANDS)) {
       const program = pilotOnly.has(name) ? `pilot ${name}` : name;
       cases.push([[name, '--no-such-flag'], program, `--no-such-flag: unknown flag (see ${program} --help)`]);
@@ -69,7 +73,7 @@ describe('the pilot dispatcher', () => {
     expect(await dispatch(['dnsd', '--help'], viaFlag)).toBe(0);
     expect(viaFlag.stdout).toBe(viaHelp.stdout);
 
-    for (const [name, flag] of [['apiserver', '--etcd-servers <urls>'], ['controller-manager', '--node-monitor-grace-period <duration>'], ['overlayd', '--etcd-endpoints <urls>'], ['svcproxy', '--proxy-mode <mode>']] as const) {
+    for (const [name, flag] of [['up', '--state-dir <dir>'], ['down', '--purge'], ['apiserver', '--etcd-servers <urls>'], ['controller-manager', '--node-monitor-grace-period <duration>'], ['overlayd', '--etcd-endpoints <urls>'], ['svcproxy', '--proxy-mode <mode>']] as const) {
       const io = capture();
       expect(await dispatch(['help', name], io)).toBe(0);
       expect(io.stdout).toContain(flag);

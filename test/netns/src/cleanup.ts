@@ -1,9 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
-import { killPidsSync, runSync } from './sys.js';
+import { cgroupNames, killCgroupProcs, killPidsSync, removeCgroups, runSync, unmountUnder } from '@pilot/orchestrator-core/up';
 import { PREFIX_RE, STATE_ROOT, prefixOf, stateDirOf } from './paths.js';
 import { cleanIfFree } from './lock.js';
-import { cgroupNames, killCgroupProcs, removeCgroups } from './cgroups.js';
-import { unmountUnder } from './mounts.js';
 
 /** Named network namespaces whose names start with `<prefix>-`. */
 export function namespacesOf(prefix: string): string[] {

@@ -3,7 +3,7 @@
  *   tsx test/netns/src/cli.ts cleanup   remove leftovers of crashed runs (only runs whose lock is free)
  *   tsx test/netns/src/cli.ts list      show the namespaces of every run and whether it is live
  */
-import { runSync } from './sys.js';
+import { runSync } from '@pilot/orchestrator-core/up';
 import { removeLeftovers } from './cleanup.js';
 import { lockHeld } from './lock.js';
 import { PREFIX_RE } from './paths.js';

@@ -1,14 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Cidr, netnsRunner, parseEnvFile, run, waitFor, type RunResult, type Runner } from '@pilot/common';
+import { Daemon, killCgroupProcs } from '@pilot/orchestrator-core/up';
 import { acquireSlot, releaseSlot } from './lock.js';
 import { removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
-import { Daemon, type DaemonHost, type ExecOptions } from './daemon.js';
+import type { DaemonHost, ExecOptions } from './daemon.js';
 import { Etcd } from './etcd.js';
 import { Dockerd, type DockerdOptions } from './dockerd.js';
 import { ensureImages } from './images.js';
 import { Registry } from './registry.js';
-import { killCgroupProcs } from './cgroups.js';
 
 /**
  * A cluster of hosts built from network namespaces, none of it in the root

@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
 import type { ApiServer, RawFlags, StartOptions } from '@pilot/orchestrator-core';
+import { createPki, identityKey, writeKubeconfig, type Daemon, type Identity, type Pki, type TestUser } from '@pilot/orchestrator-core/up';
 import type { Cluster, Host } from './cluster.js';
-import type { Daemon } from './daemon.js';
-import { createPki, identityKey, writeKubeconfig, type Identity, type Pki, type TestUser } from './pki.js';
 
 /**
  * The control plane as e2e suites need it, in one place:
@@ -132,7 +131,7 @@ export interface ControlPlane {
 export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
   const master = c.master;
-  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip], nodes: c.hosts.map((h) => h.name), ...(opts.users ? { users: opts.users } : {}) });
+  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip], days: 2, nodes: c.hosts.map((h) => h.name), ...(opts.users ? { users: opts.users } : {}) });
   const securePort = await master.freePort();
   let insecurePort: number;
   do insecurePort = await master.freePort();

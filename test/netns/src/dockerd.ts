@@ -1,23 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { parseEnvFile, run, waitFor, writeFileAtomic, type RunResult } from '@pilot/common';
-import type { Daemon, DaemonHost } from './daemon.js';
+import { run, waitFor, writeFileAtomic, type RunResult } from '@pilot/common';
+import {
+  containerdPidOf,
+  daemonJson,
+  dockerdArgv,
+  dockerdLayout,
+  dockerOptsFromFile,
+  dockerOptsFromSubnetEnv,
+  loadImageIfMissing,
+  pingDocker,
+  type Daemon,
+  type DockerdLayout,
+} from '@pilot/orchestrator-core/up';
+import type { DaemonHost } from './daemon.js';
 import type { Registry } from './registry.js';
 
 /**
- * A real dockerd in a host namespace, as the contracts ask for it in tests:
- *
- *   nsenter --net=/run/netns/<host> -- dockerd
- *     --data-root/--exec-root/--pidfile/-H unix://   per host, under the run's state dir
- *     --config-file <host>/docker/daemon.json       live-restore, userland-proxy=false,
- *                                                   json-file max-size/max-file, registry mirror
- *     --cgroup-parent /<prefix>-<host>              teardown kills containers by cgroup
- *     --bip --mtu [--ip-masq=false]                 from what overlayd wrote for the host
- *
- * No `--containerd`: dockerd starts its own containerd (socket and pidfile
- * under the exec root), never a system one. Ready means the socket answers
- * `GET /_ping`. With live-restore a stop leaves the containers running (and
- * the next start adopts them); teardown kills them by cgroup.
+ * A real dockerd in a host namespace, started as `pilot up` starts one
+ * (orchestrator-core's up/dockerd.ts: flags, daemon.json, ping), with the
+ * harness's parts: `nsenter --net=/run/netns/<host>`, everything under the
+ * host's state dir, `--cgroup-parent /<prefix>-<host>` (teardown kills
+ * containers by cgroup), the run's registry as its mirror. With live-restore
+ * a stop leaves the containers running (and the next start adopts them);
+ * teardown kills them by cgroup.
  */
 
 export interface DockerdOptions {
@@ -34,27 +39,12 @@ export interface DockerdOptions {
   logMaxFile?: number;
 }
 
-/** dockerd flags from overlayd's docker options file (mk-docker-opts format). */
-export function dockerOptsFromFile(path: string): string[] {
-  const env = parseEnvFile(readFileSync(path, 'utf8'));
-  const opts = env.DOCKER_OPTS;
-  if (opts === undefined) throw new Error(`${path} has no DOCKER_OPTS line`);
-  return opts.split(/\s+/).filter(Boolean);
-}
-
-/** dockerd flags from a subnet.env, as the seed's `dockerd --bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU`. */
-export function dockerOptsFromSubnetEnv(path: string): string[] {
-  const env = parseEnvFile(readFileSync(path, 'utf8'));
-  if (!env.FLANNEL_SUBNET || !env.FLANNEL_MTU) throw new Error(`${path} lacks FLANNEL_SUBNET/FLANNEL_MTU`);
-  const out = [`--bip=${env.FLANNEL_SUBNET}`, `--mtu=${env.FLANNEL_MTU}`];
-  if (env.FLANNEL_IPMASQ === 'true') out.push('--ip-masq=false');
-  return out;
-}
-
 /** The cgroup parent of a host's containers (one per host, named after the run's prefix). */
 export function cgroupParentOf(prefix: string, hostName: string): string {
   return `/${prefix}-${hostName}`;
 }
+
+export { dockerOptsFromFile, dockerOptsFromSubnetEnv, pingDocker as ping };
 
 export class Dockerd {
   readonly dir: string;
@@ -65,6 +55,7 @@ export class Dockerd {
   /** The socket path; `unix://` + this is the endpoint for the docker CLI and the kubelet. */
   readonly socket: string;
   readonly cgroupParent: string;
+  private readonly layout: DockerdLayout;
   private daemon: Daemon | undefined;
   private readonly args: string[];
 
@@ -72,25 +63,16 @@ export class Dockerd {
     readonly host: DaemonHost,
     private readonly opts: DockerdOptions = {},
   ) {
-    this.dir = `${host.stateDir}/docker`;
-    this.dataRoot = `${this.dir}/data`;
-    this.execRoot = `${this.dir}/exec`;
-    this.pidfile = `${this.dir}/dockerd.pid`;
-    this.configFile = `${this.dir}/daemon.json`;
-    this.socket = `${this.dir}/docker.sock`;
+    this.layout = dockerdLayout(`${host.stateDir}/docker`);
+    this.dir = this.layout.dir;
+    this.dataRoot = this.layout.dataRoot;
+    this.execRoot = this.layout.execRoot;
+    this.pidfile = this.layout.pidfile;
+    this.configFile = this.layout.configFile;
+    this.socket = this.layout.socket;
     this.cgroupParent = cgroupParentOf(host.cluster.prefix, host.name);
     const net = opts.dockerOptsFile ? dockerOptsFromFile(opts.dockerOptsFile) : opts.subnetEnvFile ? dockerOptsFromSubnetEnv(opts.subnetEnvFile) : [];
-    this.args = [
-      'dockerd',
-      '--config-file', this.configFile,
-      '--data-root', this.dataRoot,
-      '--exec-root', this.execRoot,
-      '--pidfile', this.pidfile,
-      '-H', `unix://${this.socket}`,
-      '--cgroup-parent', this.cgroupParent,
-      ...net,
-      ...(opts.extraArgs ?? []),
-    ];
+    this.args = dockerdArgv(this.layout, { cgroupParent: this.cgroupParent, net, extra: opts.extraArgs ?? [] });
   }
 
   get endpoint(): string {
@@ -107,12 +89,7 @@ export class Dockerd {
 
   /** The PID of dockerd's own containerd (from its pidfile under the exec root). */
   containerdPid(): number | undefined {
-    try {
-      const pid = Number(readFileSync(`${this.execRoot}/containerd/containerd.pid`, 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    return containerdPidOf(this.layout);
   }
 
   /** The flags dockerd runs with (for a test that checks what it was given). */
@@ -121,19 +98,8 @@ export class Dockerd {
   }
 
   private async writeConfig(): Promise<void> {
-    const reg = this.opts.registry;
-    const config = {
-      'log-level': 'warn',
-      'live-restore': true,
-      // With the userland proxy off, Docker's bridge driver turns hairpin on for
-      // the ports of containers (a pod reaches itself through its hostPort/service).
-      'userland-proxy': false,
-      'log-driver': 'json-file',
-      'log-opts': { 'max-size': this.opts.logMaxSize ?? '10m', 'max-file': String(this.opts.logMaxFile ?? 2) },
-      'registry-mirrors': reg ? [reg.url] : [],
-      'insecure-registries': reg ? [reg.address] : [],
-    };
-    await writeFileAtomic(this.configFile, JSON.stringify(config, null, 2) + '\n');
+    const config = daemonJson({ ...(this.opts.registry ? { mirror: this.opts.registry.address } : {}), logMaxSize: this.opts.logMaxSize ?? '10m', logMaxFile: this.opts.logMaxFile ?? 2 });
+    await writeFileAtomic(this.configFile, config);
   }
 
   /** Starts dockerd (again, keeping its data root) and waits until its socket answers. */
@@ -141,7 +107,7 @@ export class Dockerd {
     if (this.daemon?.running) throw new Error(`dockerd on ${this.host.name} is already running (pid ${this.daemon.pid})`);
     if (!this.daemon) {
       await this.writeConfig();
-      await this.failLookupsFast();
+      await unreachableNameservers(this.host);
       this.daemon = this.host.spawn('dockerd', this.args);
     } else {
       this.daemon.start();
@@ -151,33 +117,12 @@ export class Dockerd {
     return this;
   }
 
-  /**
-   * dockerd looks up registry-1.docker.io before it tries the mirror, through
-   * the machine's nameservers (/etc/resolv.conf is not per namespace), which
-   * the run cannot reach: each lookup would time out (10 s per pull). An
-   * unreachable route to them in this host makes it fail at once, and keeps
-   * the lookups from leaving the host.
-   */
-  private async failLookupsFast(): Promise<void> {
-    let text = '';
-    try {
-      text = readFileSync('/etc/resolv.conf', 'utf8');
-    } catch {
-      return;
-    }
-    for (const m of text.matchAll(/^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)) {
-      const ip = m[1]!;
-      if (ip.startsWith('127.')) continue;
-      await this.host.execOk(['ip', 'route', 'replace', 'unreachable', `${ip}/32`]);
-    }
-  }
-
   /** Polls `GET /_ping` on the socket until it answers OK, dockerd exits, or the deadline passes. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
     await waitFor(
       async () => {
         if (!this.daemon?.running) throw new Error(`dockerd on ${this.host.name} exited ${JSON.stringify(this.daemon?.exit)}`);
-        return existsSync(this.socket) && (await ping(this.socket));
+        return existsSync(this.socket) && (await pingDocker(this.socket));
       },
       { timeoutMs, intervalMs: 50, what: `dockerd on ${this.host.name} to answer on ${this.socket}` },
     );
@@ -190,10 +135,7 @@ export class Dockerd {
    */
   private async loadPauseImage(): Promise<void> {
     const reg = this.opts.registry;
-    if (!reg) return;
-    const present = await this.docker(['image', 'inspect', '--format', '{{.Id}}', reg.images.pause]);
-    if (present.exitCode === 0) return;
-    await this.dockerOk(['load', '-q', '-i', reg.images.pauseTar]);
+    if (reg) await loadImageIfMissing(this.endpoint, reg.images.pause, reg.images.pauseTar);
   }
 
   /** SIGTERM (live-restore: containers keep running), SIGKILL after the grace period. */
@@ -245,15 +187,24 @@ export class Dockerd {
   }
 }
 
-/** One `GET /_ping` over the unix socket; false on any error. */
-export function ping(socketPath: string, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+/**
+ * dockerd looks up registry-1.docker.io before it tries the mirror, through
+ * the machine's nameservers (/etc/resolv.conf is not per namespace), which a
+ * host of the run cannot reach: each lookup would time out (10 s per pull).
+ * An unreachable route to them in the host makes it fail at once, and keeps
+ * the lookups from leaving the host. Part of making a host (as its default
+ * route is), so a `pilot up` in a host gets it before its dockerd starts too.
+ */
+export async function unreachableNameservers(host: Pick<DaemonHost, 'execOk'>): Promise<void> {
+  let text = '';
+  try {
+    text = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return;
+  }
+  for (const m of text.matchAll(/^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)) {
+    const ip = m[1]!;
+    if (ip.startsWith('127.')) continue;
+    await host.execOk(['ip', 'route', 'replace', 'unreachable', `${ip}/32`]);
+  }
 }

@@ -3,12 +3,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, waitFor } from '@pilot/common';
+import { IMAGE_NAMES, isAlive, processStartTime, type ImageSet } from '@pilot/orchestrator-core/up';
 import type { DaemonHost } from './daemon.js';
 import { Dockerd } from './dockerd.js';
 import { STATE_ROOT } from './paths.js';
-import { IMAGE_NAMES, type ImageSet } from './image-set.js';
 import { Registry } from './registry.js';
-import { isAlive, processStartTime } from './sys.js';
 
 /**
  * The images every test cluster runs, built on this machine from what Debian

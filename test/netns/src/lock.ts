@@ -1,6 +1,6 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { LOCK_DIR, MAX_SLOTS } from './paths.js';
-import { isAlive, processStartTime } from './sys.js';
+import { isAlive, processStartTime } from '@pilot/orchestrator-core/up';
 
 /**
  * A run owns a slot (and so a name prefix and an underlay /24) through a lock

@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import type { Daemon, DaemonHost } from './daemon.js';
-import { IMAGE_NAMES, type ImageSet } from './image-set.js';
+import { IMAGE_NAMES, registryArgv, registryConfig, type Daemon, type ImageSet } from '@pilot/orchestrator-core/up';
+import type { DaemonHost } from './daemon.js';
 
 /**
- * Debian's docker-registry (distribution 2.8) on an underlay address:
- * read-only over the run's content-hashed image store, so every cluster of
- * every run serves the same bytes and no run can change them. Every dockerd
+ * Debian's docker-registry (distribution 2.8; its config from
+ * orchestrator-core's up/registry.ts) on an underlay address: read-only
+ * over the run's content-hashed image store, so every cluster of every run
+ * serves the same bytes and no run can change them. Every dockerd
  * of the run uses it as its Docker Hub mirror (`busybox`, `guest/mynode`
  * resolve as on Docker Hub) and as an insecure registry (`<address>/nope`).
  */
@@ -47,28 +48,8 @@ export class Registry {
       const name = this.opts.name ?? 'registry';
       const config = `${this.host.stateDir}/${name}.yml`;
       const readOnly = this.opts.readOnly ?? true;
-      writeFileSync(
-        config,
-        [
-          'version: 0.1',
-          'log:',
-          '  level: warn',
-          '  accesslog:',
-          '    disabled: true',
-          'storage:',
-          '  filesystem:',
-          `    rootdirectory: ${this.store.registryRoot}`,
-          '  maintenance:',
-          '    uploadpurging:',
-          '      enabled: false',
-          '    readonly:',
-          `      enabled: ${readOnly}`,
-          'http:',
-          `  addr: ${this.address}`,
-          '',
-        ].join('\n'),
-      );
-      this.daemon = this.host.spawn(name, ['docker-registry', 'serve', config]);
+      writeFileSync(config, registryConfig({ rootDirectory: this.store.registryRoot, address: this.address, readOnly }));
+      this.daemon = this.host.spawn(name, registryArgv(config));
     }
     await waitFor(
       async () => {

@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Node } from '@pilot/api';
 import { parseEnvFile, waitFor } from '@pilot/common';
+import { kubeletServingCert, type Daemon } from '@pilot/orchestrator-core/up';
 import type { Cluster, Host } from './cluster.js';
 import { PILOT_BIN, startControlPlane, type ControlPlane } from './controlplane.js';
-import type { Daemon } from './daemon.js';
 import type { Dockerd } from './dockerd.js';
-import { kubeletServingCert } from './pki.js';
 
 /**
  * The seed's cluster on network-namespace hosts, every part a real process,

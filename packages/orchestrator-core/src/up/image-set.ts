@@ -1,4 +1,4 @@
-/** The images every cluster serves, and where a built set lives (images.ts builds it, registry.ts serves it). */
+/** The images every cluster runs, and where a built set lives (the netns harness's images.ts builds one; a registry over it serves it: registry.ts). */
 
 export const IMAGE_NAMES = {
   busybox: 'busybox',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { runSync } from './sys.js';
+import { runSync } from './process.js';
 
 /**
  * dockerd mounts under its data and exec roots (overlay2 layers, the data

@@ -1,12 +1,22 @@
 import { readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
-import { sleepSync } from './sys.js';
+import { sleepSync } from './process.js';
 
 /**
- * Containers of a run live in cgroups named after its prefix (dockerd
- * `--cgroup-parent /<prefix>-<host>`), in every hierarchy. Bridge containers
+ * A dockerd started by pilot puts its containers under one top-level cgroup
+ * (`--cgroup-parent /<name>`), in every hierarchy: `/pilot` for `pilot up`,
+ * `/<prefix>-<host>` for each host of a netns harness run. Bridge containers
  * have network namespaces of their own that no `ip netns pids` finds, so
- * teardown finds and kills them by cgroup, then removes the cgroups.
+ * teardown finds and kills them by cgroup, then removes the cgroups. A group
+ * is either one name (`{ name }`) or every name starting `<prefix>-`
+ * (`{ prefix }`, all of a harness run).
  */
+
+export type CgroupGroup = { name: string } | { prefix: string };
+
+function matches(group: CgroupGroup | string, dir: string): boolean {
+  if (typeof group === 'string') return dir.startsWith(`${group}-`);
+  return 'name' in group ? dir === group.name.replace(/^\/+/, '') : dir.startsWith(`${group.prefix}-`);
+}
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -29,12 +39,12 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Top-level cgroup directories (in every hierarchy) whose name starts with `<prefix>-`. */
-export function cgroupsOf(prefix: string): string[] {
+/** Top-level cgroup directories (in every hierarchy) of the group; a string is a prefix (`<prefix>-…`). */
+export function cgroupsOf(group: CgroupGroup | string): string[] {
   const out: string[] = [];
   for (const h of hierarchies()) {
     try {
-      for (const d of readdirSync(h)) if (d.startsWith(`${prefix}-`) && isDir(`${h}/${d}`)) out.push(`${h}/${d}`);
+      for (const d of readdirSync(h)) if (matches(group, d) && isDir(`${h}/${d}`)) out.push(`${h}/${d}`);
     } catch {
       /* hierarchy not readable */
     }
@@ -80,21 +90,21 @@ function procsIn(dir: string): number[] {
   }
 }
 
-/** The PIDs in the run's cgroups (any hierarchy, any depth). */
-export function cgroupPids(prefix: string): number[] {
+/** The PIDs in the group's cgroups (any hierarchy, any depth). */
+export function cgroupPids(group: CgroupGroup | string): number[] {
   const pids = new Set<number>();
-  for (const cg of cgroupsOf(prefix)) for (const d of subtree(cg)) procsIn(d).forEach((p) => pids.add(p));
+  for (const cg of cgroupsOf(group)) for (const d of subtree(cg)) procsIn(d).forEach((p) => pids.add(p));
   return [...pids];
 }
 
 /**
- * SIGKILLs every process in the run's cgroups until none is left (a process
+ * SIGKILLs every process in the group's cgroups until none is left (a process
  * cannot leave its cgroup by itself, so a forking one is caught on the next
  * round). Bounded: gives up after ~5 s and returns what is left.
  */
-export function killCgroupProcs(prefix: string): number[] {
+export function killCgroupProcs(group: CgroupGroup | string): number[] {
   for (let round = 0; round < 100; round++) {
-    const pids = cgroupPids(prefix);
+    const pids = cgroupPids(group);
     if (!pids.length) return [];
     for (const p of pids) {
       try {
@@ -105,15 +115,15 @@ export function killCgroupProcs(prefix: string): number[] {
     }
     sleepSync(50);
   }
-  return cgroupPids(prefix);
+  return cgroupPids(group);
 }
 
-/** Removes the run's cgroups, deepest first (an exiting process may hold one for a moment). */
-export function removeCgroups(prefix: string): string[] {
+/** Removes the group's cgroups, deepest first (an exiting process may hold one for a moment). */
+export function removeCgroups(group: CgroupGroup | string): string[] {
   let left: string[] = [];
   for (let round = 0; round < 20; round++) {
     left = [];
-    for (const cg of cgroupsOf(prefix)) {
+    for (const cg of cgroupsOf(group)) {
       for (const d of subtree(cg)) {
         try {
           rmdirSync(d);

@@ -2,9 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
- * Synchronous system helpers. Teardown must also run from process 'exit' and
- * signal handlers, where nothing asynchronous completes, so it is built on
- * these alone.
+ * Synchronous process helpers for whatever stops processes it started
+ * (`pilot down`, the netns harness's teardown). Teardown must also run from
+ * process 'exit' and signal handlers, where nothing asynchronous completes,
+ * so it is built on these alone. A PID is only ever signalled together with
+ * its start time (`ProcessRef`), so a reused PID is never taken for ours.
  */
 
 export function runSync(argv: readonly string[], input?: string): { code: number; stdout: string; stderr: string } {
@@ -55,4 +57,21 @@ export function killPidsSync(pids: readonly number[], graceMs = 5_000): void {
   pids.filter(isAlive).forEach((p) => signal('SIGKILL', p));
   const hard = Date.now() + 2_000;
   while (pids.some(isAlive) && Date.now() < hard) sleepSync(20);
+}
+
+/** A process as recorded when it was started: its PID and that PID's start time. */
+export interface ProcessRef {
+  pid: number;
+  start: string;
+}
+
+/** The ProcessRef of a live PID (undefined when it is gone). */
+export function processRef(pid: number): ProcessRef | undefined {
+  const start = processStartTime(pid);
+  return start === undefined ? undefined : { pid, start };
+}
+
+/** Whether the recorded process still runs (same PID, same start time, not a zombie). */
+export function stillRunning(ref: ProcessRef): boolean {
+  return isAlive(ref.pid) && processStartTime(ref.pid) === ref.start;
 }
