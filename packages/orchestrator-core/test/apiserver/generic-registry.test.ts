@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { defaultObject, RESOURCES, resourceByName, type Event, type KubeObject, type Pod, type ReplicationController, type Service, type WatchEvent } from '@pilot/api';
 import { Cidr, createLogger } from '@pilot/common';
 import { IpAllocator, PortAllocator } from '../../src/apiserver/allocator.js';
@@ -232,6 +233,29 @@ describe('generic registry on the in-memory storage', () => {
     expect((await storage.list('/registry/ranges/serviceips/', { keysOnly: true })).items).toEqual([]);
     const both = await failure(registry.create(pods, 'ns', pod('both', { metadata: { name: 'both', finalizers: ['orphan', 'foregroundDeletion'] } })));
     expect(both.message).toContain('finalizer orphan and foregroundDeletion cannot be both set');
+  });
+
+  it('a create checks its namespace inside its own transaction: no read while the namespace is unchanged, and any change of it is seen', async () => {
+    const { registry, storage } = await withNamespace('ns');
+    const nss = res('namespaces');
+    const gets = jest.spyOn(storage, 'get');
+    await registry.create(pods, 'ns', pod('a'));
+    await registry.create(pods, 'ns', pod('b'));
+    await registry.create(pods, 'ns', pod('c'));
+    // One read to learn the namespace, then its revision rides in each create's compare.
+    expect(gets.mock.calls.filter(([k]) => k === '/registry/namespaces/ns')).toHaveLength(1);
+    // An update of the namespace fails the next compare once; the create still lands.
+    await registry.patch(nss, undefined, 'ns', { type: 'merge-patch', patch: { metadata: { labels: { team: 'x' } } } });
+    expect((await registry.create(pods, 'ns', pod('d'))).metadata.name).toBe('d');
+    // Removed outright (no finalizers): 404, and the same name made again takes creates again.
+    await registry.create(nss, undefined, { metadata: { name: 'brief' }, spec: { finalizers: [] } });
+    await registry.create(pods, 'brief', pod('p'));
+    await registry.delete(pods, 'brief', 'p', { gracePeriodSeconds: 0 });
+    await registry.delete(nss, undefined, 'brief', {});
+    expect(await failure(registry.create(pods, 'brief', pod('q')))).toMatchObject({ code: 404, message: 'namespaces "brief" not found' });
+    await registry.create(nss, undefined, { metadata: { name: 'brief' }, spec: { finalizers: [] } });
+    expect((await registry.create(pods, 'brief', pod('q'))).metadata.namespace).toBe('brief');
+    gets.mockRestore();
   });
 
   it('a deleted namespace is Terminating until finalize empties spec.finalizers; nothing new is created in it (403 NamespaceTerminating); system namespaces are 403', async () => {

@@ -31,6 +31,7 @@ import { applyPatch } from './patch.js';
 import { kindLabel, NO_EXTRAS, specChanged, stableStringify, type Strategy, type StrategyContext, type WriteExtras } from './strategy.js';
 import type { AdmissionAttributes, AdmissionPlugin } from '../admission/admission.js';
 import { requestUser } from '../authorization/request-user.js';
+import { NamespaceGuard } from './namespace-guard.js';
 import type { Subresource } from './subresources.js';
 import type { ResourceTable } from './table.js';
 
@@ -159,6 +160,7 @@ export class GenericRegistry implements ObjectAccess {
   /** What strategies and subresources get: the storage, allocators, events and this registry's verbs. */
   readonly ctx: StrategyContext;
   readonly events: EventRecorder;
+  private readonly namespaces = new NamespaceGuard();
 
   constructor(private readonly deps: GenericRegistryDeps) {
     this.events = new EventRecorder(this, deps.log);
@@ -408,32 +410,33 @@ export class GenericRegistry implements ObjectAccess {
 
   private async writeCreate(r: ResourceInfo, original: KubeObject): Promise<KubeObject> {
     const key = this.storageKey(r, original.metadata.namespace, original.metadata.name!);
+    // A namespaced object is created only while its namespace exists and is not being deleted
+    // (kube-apiserver's NamespaceLifecycle admission), checked in the same transaction.
+    const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, original.metadata.namespace!) : undefined;
+    let ns = nsKey ? this.namespaces.known(nsKey) : undefined;
     for (let attempt = 0; ; attempt++) {
+      if (nsKey && ns?.kind === 'unknown') ns = this.namespaces.observe(nsKey, await this.deps.storage.get(nsKey));
+      if (ns?.kind === 'terminating') throw namespaceTerminating(r, original.metadata.name!, original.metadata.namespace!);
+      if (ns?.kind === 'absent') throw notFound('namespaces', original.metadata.namespace!);
       // Strategies fill in what they reserve (a ClusterIP): start each attempt from the request.
       const obj = structuredClone(original);
       const extras = (await this.strategy(r).createExtras?.(obj, this.ctx, attempt)) ?? NO_EXTRAS;
-      // A namespaced object is created only while its namespace exists, checked in the same transaction,
-      // and not once the namespace is being deleted (kube-apiserver's NamespaceLifecycle admission).
-      const nsKey = r.namespaced ? this.deps.storage.keyFor('namespaces', undefined, obj.metadata.namespace!) : undefined;
-      if (nsKey) {
-        const ns = await this.deps.storage.get(nsKey);
-        if (ns?.obj.metadata.deletionTimestamp) throw namespaceTerminating(r, obj.metadata.name!, obj.metadata.namespace!);
-      }
-      const res = await this.putTxn(
-        r,
-        [{ key, target: 'Version', value: 0 }, ...(nsKey ? [{ key: nsKey, target: 'Version' as const, value: 0, result: 'Greater' as const }] : []), ...extras.compares],
-        { put: key, value: encode(obj) },
-        extras.ops,
-      );
+      const nsCompare = nsKey && ns?.kind === 'live' ? [NamespaceGuard.compare(nsKey, ns.rv)] : [];
+      const res = await this.putTxn(r, [{ key, target: 'Version', value: 0 }, ...nsCompare, ...extras.compares], { put: key, value: encode(obj) }, extras.ops);
       if (res.ok) {
         obj.metadata.resourceVersion = String(res.revision);
         return obj;
       }
       if (res.current.get(key)) throw alreadyExists(kindLabel(r), obj.metadata.name!);
-      if (nsKey && !res.current.get(nsKey)) throw notFound('namespaces', obj.metadata.namespace!);
+      if (nsKey && nsCompare.length && failedCompare(nsCompare[0]!, res.current)) {
+        // The namespace changed since it was last seen: learn how from the read-back, then decide again.
+        ns = this.namespaces.observe(nsKey, res.current.get(nsKey));
+        if (attempt + 1 < MAX_ATTEMPTS) continue;
+      }
       this.extrasFailed(r, obj, extras, res.current, attempt);
     }
   }
+
 
   /** The object's put (with the extras) as one transaction; objects of an expiring resource carry their TTL on every put. */
   private putTxn(r: ResourceInfo, compares: readonly TxnCompare[], put: { put: string; value: string }, extraOps: readonly TxnOp[]): Promise<TxnResult> {
