@@ -9,23 +9,32 @@
  *  3. Watch delivery latency, write → event, with 100 HTTP watchers
  *     (median/p99 over every watcher × write) beside etcd's own put → watch
  *     latency with 100 etcd watchers of the same prefix.
+ *  4. Memory: the apiserver's PSS idle, with 10k pods, and after 200 more
+ *     watches have come and gone, beside etcd's PSS holding the same data.
+ *     BENCH_HEAP_SNAPSHOT=<dir> also writes a heap snapshot at the end and
+ *     prints what its bytes are (by constructor).
  *
  * Run: node_modules/.bin/tsx bench/apiserver/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_PODS (default 10000), BENCH_WATCHERS (default 100), BENCH_WRITES (default 200).
  */
 import { setMaxListeners } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import type { WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
-import { startApiserver } from '../lib/process.js';
+import { summariseHeapSnapshot } from '../lib/heap-snapshot.js';
+import { pssKiB, startApiserver } from '../lib/process.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
 const CONCURRENCY = 32;
+const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT;
+const MEMORY_WATCHES = 200;
 
 const podJson = (name: string, ns: string) => ({
   apiVersion: 'v1',
@@ -37,11 +46,15 @@ const podJson = (name: string, ns: string) => ({
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const etcd = new Etcd3({ hosts: c.etcd!.endpoint });
-  const api = await startApiserver(c, ['--service-cluster-ip-range', '10.0.0.0/16']);
+  const api = await startApiserver(c, ['--service-cluster-ip-range', '10.0.0.0/16'], HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : []);
   const { child, client } = api;
+  const registeredWatchers = async () => Number((await (await fetch(`${api.server}/metrics`)).text()).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? '0');
+  const memory: [string, number, number][] = [];
+  const sampleMemory = (when: string) => memory.push([when, pssKiB(child.pid!), pssKiB(c.etcd!.pid!)]);
   try {
     await api.ready();
     for (const ns of ['bench', 'lat']) await client.create('namespaces', { metadata: { name: ns } });
+    sampleMemory('idle (bootstrap objects only)');
 
     // ---- 1. creates/s
     let t = performance.now();
@@ -71,6 +84,8 @@ async function main(): Promise<void> {
       if (Object.keys(kvs).length !== PODS) throw new Error(`etcd range returned ${Object.keys(kvs).length} keys`);
     }
 
+    sampleMemory(`${PODS} pods stored, after 5 full lists`);
+
     // ---- 3. watch delivery latency
     await client.create('pods', podJson('w', 'lat'), { namespace: 'lat' });
     const sentAt = new Map<number, number>();
@@ -91,10 +106,7 @@ async function main(): Promise<void> {
     });
     await waitFor(() => opened === WATCHERS, { what: 'watchers to open', timeoutMs: 30_000 });
     // Let every stream register server-side before measuring.
-    await waitFor(async () => ((await (await fetch(`${api.server}/metrics`)).text()).match(/apiserver_registered_watchers\{resource="pods"\} (\d+)/)?.[1] ?? '0') === String(WATCHERS), {
-      what: 'watchers to register',
-      timeoutMs: 30_000,
-    });
+    await waitFor(async () => (await registeredWatchers()) === WATCHERS, { what: 'watchers to register', timeoutMs: 30_000 });
     for (let i = 0; i < WRITES; i++) {
       sentAt.set(i, performance.now());
       await client.patch('pods', 'w', { metadata: { labels: { seq: String(i) } } }, 'merge', { namespace: 'lat' });
@@ -116,6 +128,24 @@ async function main(): Promise<void> {
     await waitFor(() => etcdLat.length >= WATCHERS * WRITES, { what: 'etcd watch events', timeoutMs: 30_000 }).catch(() => undefined);
     await Promise.all(ews.map((w) => w.cancel()));
 
+    // ---- 4. memory after watches come and go: each opens from the list's revision, then all end.
+    await waitFor(async () => (await registeredWatchers()) === 0, { what: 'the latency watchers to end', timeoutMs: 30_000 });
+    const mc = new AbortController();
+    setMaxListeners(MEMORY_WATCHES + 10, mc.signal);
+    const rv = (await client.list('pods', { namespace: 'bench', limit: 1 })).metadata.resourceVersion!;
+    const ended = Array.from({ length: MEMORY_WATCHES }, async () => {
+      try {
+        for await (const ev of client.watch('pods', { namespace: 'bench', resourceVersion: rv, signal: mc.signal })) void ev;
+      } catch {
+        /* aborted */
+      }
+    });
+    await waitFor(async () => (await registeredWatchers()) === MEMORY_WATCHES, { what: `${MEMORY_WATCHES} watches to register`, timeoutMs: 30_000 });
+    mc.abort();
+    await Promise.all(ended);
+    await waitFor(async () => (await registeredWatchers()) === 0, { what: `${MEMORY_WATCHES} watches to end server-side`, timeoutMs: 30_000 });
+    sampleMemory(`after ${MEMORY_WATCHES} watches came and went`);
+
     table(`apiserver vs etcd (${PODS} pods, ${CONCURRENCY} concurrent writers)`, ['measure', 'apiserver', 'etcd anchor', 'ratio'], [
       ['pod creates/s', fmt(apiCreates, 0), fmt(etcdCreates, 0), `${fmt(apiCreates / etcdCreates, 2)}x`],
       [`list ${PODS} pods, median ms`, fmt(median(apiList)), fmt(median(etcdList)), `${fmt(median(apiList) / median(etcdList), 1)}x`],
@@ -124,12 +154,34 @@ async function main(): Promise<void> {
       ['median ms', fmt(median(apiLat), 2), fmt(median(etcdLat), 2), `${fmt(median(apiLat) / median(etcdLat), 1)}x`],
       ['p99 ms', fmt(quantile(apiLat, 0.99), 2), fmt(quantile(etcdLat, 0.99), 2), `${fmt(quantile(apiLat, 0.99) / quantile(etcdLat, 0.99), 1)}x`],
     ]);
+    const mib = (kib: number) => fmt(kib / 1024, 1);
+    table('memory, PSS (MiB)', ['when', 'apiserver', 'etcd anchor (same data)', 'ratio'], memory.map(([when, a, e]) => [when, mib(a), mib(e), `${fmt(a / e, 2)}x`]));
+
+    if (HEAP_DIR) {
+      const snapshot = await takeHeapSnapshot(child.pid!, HEAP_DIR, api.server);
+      console.log(`\nheap snapshot ${snapshot}: self size by constructor, largest first`);
+      for (const row of summariseHeapSnapshot(snapshot, 12)) console.log(`  ${row.share.padStart(6)}  ${row.mib.padStart(8)} MiB  ${row.count.toString().padStart(9)} × ${row.what}`);
+    }
   } finally {
     client.close();
     etcd.close();
     child.kill('SIGTERM');
     await c.teardown();
   }
+}
+
+
+/**
+ * SIGUSR2 makes the apiserver (started with --heapsnapshot-signal) write a
+ * snapshot while its event loop is blocked, so a request answered after the
+ * file appears means the file is whole.
+ */
+async function takeHeapSnapshot(pid: number, dir: string, server: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  const file = await waitFor(() => readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)), { what: 'the heap snapshot file', timeoutMs: 120_000 });
+  await waitFor(async () => (await fetch(`${server}/healthz`)).ok, { what: 'the apiserver to answer after the snapshot', timeoutMs: 300_000 });
+  return join(dir, file);
 }
 
 await main();

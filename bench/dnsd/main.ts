@@ -7,6 +7,9 @@
  *      TTL cache warm, beside knotd answering them itself.
  *   3. Service create → name resolving through dnsd (median/p99), beside the
  *      apiserver's own write → watch-event latency, on a real etcd.
+ *   4. TCP queries (a new connection each, as `dig +tcp`) idle and while
+ *      1,000 slow senders hold connections open dripping a byte a second,
+ *      dnsd beside knotd with its default TCP timeouts under the same load.
  *
  * Run (root not needed): node_modules/.bin/tsx bench/dnsd/main.ts
  * (BENCH_DNSD_BIN=path/to/bin/dnsd.js benches another build of dnsd.)
@@ -15,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,10 @@ const N = 1000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CLIENTS = 4;
 const CREATES = Number(process.env.BENCH_CREATES ?? 40);
+const SLOW_SENDERS = Number(process.env.BENCH_SLOW_SENDERS ?? 1000);
+const TCP_SECONDS = Number(process.env.BENCH_TCP_SECONDS ?? 10);
+// The e2e's slow sender: N connections that each promise a 64-byte message and drip one byte per interval.
+const SLOW_TCP = fileURLToPath(new URL('../../test/netns/dnsd/fixtures/slow-tcp.mjs', import.meta.url));
 
 const ws = benchWorkspace('pilot-bench-dnsd-');
 const { dir } = ws;
@@ -119,6 +126,90 @@ function ask(port: number, name: string, timeoutMs = 500): Promise<{ rcode: numb
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
+/**
+ * One question over a new TCP connection, as `dig +tcp` asks: resolves to the
+ * milliseconds from connect to the whole answer, or undefined when it is
+ * refused, reset or not answered within `timeoutMs`.
+ */
+function askTcp(port: number, name: string, timeoutMs: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const s = connect({ host: '127.0.0.1', port, noDelay: true });
+    let buf = Buffer.alloc(0);
+    const done = (v: number | undefined) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    s.on('error', () => done(undefined));
+    s.on('close', () => done(undefined));
+    s.on('connect', () => {
+      const q = encodeQuery(Math.floor(Math.random() * 65536), name, Type.A);
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(q.length);
+      s.write(Buffer.concat([len, q]));
+    });
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(performance.now() - t0);
+    });
+  });
+}
+
+interface TcpRun {
+  answered: number[];
+  failed: number;
+}
+
+/**
+ * Sequential TCP questions for cluster names for TCP_SECONDS, each with a
+ * 5 s limit (dig's +tcp timeout), so a run spans several of dnsd's 2 s read
+ * deadlines and the server's eviction of slow connections is on the path.
+ */
+async function tcpQueries(port: number): Promise<TcpRun> {
+  const answered: number[] = [];
+  let failed = 0;
+  const until = performance.now() + TCP_SECONDS * 1000;
+  for (let i = 0; performance.now() < until; i++) {
+    const ms = await askTcp(port, `svc-${i % N}.default.svc.cluster.local`, 5_000);
+    if (ms === undefined) failed++;
+    else answered.push(ms);
+  }
+  return { answered, failed };
+}
+
+/**
+ * Holds SLOW_SENDERS slow connections against `port` (reopened when the
+ * server closes them) for as long as `body` runs; resolves with body's
+ * result, the most connections the server held at once, and how many it
+ * closed meanwhile.
+ */
+async function underSlowSenders<T>(port: number, body: () => Promise<T>): Promise<{ result: T; held: number; closedByServer: number }> {
+  const child = start('slow-tcp', [process.execPath, SLOW_TCP, '127.0.0.1', String(port), String(SLOW_SENDERS), '1000', '600']);
+  let open = 0;
+  let closed = 0;
+  let opened = 0;
+  let steady = 0; // stats lines (one a second) in a row without a new connection
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = /^open (\d+) closed (\d+) opened (\d+)/.exec(line);
+    if (!m) return;
+    steady = Number(m[3]) === opened ? steady + 1 : 0;
+    [open, closed, opened] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  });
+  try {
+    // Under load once every slow connection was opened at least once, or the
+    // server takes no more (a full accept queue: the rest wait in SYN-SENT).
+    await waitFor(() => opened >= SLOW_SENDERS || (opened > 0 && steady >= 3), { timeoutMs: 60_000, what: `${SLOW_SENDERS} slow connections opened, or the server taking no more` });
+    const held = open;
+    const before = closed;
+    const result = await body();
+    return { result, held: Math.max(held, open), closedByServer: closed - before };
+  } finally {
+    await stopChild(child);
+  }
+}
+
 
 async function throughput(): Promise<void> {
   // Records: N ClusterIP services for dnsd, the same A records for knot.
@@ -198,8 +289,29 @@ async function throughput(): Promise<void> {
     if (d.lost || k.lost) console.log(`  (${what}: lost dnsd ${d.lost}, knotd ${k.lost})`);
     console.log(`  ${what}: dnsd rcodes ${d.rcodes}; knotd rcodes ${k.rcodes}`);
   }
+  await slowSenders(dnsdPort, knotPort);
   await stopChild(dnsd);
   await stopChild(knot);
+}
+
+/** Section 4: the same servers, TCP questions idle and under slow senders. */
+async function slowSenders(dnsdPort: number, knotPort: number): Promise<void> {
+  const runs: { name: string; idle: TcpRun; loaded: TcpRun; held: number; closed: number }[] = [];
+  for (const [name, port] of [['dnsd', dnsdPort], ['knotd', knotPort]] as const) {
+    const idle = await tcpQueries(port);
+    const { result: loaded, held, closedByServer } = await underSlowSenders(port, () => tcpQueries(port));
+    runs.push({ name, idle, loaded, held, closed: closedByServer });
+  }
+  const p = (r: TcpRun, q: number) => quantile(r.answered, q);
+  console.log(`\nTCP questions, a new connection each (as dig +tcp), one after another for ${TCP_SECONDS} s, idle and while ${SLOW_SENDERS} slow senders each promise a 64-byte message and drip a byte a second (reopening when closed);`);
+  console.log('knotd with 1 TCP worker and its default TCP timeouts; "failed" = refused, reset or unanswered within 5 s\n');
+  console.log('| server | idle answered | idle p50 ms | idle p99 ms | idle failed | loaded answered | loaded p50 ms | loaded p99 ms | loaded failed | slow connections held | closed by the server meanwhile |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of runs) {
+    console.log(`| ${r.name} | ${r.idle.answered.length} | ${fmt(p(r.idle, 0.5), 2)} | ${fmt(p(r.idle, 0.99), 2)} | ${r.idle.failed} | ${r.loaded.answered.length} | ${fmt(p(r.loaded, 0.5), 2)} | ${fmt(p(r.loaded, 0.99), 2)} | ${r.loaded.failed} | ${r.held} | ${r.closed} |`);
+  }
+  const [d, k] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  console.log(`| ratio dnsd/knotd | ${fmt(d.idle.answered.length / k.idle.answered.length, 2)} | ${fmt(p(d.idle, 0.5) / p(k.idle, 0.5), 2)} | ${fmt(p(d.idle, 0.99) / p(k.idle, 0.99), 2)} | | ${fmt(d.loaded.answered.length / k.loaded.answered.length, 2)} | ${fmt(p(d.loaded, 0.5) / p(k.loaded, 0.5), 2)} | ${fmt(p(d.loaded, 0.99) / p(k.loaded, 0.99), 2)} | | | |`);
 }
 
 async function programmingLatency(): Promise<void> {

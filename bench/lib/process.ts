@@ -19,10 +19,13 @@ export interface BenchApiserver {
   ready(): Promise<void>;
 }
 
-/** Spawns `pilot apiserver` over the run's etcd (remembered by the cluster, so teardown kills it); `extra` are more flags. */
-export async function startApiserver(c: Cluster, extra: readonly string[] = []): Promise<BenchApiserver> {
+/**
+ * Spawns `pilot apiserver` over the run's etcd (remembered by the cluster, so
+ * teardown kills it); `extra` are more flags, `nodeArgs` go to node itself.
+ */
+export async function startApiserver(c: Cluster, extra: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<BenchApiserver> {
   const port = await freeLocalPort();
-  const child = spawn(process.execPath, [PILOT_BIN, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--etcd-compaction-interval', '0', ...extra], {
+  const child = spawn(process.execPath, [...nodeArgs, PILOT_BIN, 'apiserver', '--etcd-servers', c.etcd!.endpoint, '--insecure-port', String(port), '--etcd-compaction-interval', '0', ...extra], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
   });
@@ -49,4 +52,11 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Proportional set size of a process in KiB (/proc/<pid>/smaps_rollup): its private pages plus its share of shared ones. */
+export function pssKiB(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  if (!m) throw new Error(`no Pss line in /proc/${pid}/smaps_rollup`);
+  return Number(m[1]);
 }

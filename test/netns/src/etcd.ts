@@ -26,6 +26,11 @@ export class Etcd {
     return this.daemon?.running ?? false;
   }
 
+  /** The etcd process (nsenter execs it, so this is etcd itself), while it runs. */
+  get pid(): number | undefined {
+    return this.daemon?.running ? this.daemon.pid : undefined;
+  }
+
   async start(): Promise<void> {
     if (this.daemon) {
       this.daemon.start();
