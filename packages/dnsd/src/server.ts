@@ -125,7 +125,7 @@ export class DnsServer {
       const victim = pickVictim(this.conns.values(), now, this.timeouts);
       if (victim) this.closeTcp(victim.conn, victim.reason);
     }
-    const conn: TcpConn = { sock, idleSince: now, messageSince: undefined, timer: undefined };
+    const conn: TcpConn = { sock, idleSince: now, messageSince: undefined, served: false, timer: undefined };
     this.conns.set(sock, conn);
     this.arm(conn);
     sock.setNoDelay(true);
@@ -155,6 +155,7 @@ export class DnsServer {
       if (completed) {
         const t = Date.now();
         conn.idleSince = t;
+        conn.served = true;
         conn.messageSince = buf.length > 0 ? t : undefined;
         this.arm(conn);
       } else if (conn.messageSince === undefined) {

@@ -11,6 +11,8 @@ export interface TcpConnState {
   idleSince: number;
   /** When the first byte of the message being read arrived; undefined between messages. */
   messageSince: number | undefined;
+  /** Whether a whole message has arrived on it yet. */
+  served: boolean;
 }
 
 /** Why dnsd closed a TCP connection: the label of dnsd_tcp_closed_total. */
@@ -29,16 +31,23 @@ export function deadlineOf(c: TcpConnState, t: TcpTimeouts): number {
 /**
  * The connection to close so a new client gets in: one mid-message past its
  * deadline, else the oldest idle, else the one whose message began first
- * (the slowest). Never undefined for a non-empty set, so the cap never locks out.
+ * (the slowest). A connection that has not yet sent a whole message counts
+ * as reading one since it was accepted: just accepted, it is the last to
+ * go (the client that asks next must not be closed before its question
+ * arrives), and silent for the read timeout, it is overdue. Never undefined
+ * for a non-empty set, so the cap never locks out.
  */
 export function pickVictim<C extends TcpConnState>(conns: Iterable<C>, now: number, t: TcpTimeouts): { conn: C; reason: Exclude<TcpCloseReason, 'idle-timeout'> } | undefined {
   let overdue: C | undefined;
+  let overdueSince = Infinity;
   let idle: C | undefined;
   let slow: C | undefined;
+  let slowSince = Infinity;
   for (const c of conns) {
-    if (c.messageSince !== undefined) {
-      if (c.messageSince + t.readMs <= now && (!overdue || c.messageSince < overdue.messageSince!)) overdue = c;
-      if (!slow || c.messageSince < slow.messageSince!) slow = c;
+    const since = c.messageSince ?? (c.served ? undefined : c.idleSince);
+    if (since !== undefined) {
+      if (since + t.readMs <= now && since < overdueSince) [overdue, overdueSince] = [c, since];
+      if (since < slowSince) [slow, slowSince] = [c, since];
     } else if (!idle || c.idleSince < idle.idleSince) idle = c;
   }
   if (overdue) return { conn: overdue, reason: 'read-timeout' };
