@@ -22,6 +22,3 @@ export interface DaemonHost {
   spawn(name: string, argv: readonly string[], opts?: { env?: Record<string, string> }): Daemon;
   freePort(): Promise<number>;
 }
-
-// The harness's daemons are orchestrator-core's (up/daemon.ts); etcd.ts names it from here.
-export type { Daemon } from '@pilot/orchestrator-core/up';

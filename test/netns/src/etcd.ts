@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import type { Daemon, DaemonHost } from './daemon.js';
+import { etcdArgv, etcdHealthy, type Daemon } from '@pilot/orchestrator-core/up';
+import type { DaemonHost } from './daemon.js';
 
 /**
  * A real etcd server in the master namespace, listening on the master's
@@ -39,20 +40,17 @@ export class Etcd {
       this.clientPort = await this.host.freePort();
       do this.peerPort = await this.host.freePort();
       while (this.peerPort === this.clientPort);
-      const peer = `http://127.0.0.1:${this.peerPort}`;
-      this.daemon = this.host.spawn('etcd', [
+      // The command line `pilot up` runs etcd with (orchestrator-core's up/etcd.ts).
+      this.daemon = this.host.spawn(
         'etcd',
-        '--name', 'master',
-        '--data-dir', this.dataDir,
-        '--listen-client-urls', `${this.endpoint},http://127.0.0.1:${this.clientPort}`,
-        '--advertise-client-urls', this.endpoint,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `master=${peer}`,
-        '--initial-cluster-state', 'new',
-        '--log-level', 'warn',
-        '--logger', 'zap',
-      ]);
+        etcdArgv({
+          name: 'master',
+          dataDir: this.dataDir,
+          clientUrls: [this.endpoint, `http://127.0.0.1:${this.clientPort}`],
+          advertiseClientUrl: this.endpoint,
+          peerUrl: `http://127.0.0.1:${this.peerPort}`,
+        }),
+      );
     }
     await this.waitHealthy();
   }
@@ -61,9 +59,7 @@ export class Etcd {
     await waitFor(
       async () => {
         if (!this.daemon?.running) throw new Error(`etcd exited: ${JSON.stringify(this.daemon?.exit)}`);
-        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(2_000) });
-        const body = (await res.json()) as { health?: string };
-        return body.health === 'true';
+        return etcdHealthy(this.endpoint);
       },
       { timeoutMs, what: `etcd at ${this.endpoint} to be healthy` },
     );
