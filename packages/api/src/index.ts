@@ -1,4 +1,5 @@
 export * from './types.js';
+export * from './batch-policy-types.js';
 export * from './rbac.js';
 export * from './names.js';
 export * from './resources.js';

@@ -4,7 +4,7 @@
  * derived from it, so adding a resource is adding a row.
  */
 
-export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling' | 'rbac.authorization.k8s.io' | 'authorization.k8s.io';
+export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling' | 'rbac.authorization.k8s.io' | 'authorization.k8s.io' | 'batch' | 'policy';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
@@ -32,7 +32,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   },
   {
     group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod',
-    namespaced: true, shortNames: ['po'], verbs: ALL_VERBS, subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'], categories: ['all'],
+    namespaced: true, shortNames: ['po'], verbs: ALL_VERBS, subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'], categories: ['all'],
   },
   {
     group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service',
@@ -90,6 +90,14 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
     group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding',
     namespaced: false, shortNames: [], verbs: ALL_VERBS, subresources: [],
   },
+  {
+    group: 'batch', version: 'v1', resource: 'jobs', singular: 'job', kind: 'Job',
+    namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: ['status'], categories: ['all'],
+  },
+  {
+    group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', singular: 'poddisruptionbudget', kind: 'PodDisruptionBudget',
+    namespaced: true, shortNames: ['pdb'], verbs: ALL_VERBS, subresources: ['status'],
+  },
   // Reviews are answered, never stored (the apiserver's authorizer decides them).
   {
     group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview',
@@ -109,6 +117,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
 export const SUBRESOURCE_KINDS: Readonly<Record<string, { group: ApiGroup; version: string; kind: string; verbs: Verb[] }>> = {
   'namespaces/finalize': { group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] },
   'pods/binding': { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
+  'pods/eviction': { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
   'pods/log': { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] },
   'pods/exec': { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] },
   'pods/attach': { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] },

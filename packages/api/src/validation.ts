@@ -24,7 +24,9 @@ import type {
   Service,
   ServicePort,
 } from './types.js';
+import type { Job, PodDisruptionBudget } from './batch-policy-types.js';
 import { resourceByName } from './resources.js';
+import { labelSelectorFromObject } from './selectors.js';
 import {
   base64DecodedLength,
   base64Error,
@@ -98,6 +100,8 @@ const NAME_RULES: Record<string, NameRule> = {
   events: dns1123SubdomainError,
   endpointslices: dns1123SubdomainError,
   leases: dns1123SubdomainError,
+  jobs: dns1123SubdomainError,
+  poddisruptionbudgets: dns1123SubdomainError,
   // RBAC names are path segments (ValidateRBACName): `system:kube-scheduler` is a role's name.
   roles: rbacNameError,
   clusterroles: rbacNameError,
@@ -579,6 +583,71 @@ function validateRC(rc: ReplicationController): FieldError[] {
   return errs;
 }
 
+/**
+ * batch/v1 Job (upstream ValidateJob, the parts pilot acts on): counts are
+ * non-negative, the pods restart Never or OnFailure (a Job's pod that
+ * restarts Always never finishes), the selector selects the template, and
+ * the selector and template stay as created.
+ */
+function validateJob(job: Job, old?: Job): FieldError[] {
+  const spec = job.spec;
+  if (!isObj(spec)) return [E.required('spec')];
+  const errs: FieldError[] = [];
+  for (const f of ['parallelism', 'completions', 'activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished'] as const)
+    if (spec[f] !== null) errs.push(...nonNegativeInt(spec[f], `spec.${f}`));
+  if (spec.activeDeadlineSeconds === 0) errs.push(E.invalid('spec.activeDeadlineSeconds', 0, 'must be greater than 0'));
+  errs.push(...oneOf(spec.completionMode, 'spec.completionMode', ['NonIndexed', 'Indexed']));
+  if (!isObj(spec.selector)) errs.push(E.required('spec.selector'));
+  if (!isObj(spec.template)) errs.push(E.required('spec.template'));
+  else {
+    const labels = spec.template.metadata?.labels ?? {};
+    errs.push(...validateLabels(spec.template.metadata?.labels, 'spec.template.metadata.labels'));
+    if (isObj(spec.selector)) {
+      try {
+        if (!labelSelectorFromObject(spec.selector).matches(labels))
+          errs.push(E.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+      } catch (err) {
+        errs.push(E.invalid('spec.selector', spec.selector, (err as Error).message));
+      }
+    }
+    errs.push(...validatePodSpec(spec.template.spec, 'spec.template.spec'));
+    const rp = spec.template.spec?.restartPolicy;
+    if (rp !== 'Never' && rp !== 'OnFailure') errs.push(E.notSupported('spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']));
+  }
+  if (old && isObj(old.spec)) {
+    if (JSON.stringify(canonical(spec.selector)) !== JSON.stringify(canonical(old.spec.selector))) errs.push(E.invalid('spec.selector', spec.selector, 'field is immutable'));
+    if (JSON.stringify(canonical(spec.template)) !== JSON.stringify(canonical(old.spec.template))) errs.push(E.invalid('spec.template', spec.template, 'field is immutable'));
+    if (old.spec.completions !== spec.completions) errs.push(E.invalid('spec.completions', spec.completions, 'field is immutable'));
+  }
+  return errs;
+}
+
+/** An IntOrString count: a non-negative integer or a percentage `N%` (IsValidPercent). */
+function intOrPercent(v: unknown, path: string): FieldError[] {
+  if (v === undefined) return [];
+  if (typeof v === 'string') return /^[0-9]+%$/.test(v) && Number(v.slice(0, -1)) <= 100 ? [] : [E.invalid(path, v, 'must be an integer or percentage (e.g \'5%\')')];
+  return nonNegativeInt(v, path);
+}
+
+/** policy/v1 PodDisruptionBudget (ValidatePodDisruptionBudgetSpec). */
+function validatePodDisruptionBudget(pdb: PodDisruptionBudget): FieldError[] {
+  const spec = pdb.spec;
+  if (!isObj(spec)) return [];
+  const errs: FieldError[] = [];
+  if (spec.minAvailable !== undefined && spec.maxUnavailable !== undefined)
+    errs.push(E.invalid('spec', spec, 'minAvailable and maxUnavailable cannot be both set'));
+  errs.push(...intOrPercent(spec.minAvailable, 'spec.minAvailable'), ...intOrPercent(spec.maxUnavailable, 'spec.maxUnavailable'));
+  errs.push(...oneOf(spec.unhealthyPodEvictionPolicy, 'spec.unhealthyPodEvictionPolicy', ['IfHealthyBudget', 'AlwaysAllow']));
+  if (isObj(spec.selector)) {
+    try {
+      labelSelectorFromObject(spec.selector);
+    } catch (err) {
+      errs.push(E.invalid('spec.selector', spec.selector, (err as Error).message));
+    }
+  }
+  return errs;
+}
+
 function validateEndpoints(ep: Endpoints): FieldError[] {
   const errs: FieldError[] = [];
   for (const [i, ss] of (ep.subsets ?? []).entries()) {
@@ -862,6 +931,8 @@ const KIND_VALIDATORS: Readonly<Record<string, (obj: KubeObject, old?: KubeObjec
   namespaces: (o) => validateNamespace(o as Namespace),
   configmaps: (o, old) => validateConfigMap(o as ConfigMap, old as ConfigMap | undefined),
   secrets: (o, old) => validateSecret(o as Secret, old as Secret | undefined),
+  jobs: (o, old) => validateJob(o as Job, old as Job | undefined),
+  poddisruptionbudgets: (o) => validatePodDisruptionBudget(o as PodDisruptionBudget),
 };
 
 /**
@@ -990,6 +1061,24 @@ function defaultRC(rc: ReplicationController): void {
 }
 
 /**
+ * batch/v1 SetDefaults_Job: neither count set means one pod once; parallelism
+ * alone leaves completions unset (any one success finishes the Job);
+ * backoffLimit 6; a Job without labels takes its template's.
+ */
+function defaultJob(job: Job): void {
+  if (!isObj(job.spec)) return;
+  const spec = job.spec;
+  if ((spec.completions === undefined || spec.completions === null) && spec.parallelism === undefined) spec.completions = 1;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  const tmplLabels = spec.template?.metadata?.labels;
+  if (tmplLabels && Object.keys(tmplLabels).length && (!job.metadata.labels || Object.keys(job.metadata.labels).length === 0)) job.metadata.labels = { ...tmplLabels };
+  if (spec.template) defaultPodSpec(spec.template.spec);
+}
+
+/**
  * A Secret's type defaults to Opaque; `stringData` is write-only plain text:
  * each value is folded into `data` (base64, overwriting a key both carry) and
  * the field goes, as upstream's v1 conversion does, so it is never stored.
@@ -1026,6 +1115,9 @@ export function defaultObject<T extends KubeObject>(resource: string, obj: T): T
       break;
     case 'replicationcontrollers':
       defaultRC(out as unknown as ReplicationController);
+      break;
+    case 'jobs':
+      defaultJob(out as unknown as Job);
       break;
     case 'endpoints':
       for (const ss of (out as unknown as Endpoints).subsets ?? []) for (const p of ss.ports ?? []) p.protocol ??= 'TCP';

@@ -31,6 +31,8 @@ describe('resource table', () => {
       'rbac.authorization.k8s.io/v1 rolebindings',
       'rbac.authorization.k8s.io/v1 clusterroles',
       'rbac.authorization.k8s.io/v1 clusterrolebindings',
+      'batch/v1 jobs',
+      'policy/v1 poddisruptionbudgets',
       'authorization.k8s.io/v1 selfsubjectaccessreviews',
       'authorization.k8s.io/v1 subjectaccessreviews',
       'authorization.k8s.io/v1 localsubjectaccessreviews',
@@ -42,7 +44,8 @@ describe('resource table', () => {
     expect(lookupResource('apps', 'v1', 'pods')).toBeUndefined();
     expect(resourceForKind('Lease')?.group).toBe('coordination.k8s.io');
     expect(resourceByName('rc')?.subresources).toEqual(['status', 'scale']);
-    expect(resourceByName('pods')?.subresources).toEqual(['status', 'binding', 'log', 'exec', 'attach', 'portforward']);
+    expect(resourceByName('pods')?.subresources).toEqual(['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward']);
+    expect(lookupResource('policy', 'v1', 'pdb')?.kind).toBe('PodDisruptionBudget');
   });
 
   it('builds Kubernetes URL paths', () => {
@@ -64,7 +67,9 @@ describe('resource table', () => {
     expect(core.resources.find((r) => r.name === 'replicationcontrollers/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
     expect(core.resources.find((r) => r.name === 'pods')).toMatchObject({ shortNames: ['po'], namespaced: true, verbs: expect.arrayContaining(['watch']) });
     const groups = apiGroupListDocument().groups as { name: string }[];
-    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'authorization.k8s.io']);
+    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'batch', 'policy', 'authorization.k8s.io']);
+    // kubectl drain finds the Eviction kind's group version here (CheckEvictionSupport).
+    expect(core.resources.find((r) => r.name === 'pods/eviction')).toMatchObject({ group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
   });
 });
 

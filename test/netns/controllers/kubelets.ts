@@ -7,7 +7,9 @@ import { createLogger } from '@pilot/common';
  * what a kubelet reports: phase Running, a pod IP from the node's /24, and
  * Ready (or not, as the test says); a pod marked for deletion is finished
  * (deleted with grace 0), unless it carries the label `linger`, so tests
- * can look at terminating pods.
+ * can look at terminating pods. A pod the test finished (`finish`: its
+ * containers exited) is left as it is, as a kubelet leaves a pod that
+ * restarts Never.
  */
 export class FakeKubelets {
   private readonly informer: Informer<Pod>;
@@ -63,6 +65,25 @@ export class FakeKubelets {
     await this.report(pod);
   }
 
+  /** Reports that the pod's containers exited: 0 makes it Succeeded, anything else Failed (restartPolicy Never). */
+  async finish(name: string, exitCode: number): Promise<void> {
+    const pod = await this.api.get<Pod>('pods', name, { namespace: this.namespace });
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const reason = exitCode === 0 ? 'Completed' : 'Error';
+    const status = {
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
+      ],
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+        name: c.name, ready: false, restartCount: 0, image: c.image ?? '', imageID: '',
+        state: { terminated: { exitCode, reason, startedAt: pod.status?.startTime ?? now, finishedAt: now } },
+      })),
+    };
+    await this.api.patchStatus('pods', name, { status }, 'merge', { namespace: this.namespace });
+  }
+
   private async act(pod: Pod): Promise<void> {
     const node = pod.spec?.nodeName;
     if (!node || !this.nodes.includes(node)) return;
@@ -73,6 +94,7 @@ export class FakeKubelets {
       });
       return;
     }
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
     const wantReady = !this.notReady.has(pod.metadata.name!);
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     if (pod.status?.phase === 'Running' && pod.status.podIP && ready === wantReady) return;

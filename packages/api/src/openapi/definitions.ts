@@ -25,6 +25,7 @@ import {
   type FieldSchema,
   type StructSchema,
 } from './schema.js';
+import { BATCH_POLICY_DEFINITIONS } from './definitions-batch-policy.js';
 import { RBAC_DEFINITIONS } from './definitions-rbac.js';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
@@ -698,6 +699,7 @@ export const DEFINITIONS: Readonly<Record<string, StructSchema>> = {
   [`${AUTOSCALING}.ScaleStatus`]: { properties: { replicas: int32(), selector: str() }, required: ['replicas'] },
 
   ...RBAC_DEFINITIONS,
+  ...BATCH_POLICY_DEFINITIONS,
 };
 
 /** The definition name of a kind (`Pod` → `io.k8s.api.core.v1.Pod`), optionally for one apiVersion. */

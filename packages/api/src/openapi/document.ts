@@ -343,12 +343,12 @@ function resourcePaths(r: ResourceInfo): Record<string, Json> {
     if (!subDef) throw new Error(`openapi: no schema definition for ${r.resource}/${sub} (${subKind})`);
     const subId = `${id}${upperFirst(sub)}`;
     const entry: Json = { parameters: [P.name(subKind), ...scopeParams] };
-    if (sub === 'binding') {
+    if (sub === 'binding' || sub === 'eviction') {
       entry.post = operation(
         {
           action: 'post',
           verb: `create${subId}`,
-          description: `create binding of a ${r.kind}`,
+          description: `create ${sub} of a ${r.kind}`,
           kindDef: subDef,
           gvk: subGvk,
           params: writeParams,

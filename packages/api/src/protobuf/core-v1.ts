@@ -42,6 +42,10 @@ export const ObjectMeta: MessageDesc = {
   },
 };
 
+// metav1.LabelSelector (the workload kinds' selectors)
+const LabelSelectorRequirement: MessageDesc = { name: 'LabelSelectorRequirement', fields: { 1: s('key', { keepZero: true }), 2: s('operator', { keepZero: true }), 3: strings('values') } };
+export const LabelSelector: MessageDesc = { name: 'LabelSelector', fields: { 1: stringMap('matchLabels'), 2: msg('matchExpressions', LabelSelectorRequirement, true) } };
+
 // --- Namespace
 
 const NamespaceSpec: MessageDesc = { name: 'NamespaceSpec', fields: { 1: strings('finalizers') } };
@@ -150,6 +154,7 @@ export const PodSpec: MessageDesc = {
     31: s('preemptionPolicy', { keepZero: true }),
   },
 };
+export const PodTemplateSpec: MessageDesc = { name: 'PodTemplateSpec', fields: { 1: msg('metadata', ObjectMeta), 2: msg('spec', PodSpec) } };
 export const Pod: MessageDesc = { name: 'Pod', fields: { 1: msg('metadata', ObjectMeta), 2: msg('spec', PodSpec), 3: msg('status', { name: 'PodStatus', fields: { 1: s('phase') } }) } };
 
 // --- ConfigMap, Secret, ServiceAccount (kubectl create configmap|secret|serviceaccount)
@@ -184,5 +189,5 @@ export const CORE_V1_KINDS: Readonly<Record<string, MessageDesc>> = {
 
 /** The message descriptions by Go type name, for callers that wrap them (a Job's or an RC's pod template). */
 export const CORE_V1_MESSAGES = {
-  ObjectMeta, OwnerReference, ObjectReference, Namespace, Service, ServiceSpec, ServicePort, Pod, PodSpec, Container, ContainerPort, EnvVar, ResourceRequirements, ConfigMap, Secret, ServiceAccount,
+  ObjectMeta, OwnerReference, LabelSelector, PodTemplateSpec, ObjectReference, Namespace, Service, ServiceSpec, ServicePort, Pod, PodSpec, Container, ContainerPort, EnvVar, ResourceRequirements, ConfigMap, Secret, ServiceAccount,
 } as const;

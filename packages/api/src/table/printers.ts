@@ -4,7 +4,9 @@
  * always computes every column (kubectl hides priority-1 columns unless
  * `-o wide`), so each printer returns all cells.
  */
+import type { Job, PodDisruptionBudget } from '../batch-policy-types.js';
 import type { RoleBinding } from '../rbac.js';
+import { labelSelectorFromObject } from '../selectors.js';
 import type {
   ConfigMap,
   ContainerStatus,
@@ -12,6 +14,7 @@ import type {
   EndpointSlice,
   Event,
   KubeObject,
+  LabelSelectorSpec,
   Lease,
   Namespace,
   Node,
@@ -21,7 +24,7 @@ import type {
   Service,
   ServiceAccount,
 } from '../types.js';
-import { ageSince } from './duration.js';
+import { ageSince, humanDuration } from './duration.js';
 
 export interface TableColumnDefinition {
   name: string;
@@ -571,6 +574,89 @@ const bindingPrinter: Printer = {
   },
 };
 
+// ------------------------------------------------------------ jobs, disruption budgets
+
+/** metav1.FormatLabelSelector: the selector's string form, `<none>` when empty, `<error>` when it does not parse. */
+export function formatLabelSelector(sel: LabelSelectorSpec | null | undefined): string {
+  let text: string;
+  try {
+    text = labelSelectorFromObject(sel).toString();
+  } catch {
+    return '<error>';
+  }
+  return text === '' ? '<none>' : text;
+}
+
+const hasCondition = (job: Job, type: string): boolean => (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+
+/** printJob's STATUS: finished conditions first, then terminating, then the interim conditions. */
+function jobStatus(job: Job): string {
+  if (hasCondition(job, 'Complete')) return 'Complete';
+  if (hasCondition(job, 'Failed')) return 'Failed';
+  if (job.metadata.deletionTimestamp) return 'Terminating';
+  for (const t of ['Suspended', 'FailureTarget', 'SuccessCriteriaMet']) if (hasCondition(job, t)) return t;
+  return 'Running';
+}
+
+function jobCompletions(job: Job): string {
+  const succeeded = job.status?.succeeded ?? 0;
+  const completions = job.spec?.completions;
+  if (completions !== undefined && completions !== null) return `${succeeded}/${completions}`;
+  const parallelism = job.spec?.parallelism ?? 0;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+function jobDuration(job: Job, now: Date): string {
+  const start = job.status?.startTime;
+  if (!start) return '';
+  const end = job.status?.completionTime ? Date.parse(job.status.completionTime) : now.getTime();
+  return humanDuration(end - Date.parse(start));
+}
+
+const jobs: Printer = {
+  columns: [
+    NAME,
+    col('Status', 'Status of the job.'),
+    col('Completions', 'The completion status of the job.'),
+    col('Duration', 'Time required to complete the job.'),
+    AGE,
+    col('Containers', 'Names of each container in the template.', { wide: true }),
+    col('Images', 'Images referenced by each container in the template.', { wide: true }),
+    col('Selector', 'Label keys and values that pods must match to be counted by this controller.', { wide: true }),
+  ],
+  row(obj, now) {
+    const job = obj as Job;
+    const containers = job.spec?.template?.spec?.containers ?? [];
+    return {
+      cells: [
+        name(job),
+        jobStatus(job),
+        jobCompletions(job),
+        jobDuration(job, now),
+        age(job, now),
+        containers.map((c) => c.name).join(','),
+        containers.map((c) => c.image ?? '').join(','),
+        formatLabelSelector(job.spec?.selector),
+      ],
+    };
+  },
+};
+
+const poddisruptionbudgets: Printer = {
+  columns: [
+    NAME,
+    col('Min Available', 'The minimum number of pods that must be available.'),
+    col('Max Unavailable', 'The maximum number of pods that may be unavailable.'),
+    col('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', { type: 'integer' }),
+    AGE,
+  ],
+  row(obj, now) {
+    const pdb = obj as PodDisruptionBudget;
+    const shown = (v: number | string | undefined) => (v === undefined ? 'N/A' : String(v));
+    return { cells: [name(pdb), shown(pdb.spec?.minAvailable), shown(pdb.spec?.maxUnavailable), pdb.status?.disruptionsAllowed ?? 0, age(pdb, now)] };
+  },
+};
+
 /** Kinds without their own columns: NAME and AGE. */
 export const DEFAULT_PRINTER: Printer = {
   columns: [NAME, AGE],
@@ -596,4 +682,6 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   clusterroles: rolePrinter,
   rolebindings: bindingPrinter,
   clusterrolebindings: bindingPrinter,
+  jobs,
+  poddisruptionbudgets,
 };

@@ -1,4 +1,4 @@
-import { CORE_V1_KINDS, CORE_V1_MESSAGES, decodeEnvelope, decodeKubernetesProtobuf, decodeMessage, ProtobufError, readFields, UnknownProtobufKindError, type MessageDesc } from '../../src/protobuf/index.js';
+import { CORE_V1_KINDS, CORE_V1_MESSAGES, decodeEnvelope, decodeKubernetesProtobuf, decodeMessage, ProtobufError, readFields, type MessageDesc } from '../../src/protobuf/index.js';
 import { CAPTURED } from './captured.js';
 
 const body = (name: keyof typeof CAPTURED) => Buffer.from(CAPTURED[name], 'base64');
@@ -103,18 +103,10 @@ describe('kubectl 1.32 request bodies (captured)', () => {
     expect(decodeKubernetesProtobuf(body('createServiceAccount'))).toEqual({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa1', namespace: 'kube-system' } });
   });
 
-  it('a kind without a description names itself (create job)', () => {
-    const err = (() => {
-      try {
-        decodeKubernetesProtobuf(body('createJobFromCronJob'));
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(err).toBeInstanceOf(UnknownProtobufKindError);
-    expect((err as UnknownProtobufKindError).kind).toBe('Job');
-    expect((err as Error).message).toBe('protobuf bodies of kind Job (batch/v1) are not supported; send application/json');
+  it('a batch/v1 Job (create job --from=cronjob) decodes with its JobSpec', () => {
+    const job = decodeKubernetesProtobuf(body('createJobFromCronJob')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: { template: { spec: { restartPolicy: string } } } };
+    expect([job.apiVersion, job.kind, job.metadata.name]).toEqual(['batch/v1', 'Job', 'jj']);
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
   });
 });
 
@@ -197,7 +189,7 @@ describe('wire decoding', () => {
 });
 
 describe('ObjectMeta and PodSpec inside another kind (captured create job --from=cronjob)', () => {
-  // batch/v1 Job is not served; a test-only wrapper reaches the core/v1 messages it embeds (JobSpec.template = 6).
+  // A test-only wrapper reaches the core/v1 messages a Job embeds (JobSpec.template = 6).
   const { ObjectMeta, PodSpec } = CORE_V1_MESSAGES;
   const Job: MessageDesc = {
     name: 'Job',
@@ -250,7 +242,4 @@ describe('ObjectMeta and PodSpec inside another kind (captured create job --from
     });
   });
 
-  it('a Job body on its own is a kind without a description', () => {
-    expect(() => decodeKubernetesProtobuf(body('createJobFromCronJob'))).toThrow('protobuf bodies of kind Job (batch/v1) are not supported');
-  });
 });

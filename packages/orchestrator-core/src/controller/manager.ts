@@ -14,8 +14,10 @@ import { createRegistry, FlagError, type Logger } from '@pilot/common';
 import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
+import { disruptionControllerFactory } from './disruption/controller.js';
 import { endpointsControllerFactory } from './endpoints/controller.js';
 import { garbageCollectorFactory } from './garbagecollector/controller.js';
+import { jobControllerFactory } from './job/controller.js';
 import { namespaceControllerFactory } from './namespace/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
 import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
@@ -40,6 +42,8 @@ export const CONTROLLERS: Record<string, ControllerEntry> = {
   garbagecollector: { factory: garbageCollectorFactory },
   nodelifecycle: { factory: nodeLifecycleControllerFactory },
   'taint-eviction-controller': { factory: taintEvictionControllerFactory },
+  job: { factory: jobControllerFactory },
+  disruption: { factory: disruptionControllerFactory },
 };
 
 /**

@@ -19,8 +19,9 @@ describe('protobuf request bodies', () => {
     expect(cut.message).toMatch(/^the body could not be decoded as protobuf: .*truncated/);
     expect(cut.message).not.toContain('\n');
     expect(statusOf(() => decodeBody(Buffer.from('{"kind":"Namespace"}'), 'protobuf'))).toMatchObject({ code: 400, message: expect.stringContaining('protobuf magic') });
-    // An envelope of a batch/v1 Job (kubectl create job): a kind without a description.
-    const job = Buffer.from('azhzAAoPCghiYXRjaC92MRIDSm9iEgIKAA==', 'base64');
-    expect(statusOf(() => decodeBody(job, 'protobuf'))).toEqual({ code: 415, reason: 'UnsupportedMediaType', message: 'protobuf bodies of kind Job (batch/v1) are not supported; send application/json' });
+    // An envelope of a batch/v1 CronJob (kubectl create cronjob): a kind without a description.
+    const typeMeta = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('batch/v1'), Buffer.from([0x12, 7]), Buffer.from('CronJob')]);
+    const cronJob = Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta, Buffer.from([0x12, 2, 0x0a, 0x00])]);
+    expect(statusOf(() => decodeBody(cronJob, 'protobuf'))).toEqual({ code: 415, reason: 'UnsupportedMediaType', message: 'protobuf bodies of kind CronJob (batch/v1) are not supported; send application/json' });
   });
 });

@@ -1,5 +1,6 @@
 import { formatTime, isObject, TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, type Binding, type KubeObject, type Node, type Pod, type Toleration } from '@pilot/api';
 import { badRequest, conflict, invalid, successStatus } from '../status.js';
+import { evictionSubresource } from './eviction.js';
 import { kubeletConnect } from './kubelet-location.js';
 import type { DeletePlan, Strategy, StrategyContext } from './strategy.js';
 import { statusSubresource, type Subresource, type SubresourceMap } from './subresources.js';
@@ -138,13 +139,13 @@ export const bindingSubresource: Subresource = {
 
 /**
  * A pod's subresources. The kubelet serves log, exec, attach and portforward
- * (proxied by the HTTP layer over TLS); later ones are one row each, e.g.
- * `eviction: { create(call, body, ctx) {...} }` (a delete of the pod that
- * honours disruption budgets, answering 201).
+ * (proxied by the HTTP layer over TLS); eviction is a delete that honours
+ * disruption budgets (eviction.ts).
  */
 export const podSubresources: SubresourceMap = {
   status: statusSubresource,
   binding: bindingSubresource,
+  eviction: evictionSubresource,
   log: { connect: kubeletConnect('log', ['GET'], false) },
   exec: { connect: kubeletConnect('exec', ['GET', 'POST'], true) },
   attach: { connect: kubeletConnect('attach', ['GET', 'POST'], true) },

@@ -1,6 +1,8 @@
 import type { KubeObject, ResourceInfo } from '@pilot/api';
 import { endpointsStrategy } from './endpoints.js';
+import { jobStrategy, jobSubresources } from './jobs.js';
 import { namespaceStrategy, namespaceSubresources } from './namespaces.js';
+import { podDisruptionBudgetStrategy, podDisruptionBudgetSubresources } from './poddisruptionbudgets.js';
 import { newPodStrategy, podStrategy, podSubresources, type PodAdmissionConfig } from './pods.js';
 import { clusterRoleBindingStrategy, clusterRoleStrategy, roleBindingStrategy, roleStrategy } from './rbac.js';
 import { replicationControllerStrategy, replicationControllerSubresources } from './replicationcontrollers.js';
@@ -40,6 +42,8 @@ export const RESOURCE_TABLE: ResourceTable = {
   clusterroles: { strategy: clusterRoleStrategy },
   rolebindings: { strategy: roleBindingStrategy },
   clusterrolebindings: { strategy: clusterRoleBindingStrategy },
+  jobs: { strategy: jobStrategy, subresources: jobSubresources },
+  poddisruptionbudgets: { strategy: podDisruptionBudgetStrategy, subresources: podDisruptionBudgetSubresources },
 };
 
 /**
