@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { ApiClient, Lease, Node, Pod } from '@pilot/api';
 import { Cidr, waitFor } from '@pilot/common';
 import { Cluster, kubeletServingCert, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon, type Dockerd, type Host, type Registry } from '@pilot/netns';
@@ -9,9 +10,10 @@ import { startOverlaydEverywhere, type Started } from '../overlayd/helpers.js';
  * namespace; two hosts, each with overlayd (host-gw), dockerd from the
  * options overlayd wrote, and the kubelet. The test binds pods itself
  * (spec.nodeName; the scheduler is not running) and checks what an operator
- * sees: the Node and its Lease, pods Running and Ready with IPs from each
- * host's subnet, `kubectl logs`, restarts, a kubelet restart adopting its
- * containers, deletion, image pull failures, the pod's resolv.conf.
+ * sees: the Node (with its OS, kernel and runtime in `get nodes -o wide`)
+ * and its Lease, pods Running and Ready with IPs from each host's subnet,
+ * `kubectl logs`, restarts, a kubelet restart adopting its containers,
+ * deletion, image pull failures, the pod's resolv.conf.
  * Timers are shortened by flags (status every 2 s, back-off from 1 s).
  */
 
@@ -132,6 +134,10 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
       );
       expect(node.spec?.podCIDR).toBe(Cidr.parseInterface(envs[i]!.FLANNEL_SUBNET!).cidr.toString());
       expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: h.ip });
+      expect(node.status?.nodeInfo).toMatchObject({ kubeletVersion: 'v1.32.0-pilot', operatingSystem: 'linux', containerRuntimeVersion: expect.stringMatching(/^docker:\/\/\d+\.\d+/) });
+      // Host namespaces share the machine's files: the IDs are the machine's.
+      const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
+      expect(node.status?.nodeInfo).toMatchObject({ machineID: read('/etc/machine-id'), bootID: read('/proc/sys/kernel/random/boot_id') });
       const first = await waitFor(() => api.get<Lease>('leases', h.name, { namespace: 'kube-node-lease' }).catch(() => undefined), { timeoutMs: 15_000, intervalMs: 250, what: `the Lease of ${h.name}` });
       expect(first.spec?.holderIdentity).toBe(h.name);
       await waitFor(async () => (await api.get<Lease>('leases', h.name, { namespace: 'kube-node-lease' })).spec?.renewTime !== first.spec?.renewTime, {
@@ -139,6 +145,18 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
         intervalMs: 250,
         what: `the Lease of ${h.name} to be renewed`,
       });
+    }
+    // What an operator reads: OS-IMAGE, KERNEL-VERSION and CONTAINER-RUNTIME filled in.
+    const [header, ...rows] = tableRows(await k.ok(['get', 'nodes', '-o', 'wide']));
+    const col = (row: string[], name: string) => row[header!.indexOf(name)];
+    expect(header).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
+    for (const h of c!.hosts) {
+      const row = rows.find((r) => r[0] === h.name)!;
+      expect(col(row, 'VERSION')).toBe('v1.32.0-pilot');
+      expect(col(row, 'INTERNAL-IP')).toBe(h.ip);
+      expect(col(row, 'OS-IMAGE')).not.toBe('<unknown>');
+      expect(col(row, 'KERNEL-VERSION')).toMatch(/^\d+\.\d+/);
+      expect(col(row, 'CONTAINER-RUNTIME')).toMatch(/^docker:\/\/\d+\.\d+/);
     }
   });
 

@@ -1,4 +1,5 @@
 import { apiGroupListDocument, apiResourceList, apiVersionsDocument, groupVersions } from '@pilot/api';
+import { KUBERNETES_VERSION } from '../component/version.js';
 
 /**
  * Legacy discovery documents. kubectl on this machine is a dispatcher that
@@ -6,9 +7,7 @@ import { apiGroupListDocument, apiResourceList, apiVersionsDocument, groupVersio
  */
 
 export const VERSION_INFO = {
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.0-pilot',
+  ...KUBERNETES_VERSION,
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',
   buildDate: '2026-01-01T00:00:00Z',

@@ -1,11 +1,12 @@
-import { formatMicroTime, type Lease, type Node, type NodeCondition } from '@pilot/api';
+import { formatMicroTime, type Lease, type Node, type NodeCondition, type NodeSystemInfo } from '@pilot/api';
 import { Cidr, parseEnvFile } from '@pilot/common';
 
 /**
  * The node's own objects as the kubelet computes them (pkg/kubelet/nodestatus
  * and nodelease), pure so the node-status loop only decides when to post:
  * the Node it registers (capacity/allocatable cpu, memory, pods; addresses;
- * spec.podCIDR from overlayd's subnet.env; daemonEndpoints) and the Lease in
+ * spec.podCIDR from overlayd's subnet.env; daemonEndpoints; nodeInfo, read
+ * once by system-info.ts) and the Lease in
  * kube-node-lease (renewed every 10 s, 40 s duration, MicroTime renewTime).
  */
 
@@ -21,8 +22,8 @@ export interface NodeFacts {
   maxPods: number;
   kubeletPort: number;
   podCidr?: string;
-  runtimeVersion?: string;
-  kubeletVersion?: string;
+  /** status.nodeInfo: OS image, kernel, runtime and kubelet versions, machine and boot IDs. */
+  nodeInfo?: NodeSystemInfo;
   labels?: Record<string, string>;
 }
 
@@ -58,7 +59,13 @@ export function makeNode(f: NodeFacts, ready: { ready: boolean; message: string 
     metadata: {
       ...(previous?.metadata ?? {}),
       name: f.name,
-      labels: { ...(previous?.metadata?.labels ?? {}), 'kubernetes.io/hostname': f.hostname, 'kubernetes.io/os': 'linux', ...(f.labels ?? {}) },
+      labels: {
+        ...(previous?.metadata?.labels ?? {}),
+        'kubernetes.io/hostname': f.hostname,
+        'kubernetes.io/os': f.nodeInfo?.operatingSystem || 'linux',
+        ...(f.nodeInfo?.architecture ? { 'kubernetes.io/arch': f.nodeInfo.architecture } : {}),
+        ...(f.labels ?? {}),
+      },
     },
     spec: { ...(previous?.spec ?? {}), ...(f.podCidr ? { podCIDR: f.podCidr, podCIDRs: [f.podCidr] } : {}) },
     status: {
@@ -70,6 +77,7 @@ export function makeNode(f: NodeFacts, ready: { ready: boolean; message: string 
         { type: 'Hostname', address: f.hostname },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: f.kubeletPort } },
+      ...(f.nodeInfo ? { nodeInfo: f.nodeInfo } : {}),
       conditions: [readyCondition(ready.ready, ready.message, now, prevReady)],
     },
   } as Node;

@@ -18,6 +18,7 @@ import { connectDocker, type DockerRuntime } from './runtime/docker.js';
 import type { DnsConfig } from './runtime/runtime.js';
 import { startKubeletServer, type KubeletServer } from './server.js';
 import { StatusManager } from './status-manager.js';
+import { readNodeSystemInfo } from './system-info.js';
 
 /**
  * `pilot kubelet` wired up (cmd/kubelet/app/server.go): dockerd (waited
@@ -90,6 +91,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
   const version = await runtime.version();
   log.info({ runtime: `${version.runtimeName}://${version.runtimeVersion}`, api: version.runtimeApiVersion, node: cfg.nodeName }, 'container runtime connected');
 
+  const nodeInfo = await readNodeSystemInfo({ containerRuntimeVersion: `${version.runtimeName}://${version.runtimeVersion}` });
   const nodeIp = cfg.nodeIp ?? detectNodeIp();
   if (!nodeIp) throw new Error('no address to register the node with: give --node-ip');
   let hostDns: DnsConfig = { servers: [], searches: [], options: [] };
@@ -174,7 +176,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
       maxPods: cfg.maxPods,
       kubeletPort: server.port,
       ...(podCidr ? { podCidr } : {}),
-      runtimeVersion: `docker://${version.runtimeVersion}`,
+      nodeInfo,
       labels: cfg.nodeLabels,
     };
   };

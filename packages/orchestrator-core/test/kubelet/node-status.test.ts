@@ -17,6 +17,25 @@ describe('node status', () => {
     expect(n.status?.daemonEndpoints).toEqual({ kubeletEndpoint: { Port: 10250 } });
     expect(n.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'KubeletReady' });
   });
+  it('reports status.nodeInfo (the OS-IMAGE, KERNEL-VERSION and CONTAINER-RUNTIME of get nodes -o wide) and the arch label', () => {
+    const nodeInfo = {
+      machineID: 'm',
+      systemUUID: 's',
+      bootID: 'b',
+      kernelVersion: '6.1.0-28-amd64',
+      osImage: 'Debian GNU/Linux 12 (bookworm)',
+      containerRuntimeVersion: 'docker://20.10.24',
+      kubeletVersion: 'v1.32.0-pilot',
+      kubeProxyVersion: 'v1.32.0-pilot',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+    };
+    const n = makeNode({ ...facts, nodeInfo }, { ready: true, message: 'ok' }, '2026-12-02T12:00:00Z');
+    expect(n.status?.nodeInfo).toEqual(nodeInfo);
+    expect(n.metadata.labels).toMatchObject({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' });
+    const again = makeNode({ ...facts, nodeInfo }, { ready: true, message: 'ok' }, '2026-12-02T12:00:10Z', n);
+    expect(nodeStatusChanged(n, again)).toBe(false);
+  });
   it('posts on change only (heartbeat times do not count) and keeps the transition time', () => {
     const a = makeNode(facts, { ready: true, message: 'ok' }, '2026-12-02T12:00:00Z');
     const b = makeNode(facts, { ready: true, message: 'ok' }, '2026-12-02T12:00:10Z', a);
