@@ -1,21 +1,29 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { ApiClient, Lease, Node, Pod } from '@pilot/api';
-import { Cidr, waitFor } from '@pilot/common';
-import { Cluster, kubeletServingCert, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon, type Dockerd, type Host, type Registry } from '@pilot/netns';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ApiClient, Endpoints, Lease, Node, Pod } from '@pilot/api';
+import { Cidr, detectBackend, waitFor } from '@pilot/common';
+import { Cluster, foreignClientCert, kubeletServingCert, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon, type Dockerd, type Host, type Registry } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
 import { startOverlaydEverywhere, type Started } from '../overlayd/helpers.js';
 
 /**
- * `pilot kubelet` for real: etcd and `pilot apiserver` (TLS) in the master
- * namespace; two hosts, each with overlayd (host-gw), dockerd from the
- * options overlayd wrote, and the kubelet. The test binds pods itself
- * (spec.nodeName; the scheduler is not running) and checks what an operator
- * sees: the Node (with its OS, kernel and runtime in `get nodes -o wide`)
- * and its Lease, pods Running and Ready with IPs from each host's subnet,
- * `kubectl logs`, restarts, a kubelet restart adopting its containers,
- * deletion, image pull failures, the pod's resolv.conf.
- * Timers are shortened by flags (status every 2 s, back-off from 1 s).
+ * `pilot kubelet` for real: etcd, `pilot apiserver` (TLS) and the
+ * endpoints controller in the master namespace; two hosts, each with
+ * overlayd (host-gw), dockerd from the options overlayd wrote, and the
+ * kubelet; svcproxy (iptables) on h1, whose kubelet also runs static pods
+ * from a manifest directory. The test binds pods itself (spec.nodeName; the
+ * scheduler is not running) and checks what an operator sees: the Node (with
+ * its OS, kernel and runtime in `get nodes -o wide`) and its Lease, pods
+ * Running and Ready with IPs from each host's subnet, `kubectl logs`,
+ * restarts, CrashLoopBackOff, a kubelet restart adopting its containers,
+ * readiness taking a pod out of a Service's Endpoints and svcproxy's rules,
+ * the kubelet port closed to anyone but the apiserver, static pods running
+ * without the apiserver and mirrored into it, deletion, image pull failures,
+ * the pod's resolv.conf. Timers are shortened by flags (status every 2 s,
+ * back-off from 1 s to 4 s, manifests re-read every second).
  */
+
+const SVCPROXY = fileURLToPath(new URL('../../../packages/svcproxy/dist/bin/svcproxy.js', import.meta.url));
 
 const NS = 'kl';
 let c: Cluster | undefined;
@@ -27,6 +35,8 @@ let envs: Record<string, string>[];
 let registry: Registry;
 const dockerds: Dockerd[] = [];
 const kubelets: Daemon[] = [];
+/** h1's static pod manifests (the directory does not exist when its kubelet starts). */
+const manifestDir = (h: Host) => `${h.stateDir}/manifests`;
 
 const t = (name: string, fn: () => Promise<void>, timeoutMs?: number) => it(name, withLogsOnFailure(() => c, fn), timeoutMs);
 
@@ -52,6 +62,7 @@ async function kubeletArgs(h: Host, i: number): Promise<string[]> {
     '--sync-frequency', '10s',
     '--container-backoff', '1s',
     '--container-backoff-max', '4s',
+    ...(i === 0 ? ['--pod-manifest-path', manifestDir(h), '--file-check-frequency', '1s'] : []),
   ];
 }
 
@@ -112,6 +123,19 @@ beforeAll(async () => {
   api = cp.client;
   for (const [i, h] of c.hosts.entries()) dockerds.push(await h.startDockerd({ dockerOptsFile: od[i]!.dockerOptsFile, registry }));
   for (const [i, h] of c.hosts.entries()) kubelets.push(h.spawn('kubelet', await kubeletArgs(h, i)));
+  c.master.spawn('controller-manager', [
+    process.execPath, PILOT_BIN, 'controller-manager', '--kubeconfig', cp.kubeconfigFor(), '--controllers', 'endpoint', '--healthz-port', String(await c.master.freePort()),
+  ]);
+  const h1 = c.hosts[0]!;
+  h1.spawn('svcproxy', [
+    process.execPath, SVCPROXY,
+    '--kubeconfig', cp.kubeconfigFor(h1),
+    '--cluster-cidr', '10.1.0.0/16',
+    '--hostname-override', h1.name,
+    '--min-sync-period', '200ms',
+    '--healthz-bind-address', h1.ip,
+    '--healthz-port', String(await h1.freePort()),
+  ]);
   k = Kubectl.forRun(c, cp, NS);
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
 }, 180_000);
@@ -285,6 +309,184 @@ describe('pilot kubelet on two overlayd + dockerd hosts', () => {
     expect(p.status!.phase).toBe('Pending');
     expect(['ErrImagePull', 'ImagePullBackOff']).toContain(p.status!.containerStatuses![0]!.state?.waiting?.reason);
   });
+
+  t('a crashing command goes into CrashLoopBackOff with a growing back-off, restart after restart', async () => {
+    await api.create('pods', pod('crash', c!.hosts[1]!.name, { image: 'busybox', command: ['sh', '-c', 'echo crashing; exit 3'] }), { namespace: NS });
+    const delays: number[] = [];
+    const finishes: Array<{ restartCount: number; finishedAt: string }> = [];
+    let kubectlShowed = false;
+    const seconds = (d: string) => [...d.matchAll(/(\d+)([hms])/g)].reduce((n, [, v, u]) => n + Number(v) * (u === 'h' ? 3600 : u === 'm' ? 60 : 1), 0);
+    await waitFor(
+      async () => {
+        const p = await getPod('crash');
+        const cs = p.status?.containerStatuses?.[0];
+        if (!cs) return false;
+        const m = /^back-off (\S+) restarting failed container=app pod=crash_kl\(([^)]+)\)$/.exec(cs.state?.waiting?.message ?? '');
+        if (cs.state?.waiting?.reason === 'CrashLoopBackOff') {
+          expect(m?.[2]).toBe(p.metadata.uid);
+          const d = seconds(m![1]!);
+          if (delays.at(-1) !== d) delays.push(d);
+          if (!kubectlShowed) kubectlShowed = tableRows(await k.ok(['get', 'pods', 'crash'])).some((r) => r[0] === 'crash' && r[2] === 'CrashLoopBackOff');
+        }
+        const t = cs.lastState?.terminated;
+        if (t?.finishedAt && finishes.at(-1)?.finishedAt !== t.finishedAt) {
+          expect(t).toMatchObject({ exitCode: 3, reason: 'Error' });
+          finishes.push({ restartCount: cs.restartCount, finishedAt: t.finishedAt });
+        }
+        return new Set(delays).size >= 2 && cs.restartCount >= 3 && kubectlShowed;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: 'crash to show CrashLoopBackOff with two back-off delays after 3 restarts' },
+    );
+    // Each delay shown is longer than the one before (1s, 2s, 4s, then it stays at the 4s cap); each run ended after the one before.
+    for (let i = 1; i < delays.length; i++) expect(delays[i]!).toBeGreaterThan(delays[i - 1]!);
+    for (let i = 1; i < finishes.length; i++) {
+      expect(finishes[i]!.restartCount).toBeGreaterThan(finishes[i - 1]!.restartCount);
+      expect(Date.parse(finishes[i]!.finishedAt)).toBeGreaterThan(Date.parse(finishes[i - 1]!.finishedAt));
+    }
+    // Between two runs the logs are the last run's.
+    await waitFor(async () => (await k.ok(['logs', 'crash'])) === 'crashing\n', { timeoutMs: 20_000, intervalMs: 250, what: 'kubectl logs crash to say crashing' });
+    await api.delete('pods', 'crash', { namespace: NS });
+  }, 120_000);
+
+  t('a failing readiness probe takes the pod out of the Service’s Endpoints and svcproxy’s rules; passing again brings it back', async () => {
+    const gated = (name: string, node: string) => {
+      const p = pod(name, node, { image: 'busybox', command: ['sh', '-c', 'touch /tmp/ready; exec sleep 3600'] });
+      p.metadata.labels = { app: 'gated' };
+      p.spec!.containers[0]!.readinessProbe = { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 };
+      return p;
+    };
+    await api.create('pods', gated('gated-1', c!.hosts[0]!.name), { namespace: NS });
+    await api.create('pods', gated('gated-2', c!.hosts[1]!.name), { namespace: NS });
+    await api.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gated', namespace: NS }, spec: { selector: { app: 'gated' }, ports: [{ port: 80, targetPort: 8080 }] } }, { namespace: NS });
+    const [a, b] = [await waitPod('gated-1', 'Ready', ready), await waitPod('gated-2', 'Ready', ready)];
+    const ipA = a.status!.podIP!;
+    const ipB = b.status!.podIP!;
+    const endpoints = async () => {
+      const ep = await api.get<Endpoints>('endpoints', 'gated', { namespace: NS }).catch(() => undefined);
+      const of = (k: 'addresses' | 'notReadyAddresses') => (ep?.subsets ?? []).flatMap((x) => (x[k] ?? []).map((y) => y.ip)).sort();
+      return { ready: of('addresses'), notReady: of('notReadyAddresses') };
+    };
+    const h1 = c!.hosts[0]!;
+    const backend = await detectBackend(h1.runner);
+    const dnat = async () => {
+      const nat = (await h1.execOk([backend.save, '-t', 'nat'])).stdout;
+      return [ipA, ipB].filter((ip) => new RegExp(`-A KUBE-SEP-\\S+ -p tcp .*kl/gated.* -j DNAT --to-destination ${ip.replaceAll('.', '\\.')}:8080`).test(nat));
+    };
+    const both = [ipA, ipB].sort();
+    await waitFor(async () => (await endpoints()).ready.join() === both.join(), { timeoutMs: 30_000, intervalMs: 250, what: 'Endpoints gated with both pods' });
+    await waitFor(async () => (await dnat()).length === 2, { timeoutMs: 30_000, intervalMs: 250, what: 'svcproxy on h1 to DNAT to both pods' });
+
+    const id = a.status!.containerStatuses![0]!.containerID!.replace('docker://', '');
+    await dockerds[0]!.dockerOk(['exec', id, 'rm', '/tmp/ready']);
+    const notReady = await waitPod('gated-1', 'not Ready after its probe failed', (p) => p.status?.phase === 'Running' && !ready(p));
+    expect(notReady.status!.containerStatuses![0]).toMatchObject({ ready: false, restartCount: 0 });
+    await waitFor(async () => {
+      const ep = await endpoints();
+      return ep.ready.join() === ipB && ep.notReady.join() === ipA;
+    }, { timeoutMs: 30_000, intervalMs: 250, what: 'gated-1 to move to notReadyAddresses' });
+    await waitFor(async () => (await dnat()).join() === ipB, { timeoutMs: 30_000, intervalMs: 250, what: 'svcproxy on h1 to drop the DNAT to gated-1' });
+
+    await dockerds[0]!.dockerOk(['exec', id, 'touch', '/tmp/ready']);
+    await waitPod('gated-1', 'Ready again', ready);
+    await waitFor(async () => (await endpoints()).ready.join() === both.join(), { timeoutMs: 30_000, intervalMs: 250, what: 'gated-1 back in the Endpoints' });
+    await waitFor(async () => (await dnat()).length === 2, { timeoutMs: 30_000, intervalMs: 250, what: 'svcproxy on h1 to DNAT to gated-1 again' });
+    await api.delete('services', 'gated', { namespace: NS });
+    for (const n of ['gated-1', 'gated-2']) await api.delete('pods', n, { namespace: NS });
+  }, 120_000);
+
+  t('the kubelet port answers 401 to anyone without the apiserver’s client certificate, and runs nothing for them', async () => {
+    const h1 = c!.hosts[0]!;
+    const outsider = c!.hosts[1]!;
+    await api.create('pods', pod('target', h1.name, { image: 'busybox', command: ['sh', '-c', 'exec sleep 3600'] }), { namespace: NS });
+    const target = await waitPod('target', 'Running and Ready', ready);
+    const node = await api.get<Node>('nodes', h1.name);
+    const base = `https://${h1.ip}:${node.status!.daemonEndpoints!.kubeletEndpoint!.Port}`;
+    const foreign = await foreignClientCert(`${c!.stateDir}/foreign`);
+    const curl = async (path: string, extra: string[] = []) => {
+      const r = await outsider.exec(['curl', '-s', '--max-time', '10', '--cacert', cp.pki.caFile, '-o', '/dev/null', '-w', '%{http_code}', ...extra, `${base}${path}`]);
+      return r.stdout;
+    };
+    const run = '/run/kl/target/app?cmd=touch%20/tmp/pwned';
+    const exec = '/exec/kl/target/app?command=touch&command=/tmp/pwned&stdout=1';
+    const wsHeaders = ['-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '-H', 'Sec-WebSocket-Protocol: v5.channel.k8s.io'];
+    const spdyHeaders = ['-X', 'POST', '-H', 'Connection: Upgrade', '-H', 'Upgrade: SPDY/3.1', '-H', 'X-Stream-Protocol-Version: v4.channel.k8s.io'];
+    const who: Array<[string, string[]]> = [
+      ['no certificate', []],
+      ['a certificate from another CA', ['--cert', foreign.certFile, '--key', foreign.keyFile]],
+      ['the admin’s bearer token', ['-H', `Authorization: Bearer ${cp.pki.token}`]],
+    ];
+    for (const [what, creds] of who) {
+      expect([what, await curl('/pods', creds)]).toEqual([what, '401']);
+      expect([what, await curl(run, ['-X', 'POST', ...creds])]).toEqual([what, '401']);
+      expect([what, await curl(exec, [...wsHeaders, ...creds])]).toEqual([what, '401']);
+      expect([what, await curl(exec, [...spdyHeaders, ...creds])]).toEqual([what, '401']);
+    }
+    const id = target.status!.containerStatuses![0]!.containerID!.replace('docker://', '');
+    expect((await dockerds[0]!.docker(['exec', id, 'test', '-e', '/tmp/pwned'])).exitCode).toBe(1);
+    // The apiserver's credential is the way in: through it, kubectl exec runs.
+    expect(await curl('/pods', ['--cert', cp.pki.kubeletClientCertFile, '--key', cp.pki.kubeletClientKeyFile])).toBe('200');
+    expect(await k.ok(['exec', 'target', '--', 'sh', '-c', 'touch /tmp/via-apiserver && echo done'])).toBe('done\n');
+    await api.delete('pods', 'target', { namespace: NS });
+  });
+
+  t('a static pod dropped in the manifest directory runs on a kubelet that has no apiserver, shows as a mirror pod once it is back, and comes back when the mirror is deleted', async () => {
+    const h1 = c!.hosts[0]!;
+    const name = `static-web-${h1.name}`;
+    const file = `${manifestDir(h1)}/static-web.yaml`;
+    // No apiserver, and a kubelet that has not seen one since it started.
+    await cp.stop();
+    await kubelets[0]!.restart();
+    mkdirSync(manifestDir(h1), { recursive: true });
+    writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\n  labels: { app: static-web }\nspec:\n  terminationGracePeriodSeconds: 2\n  containers:\n  - name: app\n    image: guest/mynode\n');
+    const running = await waitFor(
+      async () => {
+        const cs = await dockerContainers(0, name);
+        return cs.length === 2 && cs.every((x) => x.state === 'running') ? cs : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: `the containers of ${name} on h1 while the apiserver is down` },
+    );
+    expect(cp.daemon.running).toBe(false);
+    const sandbox = running.find((x) => x.name.startsWith('k8s_POD_'))!;
+    const app = running.find((x) => x.name.startsWith('k8s_app_'))!;
+    const uid = sandbox.name.split('_')[3]!;
+    expect(uid).toMatch(/^[0-9a-f]{32}$/);
+    const ip = (await dockerds[0]!.dockerOk(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', sandbox.id])).stdout.trim();
+    expect(Cidr.parseInterface(envs[0]!.FLANNEL_SUBNET!).cidr.contains(ip)).toBe(true);
+    const body = await waitFor(async () => {
+      const r = await h1.exec(['curl', '-s', '--max-time', '2', `http://${ip}:8888/`]);
+      return r.exitCode === 0 ? r.stdout : undefined;
+    }, { timeoutMs: 20_000, what: `${name} at ${ip}:8888` });
+    expect(body).toBe('Hello World\n');
+
+    await cp.restart();
+    const node = await api.get<Node>('nodes', h1.name);
+    const getMirror = () => api.get<Pod>('pods', name, { namespace: 'default' }).catch(() => undefined);
+    const mirror = await waitFor(async () => {
+      const m = await getMirror();
+      return m && ready(m) ? m : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250, what: `mirror pod default/${name} Running and Ready` });
+    expect(mirror.metadata.annotations).toMatchObject({ 'kubernetes.io/config.mirror': uid, 'kubernetes.io/config.hash': uid, 'kubernetes.io/config.source': 'file' });
+    expect(mirror.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: h1.name, uid: node.metadata.uid, controller: true }]);
+    expect(mirror.metadata.uid).not.toBe(uid);
+    expect(mirror.status).toMatchObject({ podIP: ip, hostIP: h1.ip });
+    expect(mirror.status!.containerStatuses![0]!.containerID).toBe(`docker://${(await dockerds[0]!.dockerOk(['inspect', '--format', '{{.Id}}', app.id])).stdout.trim()}`);
+    const row = tableRows(await k.ok(['get', 'pods', '-n', 'default'])).find((r) => r[0] === name);
+    expect(row?.slice(1, 3)).toEqual(['1/1', 'Running']);
+
+    // Deleting the mirror pod only makes the kubelet make it again; the containers keep running.
+    await k.ok(['delete', 'pod', name, '-n', 'default', '--wait=false']);
+    const again = await waitFor(async () => {
+      const m = await getMirror();
+      return m && m.metadata.uid !== mirror.metadata.uid && !m.metadata.deletionTimestamp && ready(m) ? m : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250, what: `a new mirror pod default/${name}, Ready` });
+    expect(again.metadata.annotations?.['kubernetes.io/config.mirror']).toBe(uid);
+    expect((await dockerContainers(0, name)).filter((x) => x.state === 'running')).toEqual(running);
+
+    // Removing the manifest stops the pod and deletes its mirror.
+    rmSync(file);
+    await waitFor(async () => (await getMirror()) === undefined, { timeoutMs: 60_000, intervalMs: 250, what: `mirror pod default/${name} to be deleted` });
+    await waitFor(async () => (await dockerContainers(0, name)).length === 0, { timeoutMs: 60_000, intervalMs: 250, what: `the containers of ${name} to be removed` });
+  }, 180_000);
 
   t('deleting a pod stops and removes its containers, then the pod object goes', async () => {
     await api.delete('pods', 'web-0', { namespace: NS });

@@ -27,6 +27,10 @@ export interface KubeletConfig extends ClientConfig {
   /** First delay of a container restart and of an image pull after a failure (doubling). */
   containerBackoffMs: number;
   containerBackoffMaxMs: number;
+  /** --pod-manifest-path: static pod manifests (a directory or one file); undefined: none. */
+  podManifestPath?: string;
+  /** --file-check-frequency: how often that path is re-read (fs events also trigger a read). */
+  fileCheckFrequencyMs: number;
   server: KubeletServerConfig;
 }
 
@@ -54,6 +58,8 @@ export interface RawFlags extends RawServerFlags {
   syncFrequency?: string;
   containerBackoff?: string;
   containerBackoffMax?: string;
+  podManifestPath?: string;
+  fileCheckFrequency?: string;
 }
 
 export const DEFAULTS = {
@@ -67,6 +73,7 @@ export const DEFAULTS = {
   nodeStatusReportFrequency: '5m',
   nodeLeaseDurationSeconds: '40',
   syncFrequency: '1m',
+  fileCheckFrequency: '20s',
 } as const;
 
 export function kubeletCommand(): Command {
@@ -93,7 +100,9 @@ export function kubeletCommand(): Command {
     .option('--node-lease-duration-seconds <n>', 'duration of the node Lease; renewed every quarter of it', DEFAULTS.nodeLeaseDurationSeconds)
     .option('--sync-frequency <duration>', 'how often every pod is synced when nothing happens', DEFAULTS.syncFrequency)
     .option('--container-backoff <duration>', 'first delay of a container restart or image pull after a failure (doubles each time)', '10s')
-    .option('--container-backoff-max <duration>', 'longest such delay', '5m');
+    .option('--container-backoff-max <duration>', 'longest such delay', '5m')
+    .option('--pod-manifest-path <path>', 'static pods: a directory of Pod manifests (YAML or JSON), or one such file, run without the apiserver and mirrored into it')
+    .option('--file-check-frequency <duration>', 'how often --pod-manifest-path is re-read (changes are also picked up from file system events)', DEFAULTS.fileCheckFrequency);
   return addServerFlags(cmd);
 }
 
@@ -158,6 +167,8 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ku
     syncFrequencyMs: durationFlag('sync-frequency', f.syncFrequency ?? DEFAULTS.syncFrequency, 1000, hour, { warn }),
     containerBackoffMs: backoff,
     containerBackoffMaxMs: backoffMax,
+    ...(f.podManifestPath ? { podManifestPath: f.podManifestPath } : {}),
+    fileCheckFrequencyMs: durationFlag('file-check-frequency', f.fileCheckFrequency ?? DEFAULTS.fileCheckFrequency, 100, hour, { warn }),
     server: resolveServerConfig(f, warn),
   };
 }

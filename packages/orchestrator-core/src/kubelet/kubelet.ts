@@ -1,6 +1,7 @@
 import type { EventRecorder, Pod } from '@pilot/api';
 import { sleep, type Logger } from '@pilot/common';
-import type { ApiserverSource, PodUpdate } from './config/apiserver.js';
+import { isStaticPod } from './config/file.js';
+import type { PodSource, PodUpdate } from './config/source.js';
 import { formatPod } from './container.js';
 import type { RuntimeManager } from './kuberuntime/manager.js';
 import type { Pleg, PodLifecycleEvent } from './pleg.js';
@@ -15,7 +16,8 @@ import type { StatusManager } from './status-manager.js';
  * syncs the pod workers run.
  *
  *   syncLoop    one iteration per event, in arrival order:
- *                 config   ADD / UPDATE / REMOVE from the apiserver source  → pod workers
+ *                 config   ADD / UPDATE / REMOVE from the apiserver and the
+ *                          static pod files                                → pod workers
  *                 pleg     a container started or died                      → sync that pod
  *                 sync     every second: pods whose requeue time came       → sync them
  *                 cleanup  every 2 s: pods that left the API, containers of
@@ -35,7 +37,8 @@ export interface KubeletOptions {
   runtime: ContainerRuntime;
   runtimeManager: RuntimeManager;
   statusManager: StatusManager;
-  source: ApiserverSource;
+  /** Every pod source merged: the apiserver's pods and the static pods (config/source.ts). */
+  source: PodSource;
   pleg: Pleg;
   /** Liveness, readiness and startup probes (none: every running container is ready). */
   prober?: ProbeManager;
@@ -205,13 +208,24 @@ export class Kubelet implements PodSyncer {
     return prober ? (name, id) => prober.readiness(pod, name, id) : undefined;
   }
 
+  /**
+   * The pod as its next status is computed from: the newest API view, whose
+   * status carries the start and transition times to keep. A static pod has
+   * no API object: its last computed status, else its mirror pod's.
+   */
+  private currentOf(uid: string, pod: Pod): Pod {
+    const current = this.o.source.get(uid) ?? pod;
+    if (!isStaticPod(current)) return current;
+    const status = this.o.statusManager.lastKnownStatus(uid);
+    return status ? { ...current, status } : current;
+  }
+
   private async updateStatus(pod: Pod, podIsTerminal: boolean): Promise<ReturnType<typeof generateAPIPodStatus>> {
     const uid = pod.metadata.uid!;
     const runtime = await this.o.runtimeManager.getPodStatus(uid, pod.metadata.name!, pod.metadata.namespace!);
-    // The newest API view carries the transition times the status manager compares with.
-    const current = this.o.source.get(uid) ?? pod;
+    const current = this.currentOf(uid, pod);
     const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), readiness: this.readinessOf(current), hostIp: this.o.hostIp(), now: new Date(), podIsTerminal });
-    // Only pods the API has get a status (an orphan's name may belong to a new pod by now).
+    // Only pods a source still has get a status (an orphan's name may belong to a new pod by now).
     if (this.o.source.get(uid)) this.o.statusManager.setPodStatus(current, status);
     return status;
   }
@@ -219,7 +233,7 @@ export class Kubelet implements PodSyncer {
   async syncPod(_type: UpdateType, pod: Pod): Promise<SyncPodOutcome> {
     const uid = pod.metadata.uid!;
     const runtime = await this.o.runtimeManager.getPodStatus(uid, pod.metadata.name!, pod.metadata.namespace!);
-    const current = this.o.source.get(uid) ?? pod;
+    const current = this.currentOf(uid, pod);
     this.o.prober?.addPod(current);
     const status = generateAPIPodStatus({ pod: current, runtime, reasons: this.reasonsOf(uid), readiness: this.readinessOf(current), hostIp: this.o.hostIp(), now: new Date() });
     this.o.statusManager.setPodStatus(current, status);

@@ -4,12 +4,15 @@ import { cpus, networkInterfaces, totalmem } from 'node:os';
 import { ApiClient, EventBroadcaster, isNotFound, type ConfigMap, type KubeObject, type Secret } from '@pilot/api';
 import { checkKernelPrerequisites, createRegistry, describeMissing, sleep, type Logger } from '@pilot/common';
 import { KeyedBackoff } from './back-off.js';
-import { newApiserverSource, type PodUpdate } from './config/apiserver.js';
+import { newApiserverSource } from './config/apiserver.js';
+import { ANNOTATION_CONFIG_MIRROR, newFileSource, type FileSource } from './config/file.js';
+import { mergeSources, type PodUpdate } from './config/source.js';
 import { runtimeLookup } from './container-lookup.js';
 import { parseResolvConf, podDnsConfig } from './dns.js';
 import type { KubeletConfig } from './flags.js';
 import { Kubelet } from './kubelet.js';
 import { NodeStatusManager } from './kubelet-node-status.js';
+import { MirrorPodManager } from './mirror-pods.js';
 import { RuntimeManager } from './kuberuntime/manager.js';
 import { podCidrFromSubnetEnv, type NodeFacts } from './node-status.js';
 import { Pleg, type PodLifecycleEvent } from './pleg.js';
@@ -22,10 +25,11 @@ import { readNodeSystemInfo } from './system-info.js';
 
 /**
  * `pilot kubelet` wired up (cmd/kubelet/app/server.go): dockerd (waited
- * for when it is not up yet), the apiserver pod source, the PLEG, the pod
- * workers' syncLoop, the status manager, the node status and lease loops,
- * and the kubelet API server. Components meet only through the API and
- * the runtime.
+ * for when it is not up yet), the pod sources (the apiserver and, with
+ * --pod-manifest-path, the static pod files, whose pods run whether or not
+ * the apiserver is there), the mirror pods, the PLEG, the pod workers'
+ * syncLoop, the status manager, the node status and lease loops, and the
+ * kubelet API server. Components meet only through the API and the runtime.
  */
 
 export interface StartOptions {
@@ -106,11 +110,49 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
   const broadcaster = new EventBroadcaster(client, { logger: log });
   const recorder = broadcaster.newRecorder({ component: 'kubelet', host: cfg.nodeName });
 
-  // The source calls into the kubelet, which is made after it.
+  // The sources call into the kubelet, which is made after them; the
+  // status and mirror pod managers read the sources, made after them (the
+  // closures run only once everything is wired).
   let kubelet: Kubelet | undefined;
   const early: PodUpdate[] = [];
-  const source = newApiserverSource(client, cfg.nodeName, log, (u) => (kubelet ? kubelet.onPodUpdate(u) : early.push(u)));
-  const statusManager = new StatusManager({ client, log, apiPod: (uid) => source.get(uid) });
+  const onPodUpdate = (u: PodUpdate) => (kubelet ? kubelet.onPodUpdate(u) : early.push(u));
+  const statusManager = new StatusManager({
+    client,
+    log,
+    // A static pod's status goes to its mirror pod.
+    apiPod: (uid) => {
+      const staticPod = fileSource?.get(uid);
+      return staticPod ? mirrors.mirrorOf(staticPod) : apiSource.get(uid);
+    },
+    isStatic: (uid) => fileSource?.get(uid) !== undefined,
+  });
+  const mirrors = new MirrorPodManager({
+    client,
+    nodeName: cfg.nodeName,
+    log,
+    staticPods: () => fileSource?.list() ?? [],
+    mirrorPods: () => apiSource.mirrorPods(),
+    apiSynced: () => apiSource.hasSynced(),
+  });
+  const fileSource: FileSource | undefined = cfg.podManifestPath
+    ? newFileSource({
+        path: cfg.podManifestPath,
+        nodeName: cfg.nodeName,
+        checkFrequencyMs: cfg.fileCheckFrequencyMs,
+        log,
+        onUpdate: (u) => {
+          onPodUpdate(u);
+          mirrors.kick();
+        },
+      })
+    : undefined;
+  const apiSource = newApiserverSource(client, cfg.nodeName, log, onPodUpdate, (mirror) => {
+    mirrors.kick();
+    // A (new) mirror pod: the static pod's status is written there (nothing is written when it already shows it).
+    const staticUid = mirror.metadata.annotations?.[ANNOTATION_CONFIG_MIRROR];
+    if (staticUid) statusManager.resend(staticUid);
+  });
+  const source = mergeSources(fileSource ? [fileSource, apiSource] : [apiSource]);
   const backoff = new KeyedBackoff({ initialMs: cfg.containerBackoffMs, maxMs: cfg.containerBackoffMaxMs });
   const imageBackoff = new KeyedBackoff({ initialMs: cfg.containerBackoffMs, maxMs: cfg.containerBackoffMaxMs });
   const runtimeManager = new RuntimeManager({
@@ -198,6 +240,7 @@ export async function startKubelet(cfg: KubeletConfig, o: StartOptions): Promise
 
   const loops = Promise.all([
     source.run(signal),
+    mirrors.run(signal),
     pleg.run(signal),
     k.syncLoop(signal),
     statusManager.run(signal),

@@ -10,6 +10,10 @@ import { podStatusEqual } from './pod-status.js';
  * pod with the newest status, and retries failed writes every
  * `syncPeriodMs` (10 s upstream). Once a pod being deleted has no running
  * containers, it deletes the API object with grace 0 (canBeDeleted).
+ *
+ * A static pod's status goes to its mirror pod (`apiPod` gives that one);
+ * while it has none — no apiserver yet, or the mirror was just deleted —
+ * the status waits, and `resend` writes it once a new mirror exists.
  */
 
 export type StatusClient = Pick<ApiClient, 'patchStatus' | 'delete'>;
@@ -17,8 +21,10 @@ export type StatusClient = Pick<ApiClient, 'patchStatus' | 'delete'>;
 export interface StatusManagerOptions {
   client: StatusClient;
   log: Logger;
-  /** The pod as the API last showed it (the kubelet's informer). */
+  /** The pod as the API last showed it (the kubelet's informer); for a static pod, its mirror pod. */
   apiPod(uid: string): Pod | undefined;
+  /** Whether the uid is a static pod's (no API object of its own). */
+  isStatic?(uid: string): boolean;
   syncPeriodMs?: number;
 }
 
@@ -45,6 +51,11 @@ export class StatusManager {
     return this.entries.get(uid)?.status;
   }
 
+  /** The status computed last, else the API's (a static pod's: its mirror pod's). */
+  lastKnownStatus(uid: string): PodStatus | undefined {
+    return this.entries.get(uid)?.status ?? this.o.apiPod(uid)?.status;
+  }
+
   setPodStatus(pod: Pod, status: PodStatus): void {
     const uid = pod.metadata.uid!;
     let e = this.entries.get(uid);
@@ -69,6 +80,15 @@ export class StatusManager {
     this.kick(pod.metadata.uid!, e);
   }
 
+  /** A static pod got a new mirror pod: write its status there, whatever was written before. */
+  resend(uid: string): void {
+    const e = this.entries.get(uid);
+    if (!e) return;
+    delete e.written;
+    e.dirty = true;
+    this.kick(uid, e);
+  }
+
   /** The pod is gone from the API: forget it. */
   removePod(uid: string): void {
     this.entries.delete(uid);
@@ -89,6 +109,12 @@ export class StatusManager {
       e.dirty = false;
       const status = e.status;
       const { name, namespace } = e.pod.metadata;
+      const isStatic = this.o.isStatic?.(uid) ?? false;
+      if (isStatic && !this.o.apiPod(uid)) {
+        // No mirror pod to write to yet: resend() or the periodic retry writes it.
+        e.dirty = true;
+        return;
+      }
       try {
         const current = e.written ?? this.o.apiPod(uid)?.status;
         if (!podStatusEqual(current, status)) {
@@ -103,7 +129,11 @@ export class StatusManager {
         }
       } catch (err) {
         if (isNotFound(err)) {
-          e.deleted = true;
+          // A static pod outlives its mirror pod (deleted through the API; the kubelet makes a new one).
+          if (isStatic) {
+            delete e.written;
+            e.dirty = true;
+          } else e.deleted = true;
           return;
         }
         this.o.log.info({ pod: `${namespace}/${name}`, err: (err as Error).message }, 'writing pod status failed; will retry');

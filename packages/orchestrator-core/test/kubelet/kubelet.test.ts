@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { EventRecorder, ObjectReference, Pod, PodStatus } from '@pilot/api';
 import { createLogger } from '@pilot/common';
 import { KeyedBackoff } from '../../src/kubelet/back-off.js';
-import type { ApiserverSource } from '../../src/kubelet/config/apiserver.js';
+import type { PodSource } from '../../src/kubelet/config/source.js';
 import { Kubelet } from '../../src/kubelet/kubelet.js';
 import { RuntimeManager } from '../../src/kubelet/kuberuntime/manager.js';
 import { Pleg } from '../../src/kubelet/pleg.js';
@@ -52,8 +52,7 @@ class World {
 
   /** A (new) kubelet over the same runtime and API: what a kubelet restart is. */
   start(): void {
-    const source: ApiserverSource = {
-      informer: undefined as never,
+    const source: PodSource = {
       hasSynced: () => true,
       get: (uid) => this.pods.get(uid),
       list: () => [...this.pods.values()],

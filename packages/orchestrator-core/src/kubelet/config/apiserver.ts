@@ -1,5 +1,9 @@
 import { Informer, type ListWatchClient, type Pod } from '@pilot/api';
 import type { Logger } from '@pilot/common';
+import { ANNOTATION_CONFIG_MIRROR } from './file.js';
+import type { PodSource, PodUpdate } from './source.js';
+
+export type { PodOperation, PodUpdate } from './source.js';
 
 /**
  * The apiserver pod source (pkg/kubelet/config/apiserver.go): one watch of
@@ -7,60 +11,73 @@ import type { Logger } from '@pilot/common';
  * turned into the kubelet's PodUpdate operations. A pod whose deletion
  * started arrives as UPDATE with its deletionTimestamp (the kubelet stops
  * it within the grace period); a pod gone from the API arrives as REMOVE.
+ *
+ * Mirror pods (annotation kubernetes.io/config.mirror) are the API's view
+ * of this node's static pods, never pods to run: they are kept apart
+ * (`mirrorPods`) and each change of one is reported to `onMirror`, so the
+ * mirror pod manager can recreate one that was deleted.
  */
 
-export type PodOperation = 'ADD' | 'UPDATE' | 'REMOVE';
-
-export interface PodUpdate {
-  op: PodOperation;
-  pods: Pod[];
-  source: 'api';
-}
-
-export interface ApiserverSource {
+export interface ApiserverSource extends PodSource {
   readonly informer: Informer<Pod>;
-  /** True once the first list has been delivered (the kubelet only removes orphans after that). */
-  hasSynced(): boolean;
-  /** The pod with this uid as the API last showed it. */
-  get(uid: string): Pod | undefined;
-  list(): Pod[];
-  run(signal: AbortSignal): Promise<void>;
+  /** The mirror pods bound to this node, as the API last showed them. */
+  mirrorPods(): Pod[];
 }
 
 export function nodeFieldSelector(nodeName: string): string {
   return `spec.nodeName=${nodeName}`;
 }
 
-export function newApiserverSource(client: ListWatchClient, nodeName: string, log: Logger, onUpdate: (u: PodUpdate) => void): ApiserverSource {
+export function isMirrorPod(pod: Pod): boolean {
+  return pod.metadata.annotations?.[ANNOTATION_CONFIG_MIRROR] !== undefined;
+}
+
+export function newApiserverSource(client: ListWatchClient, nodeName: string, log: Logger, onUpdate: (u: PodUpdate) => void, onMirror: (pod: Pod) => void = () => undefined): ApiserverSource {
   const informer = new Informer<Pod>(client, 'pods', { fieldSelector: nodeFieldSelector(nodeName), logger: log });
   const byUid = new Map<string, Pod>();
+  const mirrors = new Map<string, Pod>();
+  const add = (pod: Pod) => {
+    if (isMirrorPod(pod)) {
+      mirrors.set(pod.metadata.uid!, pod);
+      onMirror(pod);
+      return;
+    }
+    byUid.set(pod.metadata.uid!, pod);
+    onUpdate({ op: 'ADD', pods: [pod], source: 'api' });
+  };
+  const remove = (pod: Pod) => {
+    if (mirrors.delete(pod.metadata.uid!)) {
+      onMirror(pod);
+      return;
+    }
+    byUid.delete(pod.metadata.uid!);
+    onUpdate({ op: 'REMOVE', pods: [pod], source: 'api' });
+  };
   informer.addHandler({
-    onAdd: (pod) => {
-      byUid.set(pod.metadata.uid!, pod);
-      onUpdate({ op: 'ADD', pods: [pod], source: 'api' });
-    },
+    onAdd: add,
     onUpdate: (old, pod) => {
-      // The same name with another uid: the old pod was deleted and a new one made.
-      if (old.metadata.uid !== pod.metadata.uid) {
-        byUid.delete(old.metadata.uid!);
-        onUpdate({ op: 'REMOVE', pods: [old], source: 'api' });
-        byUid.set(pod.metadata.uid!, pod);
-        onUpdate({ op: 'ADD', pods: [pod], source: 'api' });
+      // The same name with another uid (the old pod was deleted and a new one made), or a pod that became a mirror pod or stopped being one.
+      if (old.metadata.uid !== pod.metadata.uid || isMirrorPod(old) !== isMirrorPod(pod)) {
+        remove(old);
+        add(pod);
+        return;
+      }
+      if (isMirrorPod(pod)) {
+        mirrors.set(pod.metadata.uid!, pod);
+        onMirror(pod);
         return;
       }
       byUid.set(pod.metadata.uid!, pod);
       onUpdate({ op: 'UPDATE', pods: [pod], source: 'api' });
     },
-    onDelete: (pod) => {
-      byUid.delete(pod.metadata.uid!);
-      onUpdate({ op: 'REMOVE', pods: [pod], source: 'api' });
-    },
+    onDelete: remove,
   });
   return {
     informer,
     hasSynced: () => informer.hasSynced(),
     get: (uid) => byUid.get(uid),
     list: () => [...byUid.values()],
+    mirrorPods: () => [...mirrors.values()],
     run: (signal) => informer.start(signal),
   };
 }
