@@ -20,11 +20,11 @@ spec:
 
 describe('static pod manifests', () => {
   it('make a pod bound to the node: <name>-<node>, namespace default, a hash UID in config.hash, source file, NoExecute tolerated, defaulted', () => {
-    const p = staticPodFromManifest(WEB, '/etc/kubernetes/manifests/web.yaml', 'H1');
+    const p = staticPodFromManifest(WEB, '/etc/kubernetes/manifests/web.yaml', 'h1');
     expect(p.metadata).toMatchObject({ name: 'web-h1', namespace: 'default', labels: { app: 'web' } });
     expect(p.metadata.uid).toMatch(/^[0-9a-f]{32}$/);
     expect(p.metadata.annotations).toEqual({ 'kubernetes.io/config.hash': p.metadata.uid, 'kubernetes.io/config.source': 'file' });
-    expect(p.spec).toMatchObject({ nodeName: 'H1', restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30 });
+    expect(p.spec).toMatchObject({ nodeName: 'h1', restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30 });
     expect(p.spec!.tolerations).toEqual([{ operator: 'Exists', effect: 'NoExecute' }]);
     expect(p.spec!.containers[0]!.imagePullPolicy).toBe('Always');
   });
