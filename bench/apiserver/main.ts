@@ -13,9 +13,11 @@
  *     watches have come and gone, beside etcd's PSS holding the same data.
  *     BENCH_HEAP_SNAPSHOT=<dir> also writes a heap snapshot at the end and
  *     prints what its bytes are (by constructor).
+ *  5. Authorization cost: GET latency and creates/s over TLS as an RBAC-bound
+ *     user, `--authorization-mode Node,RBAC` beside `AlwaysAllow` (authz.ts).
  *
  * Run: node_modules/.bin/tsx bench/apiserver/main.ts   (root; builds its own netns cluster with etcd)
- * Env: BENCH_PODS (default 10000), BENCH_WATCHERS (default 100), BENCH_WRITES (default 200).
+ * Env: BENCH_PODS (default 10000), BENCH_WATCHERS (default 100), BENCH_WRITES (default 200), BENCH_AUTHZ_GETS (default 2000).
  */
 import { setMaxListeners } from 'node:events';
 import { readdirSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { fmt, median, quantile, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
 import { summariseHeapSnapshot } from '../lib/heap-snapshot.js';
 import { pssKiB, startApiserver } from '../lib/process.js';
+import { authzRows, measureAuthorization } from './authz.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
@@ -35,6 +38,7 @@ const WRITES = Number(process.env.BENCH_WRITES ?? 200);
 const CONCURRENCY = 32;
 const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT;
 const MEMORY_WATCHES = 200;
+const AUTHZ_GETS = Number(process.env.BENCH_AUTHZ_GETS ?? 2000);
 
 const podJson = (name: string, ns: string) => ({
   apiVersion: 'v1',
@@ -162,6 +166,10 @@ async function main(): Promise<void> {
       console.log(`\nheap snapshot ${snapshot}: self size by constructor, largest first`);
       for (const row of summariseHeapSnapshot(snapshot, 12)) console.log(`  ${row.share.padStart(6)}  ${row.mib.padStart(8)} MiB  ${row.count.toString().padStart(9)} × ${row.what}`);
     }
+
+    // ---- 5. authorization cost (after the rest: its apiservers start once this one's load is done)
+    const authz = await measureAuthorization(c, { gets: AUTHZ_GETS, creates: Math.min(PODS, 2000), concurrency: CONCURRENCY });
+    table(`authorization, TLS + token as a user bound to edit (${AUTHZ_GETS} sequential GETs, ${Math.min(PODS, 2000)} creates at ${CONCURRENCY} concurrent)`, ['measure', 'Node,RBAC', 'AlwaysAllow anchor', 'ratio', 'goal'], authzRows(authz));
   } finally {
     client.close();
     etcd.close();
