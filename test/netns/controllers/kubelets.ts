@@ -1,5 +1,16 @@
-import { Informer, isNotFound, type ApiClient, type Node, type Pod } from '@pilot/api';
+import { formatMicroTime, Informer, isNotFound, type ApiClient, type Lease, type Node, type Pod } from '@pilot/api';
 import { createLogger } from '@pilot/common';
+
+const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+export interface FakeKubeletsOptions {
+  /**
+   * Each kubelet also holds its node's Lease in kube-node-lease and renews it
+   * every second (as a real kubelet every 10 s), so the node lifecycle
+   * controller sees it alive; `silence(node)` stops it.
+   */
+  leases?: boolean;
+}
 
 /**
  * The test as the kubelets of a few Node objects (local to this folder): it
@@ -9,7 +20,9 @@ import { createLogger } from '@pilot/common';
  * (deleted with grace 0), unless it carries the label `linger`, so tests
  * can look at terminating pods. A pod the test finished (`finish`: its
  * containers exited) is left as it is, as a kubelet leaves a pod that
- * restarts Never.
+ * restarts Never. With `leases`, they renew their nodes' Leases; a silenced
+ * kubelet (a dead host) renews nothing and reports nothing more about its
+ * pods.
  */
 export class FakeKubelets {
   private readonly informer: Informer<Pod>;
@@ -17,11 +30,14 @@ export class FakeKubelets {
   private running: Promise<void> | undefined;
   private readonly ips = new Map<string, number>();
   private readonly notReady = new Set<string>();
+  private readonly silent = new Set<string>();
+  private renewer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly api: ApiClient,
     readonly namespace: string,
     readonly nodes: readonly string[],
+    private readonly opts: FakeKubeletsOptions = {},
   ) {
     this.informer = new Informer<Pod>(api, 'pods', { namespace, logger: createLogger('fake-kubelets', { level: 'warn' }) });
     this.informer.addHandler({ onAdd: (p) => this.act(p), onUpdate: (_o, p) => this.act(p) });
@@ -42,12 +58,17 @@ export class FakeKubelets {
       };
       const created = await this.api.create<Node>('nodes', node);
       await this.api.updateStatus('nodes', { ...created, status: node.status });
+      if (this.opts.leases) {
+        await this.api.create<Lease>('leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: formatMicroTime() } });
+      }
     }
+    if (this.opts.leases) this.renewer = setInterval(() => void this.renewLeases(), 1000);
     this.running = this.informer.start(this.stop.signal);
     await this.informer.waitForSync();
   }
 
   async close(): Promise<void> {
+    if (this.renewer) clearInterval(this.renewer);
     this.stop.abort();
     await this.running;
   }
@@ -84,9 +105,23 @@ export class FakeKubelets {
     await this.api.patchStatus('pods', name, { status }, 'merge', { namespace: this.namespace });
   }
 
+  /** The node's kubelet dies: no more Lease renewals, no more pod status. */
+  silence(node: string): void {
+    this.silent.add(node);
+  }
+
+  private async renewLeases(): Promise<void> {
+    const renewTime = formatMicroTime();
+    await Promise.all(
+      this.nodes
+        .filter((n) => !this.silent.has(n))
+        .map((n) => this.api.patch('leases', n, { spec: { renewTime } }, 'merge', { namespace: NODE_LEASE_NAMESPACE }).catch(() => undefined)), // a slow answer: the next tick renews
+    );
+  }
+
   private async act(pod: Pod): Promise<void> {
     const node = pod.spec?.nodeName;
-    if (!node || !this.nodes.includes(node)) return;
+    if (!node || !this.nodes.includes(node) || this.silent.has(node)) return;
     if (pod.metadata.deletionTimestamp) {
       if (pod.metadata.labels?.linger !== undefined) return;
       await this.api.delete('pods', pod.metadata.name!, { namespace: this.namespace, gracePeriodSeconds: 0 }).catch((err: unknown) => {
