@@ -203,4 +203,23 @@ describe('garbage collector', () => {
     await k.ok(['delete', 'configmap', 'owner']);
     for (const name of ['shared', 'kept']) await waitFor(() => gone('configmaps', name, NS), { timeoutMs: 30_000, intervalMs: 200, what: `configmap ${name} to be collected` });
   });
+
+  t('an ownership cycle (a owns b, b owns a, both blocking) never holds a foreground deletion: one deleted, then both at once', async () => {
+    /** Two ConfigMaps that own each other with blockOwnerDeletion. */
+    async function cycle(a: string, b: string): Promise<void> {
+      const ownerRef = (o: ConfigMap) => ({ apiVersion: 'v1', kind: 'ConfigMap', name: o.metadata.name!, uid: o.metadata.uid!, blockOwnerDeletion: true });
+      const first = await api.create<ConfigMap>('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: a, namespace: NS } });
+      const second = await api.create<ConfigMap>('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: b, namespace: NS, ownerReferences: [ownerRef(first)] } });
+      await api.patch('configmaps', a, { metadata: { ownerReferences: [ownerRef(second)] } }, 'merge', { namespace: NS });
+    }
+    await cycle('cyc-a', 'cyc-b');
+    expect((await k.run(['delete', 'configmap', 'cyc-a', '--cascade=foreground', '--wait=false'])).exitCode).toBe(0);
+    for (const name of ['cyc-a', 'cyc-b']) await waitFor(() => gone('configmaps', name, NS), { timeoutMs: 30_000, intervalMs: 200, what: `configmap ${name} to be deleted` });
+
+    // Both ends in foreground deletion, each waiting for the other (upstream's collector stays stuck here).
+    await cycle('cyc-c', 'cyc-d');
+    expect((await k.run(['delete', 'configmap', 'cyc-c', 'cyc-d', '--cascade=foreground', '--wait=false'])).exitCode).toBe(0);
+    for (const name of ['cyc-c', 'cyc-d']) await waitFor(() => gone('configmaps', name, NS), { timeoutMs: 30_000, intervalMs: 200, what: `configmap ${name} to be deleted` });
+    expect(cm.log()).toMatch(/owner references made non-blocking/);
+  });
 });

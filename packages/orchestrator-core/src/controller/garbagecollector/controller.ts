@@ -12,7 +12,10 @@
  *   its dependents deleted, and loses the finalizer (so the apiserver removes
  *   it) once no dependent with `blockOwnerDeletion` remains;
  * - Orphan: an owner marked with `orphan` has its reference removed from each
- *   dependent, then loses the finalizer.
+ *   dependent, then loses the finalizer;
+ * - cycles (a owns b owns a, both blocking): the references of a member
+ *   deleted in Foreground are made non-blocking, so no foreground deletion
+ *   waits forever (plan.ts).
  * Writes are guarded: deletes by uid precondition, patches by JSON-patch
  * tests of the uid and of the list they rewrite, so a stale cache never
  * clobbers a newer object; a failed guard re-plans from the newer state.
@@ -34,7 +37,7 @@ import {
 } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import type { Controller, ControllerFactory } from '../controller.js';
-import { isBeingDeleted, planDependent, planOwner, type GcAction, type OwnerView, type Target } from './plan.js';
+import { isBeingDeleted, planDependent, planOwner, refTo, waitsOnItself, type GcAction, type OwnerView, type Target } from './plan.js';
 
 export const NAME = 'garbagecollector';
 /** Upstream's --concurrent-gc-syncs default. */
@@ -150,8 +153,15 @@ export class GarbageCollector implements Controller {
     const deps = [...(this.dependents.get(uid) ?? [])].map((k) => this.cached(k)).filter((o): o is KubeObject => o !== undefined);
     const views = new Map<string, OwnerView>();
     for (const ref of obj.metadata.ownerReferences ?? []) views.set(ref.uid, await this.ownerView(obj, ref));
-    const actions: GcAction[] = [...planOwner(obj, deps), ...planDependent(obj, (ref) => views.get(ref.uid) ?? { state: 'unknown' }, deps.length > 0)];
-    for (const a of actions) await this.perform(a);
+    const actions: GcAction[] = [...planOwner(obj, deps, () => waitsOnItself(obj, (o) => this.blockingDependents(o))), ...planDependent(obj, (ref) => views.get(ref.uid) ?? { state: 'unknown' }, deps)];
+    // In order, and no further than a write that did not happen (a delete must not follow a failed unblock).
+    for (const a of actions) if (!(await this.perform(a))) return;
+  }
+
+  /** The cached objects whose reference to `owner` has blockOwnerDeletion. */
+  private blockingDependents(owner: KubeObject): KubeObject[] {
+    const uid = owner.metadata.uid ?? '';
+    return [...(this.dependents.get(uid) ?? [])].map((k) => this.cached(k)).filter((o): o is KubeObject => o !== undefined && refTo(o, uid)?.blockOwnerDeletion === true);
   }
 
   /** What is known of one owner: the cache when it holds that uid, else a live read (never "gone" on the cache's word alone). */
@@ -178,42 +188,49 @@ export class GarbageCollector implements Controller {
     this.absent.add(uid);
   }
 
-  private async perform(a: GcAction): Promise<void> {
-    if (a.type === 'attemptToDelete') {
-      const r = resourceOf(a.target);
-      if (r) this.queue.add(itemKey(r.resource, a.target.namespace, a.target.name));
-      return;
-    }
+  /** Performs one action; false when it did not happen because the object changed, so the rest of the plan waits for the re-plan. */
+  private async perform(a: GcAction): Promise<boolean> {
     const r = resourceOf(a.target);
-    if (!r) return;
+    if (a.type === 'attemptToDelete') {
+      if (r) this.queue.add(itemKey(r.resource, a.target.namespace, a.target.name));
+      return true;
+    }
+    if (!r) return false;
     const ns = a.target.namespace ? { namespace: a.target.namespace } : {};
     const what = `${r.resource} ${a.target.namespace ? `${a.target.namespace}/` : ''}${a.target.name}`;
     try {
       if (a.type === 'delete') {
         await this.d.client.delete(r.resource, a.target.name, { ...ns, propagationPolicy: a.propagationPolicy, preconditions: { uid: a.target.uid } });
         this.d.log.info({ object: what, propagationPolicy: a.propagationPolicy }, 'deleted object whose owners are gone');
-        return;
+        return true;
       }
       const cur = this.d.informers.get(r.resource)?.indexer.getByName(a.target.namespace, a.target.name);
-      if (!cur || cur.metadata.uid !== a.target.uid) return;
-      if (a.type === 'removeOwnerReferences') {
+      // Gone: nothing left to do to it. Another object of that name: the plan was for the old one.
+      if (!cur) return true;
+      if (cur.metadata.uid !== a.target.uid) return false;
+      if (a.type === 'removeOwnerReferences' || a.type === 'unblockOwnerReferences') {
         const refs = cur.metadata.ownerReferences ?? [];
-        const left = refs.filter((x) => !a.uids.includes(x.uid));
-        if (left.length === refs.length) return;
-        await this.d.client.patch(r.resource, a.target.name, guardedListPatch(a.target.uid, '/metadata/ownerReferences', refs, left), 'json', ns);
-        this.d.log.info({ object: what, owners: a.uids }, 'removed owner references');
+        const next =
+          a.type === 'removeOwnerReferences'
+            ? refs.filter((x) => !a.uids.includes(x.uid))
+            : refs.map((x) => (a.uids.includes(x.uid) && x.blockOwnerDeletion === true ? { ...x, blockOwnerDeletion: false } : x));
+        if (JSON.stringify(next) === JSON.stringify(refs)) return true;
+        await this.d.client.patch(r.resource, a.target.name, guardedListPatch(a.target.uid, '/metadata/ownerReferences', refs, next), 'json', ns);
+        if (a.type === 'removeOwnerReferences') this.d.log.info({ object: what, owners: a.uids }, 'removed owner references');
+        else this.d.log.info({ object: what, owners: a.uids }, 'owner references made non-blocking: the object is in a cycle of foreground deletions');
       } else {
         const fins = cur.metadata.finalizers ?? [];
-        if (!fins.includes(a.finalizer)) return;
+        if (!fins.includes(a.finalizer)) return true;
         await this.d.client.patch(r.resource, a.target.name, guardedListPatch(a.target.uid, '/metadata/finalizers', fins, fins.filter((f) => f !== a.finalizer)), 'json', ns);
         this.d.log.info({ object: what, finalizer: a.finalizer }, 'removed finalizer');
       }
+      return true;
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return true;
       // A precondition or test that failed: the object changed; its change event re-plans it.
       if (isConflict(err) || isInvalid(err) || (err instanceof ApiError && err.code === 409)) {
         this.d.log.debug({ object: what, err: (err as Error).message }, 'object changed under the collector; re-planning');
-        return;
+        return false;
       }
       throw err;
     }

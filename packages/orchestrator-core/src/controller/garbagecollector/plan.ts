@@ -45,6 +45,8 @@ export type GcAction =
   | { type: 'delete'; target: Target; propagationPolicy: Propagation }
   /** Remove the ownerReferences with these uids from the target. */
   | { type: 'removeOwnerReferences'; target: Target; uids: string[] }
+  /** Set blockOwnerDeletion to false on the target's ownerReferences with these uids (a cycle would hold its owners forever). */
+  | { type: 'unblockOwnerReferences'; target: Target; uids: string[] }
   /** Remove one finalizer from the target (the apiserver then finishes its deletion). */
   | { type: 'removeFinalizer'; target: Target; finalizer: string }
   /** Look at this dependent again (attemptToDelete): its owner started waiting for it. */
@@ -84,9 +86,16 @@ export function classifyOwners(refs: readonly OwnerReference[], view: (ref: Owne
  * solid (references to gone or waiting owners are removed), otherwise
  * deleted — in Foreground when a waiting owner needs its own dependents
  * gone first, else with the propagation its finalizers already ask for
- * (Orphan, Foreground) or Background.
+ * (Orphan, Foreground) or Background. `dependents` are the objects that name
+ * it as an owner.
+ *
+ * Deleted in Foreground while one of its own dependents is in foreground
+ * deletion too, it might be in an ownership cycle (a waits for b, which waits
+ * for a): as upstream, its blocking references are made non-blocking first,
+ * so its owners never wait on it forever. (Upstream's check, with its false
+ * positives: such an owner then goes without waiting for this object.)
  */
-export function planDependent(obj: KubeObject, view: (ref: OwnerReference) => OwnerView, hasDependents: boolean): GcAction[] {
+export function planDependent(obj: KubeObject, view: (ref: OwnerReference) => OwnerView, dependents: readonly KubeObject[]): GcAction[] {
   const refs = obj.metadata.ownerReferences ?? [];
   if (refs.length === 0) return [];
   // Already going, and not waiting for dependents of its own: its deletion is under way.
@@ -98,9 +107,43 @@ export function planDependent(obj: KubeObject, view: (ref: OwnerReference) => Ow
     return uids.length ? [{ type: 'removeOwnerReferences', target, uids }] : [];
   }
   if (isBeingDeleted(obj)) return [];
-  if (owners.waitingForDependentsDeletion.length > 0 && hasDependents) return [{ type: 'delete', target, propagationPolicy: 'Foreground' }];
+  if (owners.waitingForDependentsDeletion.length > 0 && dependents.length > 0) {
+    const actions: GcAction[] = [];
+    const unblock = dependents.some(isDeletingDependents) ? blockingRefUids(obj) : [];
+    if (unblock.length > 0) actions.push({ type: 'unblockOwnerReferences', target, uids: unblock });
+    actions.push({ type: 'delete', target, propagationPolicy: 'Foreground' });
+    return actions;
+  }
   const propagationPolicy: Propagation = hasFinalizer(obj, ORPHAN_FINALIZER) ? 'Orphan' : hasFinalizer(obj, FOREGROUND_FINALIZER) ? 'Foreground' : 'Background';
   return [{ type: 'delete', target, propagationPolicy }];
+}
+
+/** The uids of the owner references that hold their owner's foreground deletion. */
+export function blockingRefUids(obj: KubeObject): string[] {
+  return (obj.metadata.ownerReferences ?? []).filter((r) => r.blockOwnerDeletion === true).map((r) => r.uid);
+}
+
+/**
+ * Whether `start`, in foreground deletion, waits on itself: following its
+ * blocking dependents that are in foreground deletion too (each waits for
+ * its own) leads back to it. `blockingDependents` gives the objects whose
+ * reference to an object has blockOwnerDeletion.
+ */
+export function waitsOnItself(start: KubeObject, blockingDependents: (owner: KubeObject) => readonly KubeObject[]): boolean {
+  const startUid = start.metadata.uid;
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length > 0) {
+    for (const d of blockingDependents(stack.pop()!)) {
+      if (!isDeletingDependents(d)) continue;
+      const uid = d.metadata.uid ?? '';
+      if (uid === startUid) return true;
+      if (seen.has(uid)) continue;
+      seen.add(uid);
+      stack.push(d);
+    }
+  }
+  return false;
 }
 
 /** The reference of `dependent` to `owner`, if it has one. */
@@ -115,10 +158,17 @@ export function refTo(dependent: KubeObject, ownerUid: string): OwnerReference |
  * - `foregroundDeletion`: every dependent not yet going is looked at again
  *   (it has no solid owner left, so it is deleted); the finalizer goes once
  *   no dependent with `blockOwnerDeletion: true` remains
- *   (processDeletingDependentsItem).
+ *   (processDeletingDependentsItem). A dependent in foreground deletion
+ *   itself is not looked at: it waits for its own dependents, and looking at
+ *   it would only bring this owner back.
+ *   When every blocking dependent is in foreground deletion and the owner is
+ *   one of a cycle of such waits (`inCycle`, see waitsOnItself), nothing
+ *   would ever finish: the owner's own blocking references are made
+ *   non-blocking, so the cycle's other members stop waiting for it. Upstream
+ *   leaves such a cycle (both ends deleted in Foreground) stuck forever.
  * Anything else: nothing.
  */
-export function planOwner(owner: KubeObject, dependents: readonly KubeObject[]): GcAction[] {
+export function planOwner(owner: KubeObject, dependents: readonly KubeObject[], inCycle: () => boolean = () => false): GcAction[] {
   if (!isBeingDeleted(owner)) return [];
   const uid = owner.metadata.uid ?? '';
   const mine = dependents.filter((d) => refTo(d, uid));
@@ -129,7 +179,10 @@ export function planOwner(owner: KubeObject, dependents: readonly KubeObject[]):
   if (hasFinalizer(owner, FOREGROUND_FINALIZER)) {
     const blocking = mine.filter((d) => refTo(d, uid)?.blockOwnerDeletion === true);
     if (blocking.length === 0) return [{ type: 'removeFinalizer', target, finalizer: FOREGROUND_FINALIZER }];
-    return mine.filter((d) => !isBeingDeleted(d) || isDeletingDependents(d)).map((d): GcAction => ({ type: 'attemptToDelete', target: targetOf(d) }));
+    const actions = mine.filter((d) => !isBeingDeleted(d)).map((d): GcAction => ({ type: 'attemptToDelete', target: targetOf(d) }));
+    const unblock = blockingRefUids(owner);
+    if (unblock.length > 0 && blocking.every(isDeletingDependents) && inCycle()) actions.push({ type: 'unblockOwnerReferences', target, uids: unblock });
+    return actions;
   }
   return [];
 }
