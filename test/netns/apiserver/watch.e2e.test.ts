@@ -116,6 +116,10 @@ describe('watch', () => {
 
   t('100 concurrent watchers see every event in order over one etcd watch', async () => {
     const start = await api.client.create('pods', pod('f-0'), { namespace: 'fan' });
+    // The apiserver's own caches (the RBAC policy) hold etcd watches too, and an earlier
+    // test may have opened the pods one already: 100 more watchers add at most that one.
+    const etcdWatches = async () => Number(((await raw(api.url, 'GET', '/metrics')).body as string).match(/^apiserver_etcd_watches (\d+)$/m)?.[1]);
+    const before = await etcdWatches();
     const expected: string[] = [];
     const acs = Array.from({ length: 100 }, () => new AbortController());
     const N = 30;
@@ -134,9 +138,8 @@ describe('watch', () => {
     }
     const seen = await Promise.all(watchers);
     for (const evs of seen) expect(evs.map((e) => `${e.type} ${e.object.metadata.name} ${e.object.metadata.resourceVersion}`)).toEqual(expected);
-    const metrics = (await raw(api.url, 'GET', '/metrics')).body as string;
-    // One etcd watch per watched resource prefix, however many HTTP watchers (pods is the only one here).
-    expect(metrics).toMatch(/^apiserver_etcd_watches 1$/m);
+    // One etcd watch per watched resource prefix, however many HTTP watchers.
+    expect(await etcdWatches()).toBeLessThanOrEqual(before + 1);
   });
 
   t('a start revision older than the buffer gets its own etcd watch; a compacted one gets 410 Expired', async () => {
