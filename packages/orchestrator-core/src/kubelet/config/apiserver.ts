@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Informer, type ListWatchClient, type Pod } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { ANNOTATION_CONFIG_MIRROR } from './file.js';
@@ -68,6 +69,10 @@ export function newApiserverSource(client: ListWatchClient, nodeName: string, lo
         return;
       }
       byUid.set(pod.metadata.uid!, pod);
+      // The echo of our own status writes is no reason to sync (upstream's
+      // config reconciles it instead): a sync right after a failed pull would
+      // replace ErrImagePull with ImagePullBackOff before anyone could see it.
+      if (!differsSemantically(old, pod)) return;
       onUpdate({ op: 'UPDATE', pods: [pod], source: 'api' });
     },
     onDelete: remove,
@@ -80,4 +85,10 @@ export function newApiserverSource(client: ListWatchClient, nodeName: string, lo
     mirrorPods: () => [...mirrors.values()],
     run: (signal) => informer.start(signal),
   };
+}
+
+/** What makes an update of a pod worth a sync (upstream's podsDifferSemantically): anything but its status and bookkeeping. */
+export function differsSemantically(a: Pod, b: Pod): boolean {
+  const m = (p: Pod) => [p.metadata.labels, p.metadata.annotations, p.metadata.deletionTimestamp, p.metadata.deletionGracePeriodSeconds];
+  return !isDeepStrictEqual(a.spec, b.spec) || !isDeepStrictEqual(m(a), m(b));
 }
