@@ -18,12 +18,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ApiClient, type Service } from '@pilot/api';
 import { createLogger, run, waitFor } from '@pilot/common';
+import { SocketExchanger } from '../../packages/dnsd/src/forward.js';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
 import { quantile } from '../lib/report.js';
@@ -126,35 +126,18 @@ function ask(port: number, name: string, timeoutMs = 500): Promise<{ rcode: numb
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-/**
- * One question over a new TCP connection, as `dig +tcp` asks: resolves to the
- * milliseconds from connect to the whole answer, or undefined when it is
- * refused, reset or not answered within `timeoutMs`.
- */
-function askTcp(port: number, name: string, timeoutMs: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const s = connect({ host: '127.0.0.1', port, noDelay: true });
-    let buf = Buffer.alloc(0);
-    const done = (v: number | undefined) => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    s.on('error', () => done(undefined));
-    s.on('close', () => done(undefined));
-    s.on('connect', () => {
-      const q = encodeQuery(Math.floor(Math.random() * 65536), name, Type.A);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(q.length);
-      s.write(Buffer.concat([len, q]));
-    });
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(performance.now() - t0);
-    });
-  });
+/** dnsd's own forwarding transport: over TCP, a new connection per question, as `dig +tcp` asks. */
+const exchanger = new SocketExchanger();
+
+/** Milliseconds from connect to the whole answer, or undefined when refused, reset or unanswered within `timeoutMs`. */
+async function askTcp(port: number, name: string, timeoutMs: number): Promise<number | undefined> {
+  const t0 = performance.now();
+  try {
+    await exchanger.exchange({ host: '127.0.0.1', port }, encodeQuery(0, name, Type.A), { tcp: true, timeoutMs });
+    return performance.now() - t0;
+  } catch {
+    return undefined;
+  }
 }
 
 interface TcpRun {
@@ -391,5 +374,6 @@ async function programmingLatency(): Promise<void> {
 
 await throughput();
 await programmingLatency();
+exchanger.close();
 ws.cleanup();
 process.exit(0);
