@@ -152,8 +152,8 @@ export class TcpPortal {
     }
     const toClient = new Direction();
     dialWithRetry(
-      // The peer address is read only when the balancer needs it (ClientIP affinity).
-      (attempt) => this.ctx.balancer.next(key, () => client.remoteAddress ?? '', attempt > 0),
+      // The peer address: the one the cap read, else read only when the balancer needs it (ClientIP affinity).
+      (attempt) => this.ctx.balancer.next(key, () => source ?? client.remoteAddress ?? '', attempt > 0),
       (endpoint, timeoutMs) => dialTcp(endpoint, timeoutMs, toClient.onread),
       { service: key, timeoutsMs: this.ctx.dialTimeoutsMs, isFatal: isDescriptorExhaustion, signal: gone, onFailure: this.onDialFailure },
     )

@@ -1,9 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createLogger, waitFor } from '@pilot/common';
 import { NoPortalRules, UserspaceProxier, type UserspaceProxierOptions } from '../../src/userspace/index.js';
+import { captureLog } from './capture-log.js';
 import type { EndpointInfo, ProxyState, ServicePortInfo } from '../../src/model.js';
 
 // Loopback only: the proxier's data path with no iptables (clients dial the
@@ -131,10 +131,7 @@ describe('UserspaceProxier on loopback', () => {
   });
 
   it('caps the connections one source holds across services, and logs when the cap bites', async () => {
-    const lines: string[] = [];
-    const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => lines.push(d.toString()));
-    const capturing = createLogger('svcproxy-userspace-test', { level: 'warn', destination: sink });
+    const { log: capturing, lines } = captureLog();
     const registry = new Registry();
     const [a, b] = await Promise.all([named('a'), named('b')]);
     const p = await startProxier(state([[svc('one', 'TCP'), [a]], [svc('two', 'TCP'), [b]]]), registry, { maxConnectionsPerSource: 3, log: capturing });
@@ -155,7 +152,7 @@ describe('UserspaceProxier on loopback', () => {
       expect(oc.text()).toBe('');
       expect((err as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
       expect(await registry.metrics()).toMatch(/svcproxy_userspace_refused_total\{service="default\/two",reason="per-source-limit"\} 1/);
-      expect(lines.join('')).toContain('client 127.0.0.1 refused: 127.0.0.1 already holds 3 connections');
+      expect(lines.map((l) => l.msg).join('\n')).toContain('client 127.0.0.1 refused: 127.0.0.1 already holds 3 connections');
       // Another source is not affected.
       const other = await dial(p.portOf('default/two'), '127.0.0.2');
       held.push(other);
