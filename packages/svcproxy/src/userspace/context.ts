@@ -27,6 +27,8 @@ export function splitEndpoint(endpoint: string): { host: string; port: number } 
  * A rate-limited logger for overload: the first occurrence is logged at once,
  * repeats within `intervalMs` are counted and summarised in the next line.
  */
+const MAX_KINDS = 1024;
+
 export function rateLimitedWarn(log: Logger, intervalMs = 5_000, now: () => number = Date.now): (what: string, err: Error) => void {
   const last = new Map<string, { at: number; suppressed: number }>();
   return (what, err) => {
@@ -40,5 +42,9 @@ export function rateLimitedWarn(log: Logger, intervalMs = 5_000, now: () => numb
     }
     log.warn({ what, code, suppressed: s?.suppressed ?? 0 }, `${what}: ${err.message}`);
     last.set(id, { at: t, suppressed: 0 });
+    // Kinds can name a client (the per-source cap), so forget the ones whose
+    // interval is over once there are many: their next occurrence logs at once anyway
+    // (only the count of repeats they summed is lost).
+    if (last.size > MAX_KINDS) for (const [k, v] of last) if (t - v.at >= intervalMs) last.delete(k);
   };
 }
