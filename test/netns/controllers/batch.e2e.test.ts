@@ -1,6 +1,6 @@
 import { Informer, type ApiClient, type Job, type Node, type Pod, type PodDisruptionBudget, type ReplicationController } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
 import { FakeKubelets } from './kubelets.js';
 
@@ -82,14 +82,11 @@ beforeAll(async () => {
   pods.addHandler({ onAdd: notify, onUpdate: (_o, p) => notify(p), onDelete: notify });
   watch = pods.start(stopWatch.signal);
   await pods.waitForSync();
-  c.master.spawn('scheduler', [process.execPath, PILOT_BIN, 'scheduler', '--kubeconfig', cp.kubeconfigFor(), '--leader-elect', 'false', '--healthz-port', String(await c.master.freePort())]);
-  c.master.spawn('controller-manager', [
-    process.execPath, PILOT_BIN, 'controller-manager',
-    '--kubeconfig', cp.kubeconfigFor(),
+  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
+  await spawnComponent(c, cp, 'controller-manager', [
     // The fake kubelets renew no Lease: node lifecycle would turn their nodes Unknown.
     '--controllers', 'replicationcontroller,job,disruption',
     '--leader-elect', 'false',
-    '--healthz-port', String(await c.master.freePort()),
   ]);
 });
 

@@ -1,6 +1,6 @@
 import { isNotFound, type ApiClient, type EndpointSlice, type Endpoints, type Event, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
 import { FakeKubelets } from './kubelets.js';
 
@@ -116,17 +116,14 @@ beforeAll(async () => {
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   kubelets = new FakeKubelets(api, NS, NODES);
   await kubelets.start();
-  c.master.spawn('scheduler', [process.execPath, PILOT_BIN, 'scheduler', '--kubeconfig', cp.kubeconfigFor(), '--leader-elect', 'false', '--healthz-port', String(await c.master.freePort())]);
+  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
   for (const name of ['cm-a', 'cm-b']) {
     managers.push(
-      c.master.spawn(name, [
-        process.execPath, PILOT_BIN, 'controller-manager',
-        '--kubeconfig', cp.kubeconfigFor(),
+      await spawnComponent(c, cp, 'controller-manager', [
         // The fake kubelets renew no Lease: node lifecycle (its own suite) would turn their nodes Unknown.
         '--controllers', 'replicationcontroller,endpoint',
-        '--healthz-port', String(await c.master.freePort()),
         '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
-      ]),
+      ], name),
     );
   }
   await waitFor(async () => (await lease().catch(() => undefined))?.spec?.holderIdentity || undefined, { timeoutMs: 30_000, what: 'a controller-manager to hold kube-system/kube-controller-manager' });

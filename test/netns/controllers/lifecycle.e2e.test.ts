@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ApiError, type ApiClient, type ConfigMap, type KubeObject, type Namespace, type Pod, type ReplicationController, type ServiceAccount } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
 
 /**
@@ -61,11 +61,7 @@ beforeAll(async () => {
   cp = await startControlPlane(c);
   api = cp.client;
   k = Kubectl.forRun(c, cp, NS);
-  const port = await c.master.freePort();
-  cm = c.master.spawn('controller-manager', [
-    process.execPath, PILOT_BIN, 'controller-manager',
-    '--kubeconfig', cp.kubeconfigFor(),
-    '--healthz-port', String(port),
+  cm = await spawnComponent(c, cp, 'controller-manager', [
     '--leader-elect=false',
     '--controllers', 'serviceaccount,namespace,garbagecollector,replicationcontroller',
   ]);

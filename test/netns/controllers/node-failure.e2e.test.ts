@@ -1,6 +1,6 @@
 import type { ApiClient, Endpoints, Event, Node, Pod, ReplicationController, Taint } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
 import { FakeKubelets } from './kubelets.js';
 
 /**
@@ -58,13 +58,10 @@ beforeAll(async () => {
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   kubelets = new FakeKubelets(api, NS, NODES, { leases: true });
   await kubelets.start();
-  c.master.spawn('scheduler', [process.execPath, PILOT_BIN, 'scheduler', '--kubeconfig', cp.kubeconfigFor(), '--leader-elect', 'false', '--healthz-port', String(await c.master.freePort())]);
-  const cm = c.master.spawn('controller-manager', [
-    process.execPath, PILOT_BIN, 'controller-manager',
-    '--kubeconfig', cp.kubeconfigFor(),
+  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
+  const cm = await spawnComponent(c, cp, 'controller-manager', [
     '--controllers', 'replicationcontroller,endpoint,nodelifecycle,taint-eviction-controller',
     '--leader-elect', 'false',
-    '--healthz-port', String(await c.master.freePort()),
     '--node-monitor-period', '1s', '--node-monitor-grace-period', '5s', '--node-startup-grace-period', '5s',
   ]);
   await cm.waitForLog(/running controllers/, 30_000);

@@ -1,7 +1,7 @@
 import type { ApiClient, Event, Lease, Node, NodeCondition, Pod, Taint, Toleration } from '@pilot/api';
 import { formatMicroTime, formatTime, isNotFound } from '@pilot/api';
 import { sleep, waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
 
 /**
  * Node lifecycle for real: etcd, `pilot apiserver` (TLS) with the default
@@ -102,12 +102,9 @@ beforeAll(async () => {
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   for (const n of NODES) await registerNode(n);
   renewer = setInterval(() => void renewLeases(), 1000);
-  cm = c.master.spawn('controller-manager', [
-    process.execPath, PILOT_BIN, 'controller-manager',
-    '--kubeconfig', cp.kubeconfigFor(),
+  cm = await spawnComponent(c, cp, 'controller-manager', [
     '--controllers', 'nodelifecycle,taint-eviction-controller',
     '--leader-elect', 'false',
-    '--healthz-port', String(await c.master.freePort()),
     '--node-monitor-period', '1s', '--node-monitor-grace-period', '4s', '--node-startup-grace-period', '4s',
     '--node-eviction-rate', '10',
   ]);

@@ -1,6 +1,6 @@
 import type { ApiClient, Event, Lease, Node, Pod, Service, Taint, Toleration } from '@pilot/api';
 import { waitFor } from '@pilot/common';
-import { Cluster, PILOT_BIN, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
+import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
 import { Kubectl } from '../kubectl/helpers.js';
 
 /**
@@ -84,14 +84,8 @@ beforeAll(async () => {
   k = Kubectl.forRun(c, cp, NS);
   await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   for (const name of ['sched-a', 'sched-b']) {
-    const port = await c.master.freePort();
     schedulers.push(
-      c.master.spawn(name, [
-        process.execPath, PILOT_BIN, 'scheduler',
-        '--kubeconfig', cp.kubeconfigFor(),
-        '--healthz-port', String(port),
-        '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
-      ]),
+      await spawnComponent(c, cp, 'scheduler', ['--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s'], name),
     );
   }
   for (const n of ['n1', 'n2', 'n3']) await registerNode(kubeletNode(n, n === 'n3' ? { labels: { disk: 'ssd' } } : {}));

@@ -201,3 +201,24 @@ export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = 
   await waitReady();
   return cp;
 }
+
+/**
+ * `pilot scheduler` or `pilot controller-manager` in the master namespace,
+ * with the admin kubeconfig of `cp` and a health port of its own, then
+ * `flags` (which controllers, leader election, periods). `name` tells two
+ * instances apart in the cluster's logs (default: the component).
+ */
+export async function spawnComponent(
+  c: Cluster,
+  cp: ControlPlane,
+  component: 'scheduler' | 'controller-manager',
+  flags: readonly string[] = [],
+  name: string = component,
+): Promise<Daemon> {
+  return c.master.spawn(name, [
+    process.execPath, PILOT_BIN, component,
+    '--kubeconfig', cp.kubeconfigFor(),
+    '--healthz-port', String(await c.master.freePort()),
+    ...flags,
+  ]);
+}

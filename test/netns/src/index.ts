@@ -12,7 +12,7 @@ export { lockHeld } from './lock.js';
 export { STATE_ROOT, prefixOf } from './paths.js';
 export { withLogsOnFailure } from './jest.js';
 export { foreignClientCert } from './foreign-cert.js';
-export { startControlPlane, startInProcess, freeLocalPort, PILOT_BIN } from './controlplane.js';
+export { startControlPlane, startInProcess, spawnComponent, freeLocalPort, PILOT_BIN } from './controlplane.js';
 export type { ControlPlane, ControlPlaneOptions, InProcess, KubeconfigIdentity } from './controlplane.js';
 export { Dockerd, dockerOptsFromFile, dockerOptsFromSubnetEnv, cgroupParentOf, ping as pingDocker, unreachableNameservers } from './dockerd.js';
 export type { DockerdOptions } from './dockerd.js';
