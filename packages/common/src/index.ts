@@ -11,3 +11,4 @@ export * from './flags.js';
 export * from './bounded-frequency-runner.js';
 export * from './build-info.js';
 export * from './command-line.js';
+export * from './etcd-tls.js';

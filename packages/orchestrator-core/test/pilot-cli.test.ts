@@ -53,7 +53,7 @@ describe('the pilot dispatcher', () => {
       [['status', 'now'], 'pilot status', 'unexpected argument "now" (flags are written --name value; see pilot status --help)'],
     ];
     // Components only pilot runs print under `pilot <name>`; the network daemons under their bins' names.
-    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager', 'kubelet', 'up', 'status', 'down']);
+    const pilotOnly = new Set(['apiserver', 'scheduler', 'controller-manager', 'kubelet', 'certs', 'up', 'status', 'down']);
     for (const name of Object.keys(SUBCOMMANDS)) {
       const program = pilotOnly.has(name) ? `pilot ${name}` : name;
       cases.push([[name, '--no-such-flag'], program, `--no-such-flag: unknown flag (see ${program} --help)`]);

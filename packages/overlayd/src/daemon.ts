@@ -85,7 +85,7 @@ export class Overlayd {
       });
     }
 
-    const registry = (this.registry = new EtcdSubnetRegistry(opts.etcdEndpoints, opts.etcdPrefix));
+    const registry = (this.registry = new EtcdSubnetRegistry(opts.etcdEndpoints, opts.etcdPrefix, { tls: opts.etcdTls, auth: opts.etcdAuth }));
     const etcd = { registry, log, metrics, signal };
     const { config, backend } = await waitForNetworkConfig(etcd, (text) => {
       const config = parseNetworkConfig(text);

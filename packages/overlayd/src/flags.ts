@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { durationFlag, FlagError, ipv4Flag, listFlag, portFlag, type FlagWarn } from '@pilot/common';
+import { durationFlag, etcdTlsFlags, FlagError, ipv4Flag, listFlag, portFlag, type EtcdTls, type FlagWarn } from '@pilot/common';
 
 /**
  * Command-line options, validated into plain data. Each bad value becomes
@@ -9,6 +9,10 @@ import { durationFlag, FlagError, ipv4Flag, listFlag, portFlag, type FlagWarn } 
 export interface OverlaydOptions {
   etcdEndpoints: string[];
   etcdPrefix: string;
+  /** TLS to etcd (flanneld's -etcd-cafile, -etcd-certfile, -etcd-keyfile); undefined: plain or system CAs. */
+  etcdTls: EtcdTls | undefined;
+  /** etcd's own user/password auth (flanneld's -etcd-username, -etcd-password). */
+  etcdAuth: { username: string; password: string } | undefined;
   iface: string | undefined;
   publicIp: string | undefined;
   nodeName: string;
@@ -27,6 +31,11 @@ export interface OverlaydOptions {
 export interface RawFlags {
   etcdEndpoints?: string;
   etcdPrefix?: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
+  etcdUsername?: string;
+  etcdPassword?: string;
   iface?: string;
   publicIp?: string;
   nodeName?: string;
@@ -70,11 +79,15 @@ export function parseOptions(raw: RawFlags, warn: FlagWarn = () => undefined): O
   const publicIp = raw.publicIp === undefined ? undefined : ipv4Flag('public-ip', raw.publicIp);
   const port = portFlag('healthz-port', raw.healthzPort ?? DEFAULTS.healthzPort);
   const healthzIp = ipv4Flag('healthz-ip', raw.healthzIp ?? DEFAULTS.healthzIp);
+  const etcdTls = etcdTlsFlags(raw, endpoints, 'etcd-endpoints');
+  if (!raw.etcdUsername !== !raw.etcdPassword) throw new FlagError(raw.etcdUsername ? 'etcd-password' : 'etcd-username', 'missing: --etcd-username and --etcd-password are given together');
   const subnetFile = raw.subnetFile ?? DEFAULTS.subnetFile;
   if (!subnetFile) throw new FlagError('subnet-file', 'empty path');
   return {
     etcdEndpoints: endpoints,
     etcdPrefix: prefix,
+    etcdTls,
+    etcdAuth: raw.etcdUsername && raw.etcdPassword ? { username: raw.etcdUsername, password: raw.etcdPassword } : undefined,
     iface: raw.iface || undefined,
     publicIp,
     nodeName: raw.nodeName || hostname(),

@@ -1,5 +1,5 @@
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
-import type { Cidr } from '@pilot/common';
+import { etcdCredentials, type Cidr, type EtcdTls } from '@pilot/common';
 import { formatLeaseAttrs, parseLeaseAttrs, parseSubnetKeyName, subnetKeyName, type Lease, type LeaseAttrs } from './lease.js';
 
 /**
@@ -46,14 +46,26 @@ export interface SubnetRegistry {
   close(): void;
 }
 
+/** How to reach etcd besides its endpoints: TLS files, etcd's own user and password. */
+export interface EtcdClientOptions {
+  tls?: EtcdTls | undefined;
+  auth?: { username: string; password: string } | undefined;
+}
+
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
 
   constructor(
     endpoints: readonly string[],
     readonly prefix: string,
+    opts: EtcdClientOptions = {},
   ) {
-    this.client = new Etcd3({ hosts: [...endpoints], dialTimeout: 3_000 });
+    this.client = new Etcd3({
+      hosts: [...endpoints],
+      dialTimeout: 3_000,
+      ...(opts.tls ? { credentials: etcdCredentials(opts.tls) } : {}),
+      ...(opts.auth ? { auth: opts.auth } : {}),
+    });
   }
 
   get configKey(): string {

@@ -33,6 +33,17 @@ describe('flags', () => {
     expect(() => parseOptions(raw)).toThrow(message);
   });
 
+  it("takes flanneld's etcd TLS and user flags, and then wants https:// endpoints", () => {
+    const pem = new URL('../package.json', import.meta.url).pathname; // any readable file
+    const o = parseOptions({ etcdEndpoints: 'https://10.0.0.1:2379', etcdCafile: pem, etcdCertfile: pem, etcdKeyfile: pem, etcdUsername: 'flannel', etcdPassword: 'pw' });
+    expect(o.etcdTls).toEqual({ caFile: pem, certFile: pem, keyFile: pem });
+    expect(o.etcdAuth).toEqual({ username: 'flannel', password: 'pw' });
+    expect(parseOptions({}).etcdTls).toBeUndefined();
+    expect(() => parseOptions({ etcdCafile: pem })).toThrow('--etcd-endpoints: "http://127.0.0.1:2379" is not https://');
+    expect(() => parseOptions({ etcdEndpoints: 'https://e:2379', etcdCafile: '/nonexistent.crt' })).toThrow('--etcd-cafile: /nonexistent.crt cannot be read: ENOENT');
+    expect(() => parseOptions({ etcdUsername: 'flannel' })).toThrow('--etcd-password: missing');
+  });
+
   it('reads durations the way operators write them', () => {
     expect(parseOptions({ subnetLeaseTtl: '1h30m' }).subnetLeaseTtl).toBe(5_400);
     expect(parseOptions({ reconcileInterval: '500ms' }).reconcileIntervalMs).toBe(500);

@@ -1,11 +1,12 @@
-import { accessSync, constants } from 'node:fs';
-import { Cidr, CidrError, Command, durationFlag, FlagError, intFlag, isIP, isLoopback, Option, portFlag, type FlagWarn } from '@pilot/common';
+import { Cidr, CidrError, Command, durationFlag, etcdTlsFlags, FlagError, intFlag, isIP, isLoopback, Option, portFlag, readableFileFlag, type EtcdTls, type FlagWarn } from '@pilot/common';
 import { parsePortRange, type PortRange } from './allocator.js';
 import { DEFAULT_AUTHORIZATION_MODE, parseAuthorizationModes, type AuthorizationMode } from './authorization/union.js';
 
 /** Everything `pilot apiserver` is configured with, validated. */
 export interface ApiserverConfig {
   etcdServers: string[];
+  /** TLS to etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdTls?: EtcdTls;
   etcdPrefix: string;
   serviceClusterIPRange: Cidr;
   serviceNodePortRange: PortRange;
@@ -41,6 +42,9 @@ export interface ApiserverConfig {
 
 export interface RawFlags {
   etcdServers?: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
   etcdPrefix?: string;
   serviceClusterIpRange?: string;
   serviceNodePortRange?: string;
@@ -93,6 +97,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
   const etcdServers = (f.etcdServers ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
   if (etcdServers.length === 0) throw new FlagError('etcd-servers', 'at least one etcd URL is required');
   for (const s of etcdServers) if (!/^https?:\/\/[^/]+/.test(s)) throw new FlagError('etcd-servers', `"${s}" is not an http(s):// URL`);
+  const etcdTls = etcdTlsFlags(f, etcdServers, 'etcd-servers');
   const etcdPrefix = (f.etcdPrefix ?? '/registry').replace(/\/+$/, '');
   if (!etcdPrefix.startsWith('/')) throw new FlagError('etcd-prefix', `"${f.etcdPrefix}" must start with /`);
 
@@ -151,6 +156,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
     defaultNotReadyTolerationSeconds: intFlag('default-not-ready-toleration-seconds', f.defaultNotReadyTolerationSeconds ?? '300', 0, MAX_TOLERATION_SECONDS),
     defaultUnreachableTolerationSeconds: intFlag('default-unreachable-toleration-seconds', f.defaultUnreachableTolerationSeconds ?? '300', 0, MAX_TOLERATION_SECONDS),
   };
+  if (etcdTls) cfg.etcdTls = etcdTls;
   if (f.tlsCertFile) cfg.tlsCertFile = f.tlsCertFile;
   if (f.tlsPrivateKeyFile) cfg.tlsPrivateKeyFile = f.tlsPrivateKeyFile;
   if (f.tokenAuthFile) cfg.tokenAuthFile = f.tokenAuthFile;
@@ -158,12 +164,7 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Ap
   if ((f.kubeletClientCertificate === undefined) !== (f.kubeletClientKey === undefined))
     throw new FlagError(f.kubeletClientCertificate === undefined ? 'kubelet-client-certificate' : 'kubelet-client-key', 'missing: --kubelet-client-certificate and --kubelet-client-key are given together');
   for (const [flag, path] of [['kubelet-client-certificate', f.kubeletClientCertificate], ['kubelet-client-key', f.kubeletClientKey], ['kubelet-certificate-authority', f.kubeletCertificateAuthority]] as const) {
-    if (path === undefined) continue;
-    try {
-      accessSync(path, constants.R_OK);
-    } catch (err) {
-      throw new FlagError(flag, `${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    if (path !== undefined) readableFileFlag(flag, path);
   }
   if (f.kubeletClientCertificate) cfg.kubeletClientCertificate = f.kubeletClientCertificate;
   if (f.kubeletClientKey) cfg.kubeletClientKey = f.kubeletClientKey;
@@ -176,6 +177,9 @@ export function apiserverCommand(): Command {
   return new Command('pilot apiserver')
     .description('Kubernetes-shaped API server over etcd')
     .addOption(new Option('--etcd-servers <urls>', 'comma-separated etcd client URLs').default('http://127.0.0.1:2379'))
+    .addOption(new Option('--etcd-cafile <path>', "CA of etcd's serving certificate (PEM); with it --etcd-servers are https://"))
+    .addOption(new Option('--etcd-certfile <path>', "client certificate shown to etcd (PEM), for etcd's --client-cert-auth"))
+    .addOption(new Option('--etcd-keyfile <path>', 'key of --etcd-certfile (PEM)'))
     .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of every API object in etcd').default('/registry'))
     .addOption(new Option('--service-cluster-ip-range <cidr>', 'ClusterIP range of Services').default('10.0.0.0/24'))
     .addOption(new Option('--service-node-port-range <min-max>', 'NodePort range').default('30000-32767'))

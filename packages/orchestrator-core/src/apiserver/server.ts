@@ -79,6 +79,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
 
   const storage = new EtcdStorage({
     servers: cfg.etcdServers,
+    tls: cfg.etcdTls,
     prefix: cfg.etcdPrefix,
     observe: (op, s) => metrics.etcdLatency.observe({ operation: op }, s),
     onWatches: (d) => metrics.etcdWatches.inc(d),

@@ -37,6 +37,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'cluster DNS by the Kubernetes DNS specification; forwards other names upstream',
     load: async () => ({ run: (await import('@pilot/dnsd')).runDnsd }),
   },
+  certs: { summary: "a cluster's certificates, token file and kubeconfigs for real hosts (CA, apiserver, kubelets, etcd, every component); never overwrites unless --force", load: () => import('./certs.js') },
   up: { summary: 'a single-machine cluster: starts every component above (and etcd, dockerd) under a supervisor, waits until the node is Ready, writes a kubeconfig', load: () => import('./up.js') },
   status: { summary: 'each component of the pilot up cluster, its PID and its health', load: () => import('./status.js') },
   down: { summary: 'stops the pilot up cluster and leaves the host as it was (rules, links, routes, mounts, containers, processes)', load: () => import('./down.js') },

@@ -6,7 +6,7 @@ import { apiserverUrl, COMPONENT_IDENTITIES, componentPlan, kubeconfigOf, kubele
 import type { UpConfig } from './flags.js';
 import { pictureHost, readSysctls, writeSysctl } from './host.js';
 import { probeAll, stopAll, SUPERVISOR } from './lifecycle.js';
-import { createPki, identityKey, kubeletServingCert, loadPki, writeKubeconfig } from './pki.js';
+import { createPki, identityKey, kubeletServingCert, loadPki, writeKubeconfig } from '../pki/pki.js';
 import { defaultRoute, preflight } from './preflight.js';
 import { supervise } from './supervisor.js';
 import { logFile, readJson, runningPid, stateLayout, writeJson, type StateLayout } from './state.js';

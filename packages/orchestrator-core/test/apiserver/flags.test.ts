@@ -15,6 +15,15 @@ describe('apiserver flags', () => {
     expect(cfg.advertiseAddress).toBe('172.30.0.2');
   });
 
+  it("takes kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile with https:// etcd servers only", () => {
+    const pem = new URL('../../package.json', import.meta.url).pathname; // any readable file
+    expect(resolveConfig({ etcdServers: 'https://10.0.0.2:2379', etcdCafile: pem, etcdCertfile: pem, etcdKeyfile: pem }).etcdTls).toEqual({ caFile: pem, certFile: pem, keyFile: pem });
+    expect(resolveConfig({}).etcdTls).toBeUndefined();
+    expect(() => resolveConfig({ etcdCafile: pem })).toThrow('--etcd-servers: "http://127.0.0.1:2379" is not https://');
+    expect(() => resolveConfig({ etcdServers: 'https://e:2379', etcdCertfile: pem })).toThrow('--etcd-keyfile: missing');
+    expect(() => resolveConfig({ etcdServers: 'https://e:2379', etcdCafile: '/nonexistent/ca.crt' })).toThrow('--etcd-cafile: /nonexistent/ca.crt cannot be read: ENOENT');
+  });
+
   it('refuses bad flags with one line naming the flag', () => {
     const bad: [Parameters<typeof resolveConfig>[0], string][] = [
       [{ insecureBindAddress: '0.0.0.0' }, '--insecure-bind-address'],

@@ -1,3 +1,4 @@
+import { etcdCredentials, type EtcdTls } from '@pilot/common';
 import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import { decode, decodeLoose, decodePage } from './codec.js';
 import { CompactedError, FutureRevisionError, WatchEndedError } from './errors.js';
@@ -38,6 +39,8 @@ export type EtcdObserver = (operation: string, seconds: number) => void;
 
 export interface EtcdStorageOptions {
   servers: string[];
+  /** TLS to etcd (--etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  tls?: EtcdTls | undefined;
   /** Key prefix of every object (`/registry`). */
   prefix: string;
   /** Latency of each etcd request, for metrics. */
@@ -53,9 +56,10 @@ function quickBackoff(ms = 100): { duration: number; next: () => ReturnType<type
   return { duration: ms, next: () => quickBackoff(Math.min(ms * 2, 2_000)) };
 }
 
-export function connectEtcd(servers: string[]): Etcd3 {
+export function connectEtcd(servers: string[], tls?: EtcdTls): Etcd3 {
   return new Etcd3({
     hosts: servers,
+    ...(tls ? { credentials: etcdCredentials(tls) } : {}),
     dialTimeout: 3_000,
     // Objects are at most 1.5 MiB, but a watch response can batch many of them.
     grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
@@ -74,7 +78,7 @@ export class EtcdStorage implements Storage {
   private readonly leases = new Map<number, LeaseManager>();
 
   constructor(private readonly opts: EtcdStorageOptions) {
-    this.client = opts.client ?? connectEtcd(opts.servers);
+    this.client = opts.client ?? connectEtcd(opts.servers, opts.tls);
     this.observe = opts.observe ?? (() => undefined);
   }
 
@@ -224,7 +228,7 @@ export class EtcdStorage implements Storage {
    * cancelled, which would take down every other watch on that stream.
    */
   async watch(prefix: string, afterRevision: number, watcher: StorageWatcher, opts: WatchOptions = {}): Promise<StorageWatch> {
-    const client = opts.isolated ? connectEtcd(this.opts.servers) : this.client;
+    const client = opts.isolated ? connectEtcd(this.opts.servers, this.opts.tls) : this.client;
     const count = (d: number) => (opts.isolated ? undefined : this.opts.onWatches?.(d));
     let done = false;
     let w: Watcher | undefined;

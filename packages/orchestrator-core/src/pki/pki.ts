@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { run } from '@pilot/common';
 
 /**
@@ -18,7 +19,10 @@ import { run } from '@pilot/common';
  * kubelet client certificate (the kubelets' --client-ca-file, so that
  * credential is the one way in), and kubelet serving certificates per node
  * (`kubeletServingCert`, SAN = the node's IP) from the main CA, which the
- * apiserver verifies (--kubelet-certificate-authority).
+ * apiserver verifies (--kubelet-certificate-authority). etcd's PKI
+ * (createEtcdPki) is separate, with a CA of its own.
+ *
+ * `pilot certs` writes all of it for a real cluster (certs/certs.ts).
  */
 
 export interface Pki {
@@ -109,8 +113,60 @@ export async function issueCert(dir: string, ca: string, name: string, subject: 
 }
 
 /** A kubelet's serving certificate for `ip` (the apiserver dials the node's InternalIP), signed by the main CA. */
-export async function kubeletServingCert(pki: Pki, name: string, ip: string): Promise<{ certFile: string; keyFile: string }> {
-  return issueCert(pki.dir, 'ca', `kubelet-${name}`, `/CN=${name}`, `subjectAltName=IP:${ip},DNS:${name}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+export async function kubeletServingCert(pki: Pki, name: string, ip: string | readonly string[], days = DEFAULT_DAYS): Promise<{ certFile: string; keyFile: string }> {
+  const san = [...(typeof ip === 'string' ? [ip] : ip).map((a) => `IP:${a}`), `DNS:${name}`].join(',');
+  return issueCert(pki.dir, 'ca', `kubelet-${name}`, `/CN=${name}`, `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n`, days);
+}
+
+/** `IP:a,DNS:b` of a list of addresses and names (IPv4/IPv6 literals become IP entries). */
+function subjectAltNames(names: readonly string[]): string {
+  return [...new Set(names)].map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+}
+
+/**
+ * etcd's own PKI (kubeadm's layout): a CA of its own in `etcd/`, etcd's
+ * serving certificate (also good as a client one, as kubeadm's), and the
+ * client certificates etcd's `--client-cert-auth` lets in — the apiserver's,
+ * overlayd's and one for health checks and etcdctl.
+ */
+export interface EtcdPki {
+  /** etcd's --trusted-ca-file; the clients' --etcd-cafile. */
+  caFile: string;
+  /** etcd's --cert-file / --key-file. */
+  serverCertFile: string;
+  serverKeyFile: string;
+  /** The apiserver's --etcd-certfile / --etcd-keyfile. */
+  apiserverClient: { certFile: string; keyFile: string };
+  /** overlayd's -etcd-certfile / -etcd-keyfile. */
+  overlaydClient: { certFile: string; keyFile: string };
+  /** For etcdctl and health probes. */
+  healthcheckClient: { certFile: string; keyFile: string };
+}
+
+export function etcdPkiOf(dir: string): EtcdPki {
+  const pair = (name: string) => ({ certFile: `${dir}/${name}.crt`, keyFile: `${dir}/${name}.key` });
+  return {
+    caFile: `${dir}/etcd/ca.crt`,
+    serverCertFile: `${dir}/etcd/server.crt`,
+    serverKeyFile: `${dir}/etcd/server.key`,
+    apiserverClient: pair('apiserver-etcd-client'),
+    overlaydClient: pair('overlayd-etcd-client'),
+    healthcheckClient: pair('etcd/healthcheck-client'),
+  };
+}
+
+/** Makes etcd's PKI in `dir` (etcdPkiOf's files); `names` are etcd's addresses and host names (127.0.0.1, ::1 and localhost are always added). */
+export async function createEtcdPki(dir: string, opts: { names: readonly string[]; days?: number }): Promise<EtcdPki> {
+  const days = opts.days ?? DEFAULT_DAYS;
+  mkdirSync(`${dir}/etcd`, { recursive: true, mode: 0o700 });
+  await selfSignedCa(dir, 'etcd/ca', 'etcd-ca', days);
+  const san = subjectAltNames(['127.0.0.1', '::1', 'localhost', ...opts.names]);
+  await issueCert(dir, 'etcd/ca', 'etcd/server', '/CN=etcd-server', `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n`, days);
+  const client = 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+  await issueCert(dir, 'etcd/ca', 'apiserver-etcd-client', '/O=system:masters/CN=kube-apiserver-etcd-client', client, days);
+  await issueCert(dir, 'etcd/ca', 'overlayd-etcd-client', '/CN=overlayd', client, days);
+  await issueCert(dir, 'etcd/ca', 'etcd/healthcheck-client', '/O=system:masters/CN=kube-etcd-healthcheck-client', client, days);
+  return etcdPkiOf(dir);
 }
 
 function pkiOf(dir: string, tokens: ReadonlyMap<string, string>): Pki {
