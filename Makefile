@@ -11,12 +11,13 @@ JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 # without installing it (its postinst would start a Prometheus server).
 PROMTOOL := node_modules/.cache/pilot/promtool
 
-.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo clean clean-netns
+.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo soak clean clean-netns
 
 help:
 	@echo "make demo   - build a 3-host network-namespace cluster and show it working (root)"
 	@echo "make test   - install what is needed, then unit + e2e tests (root)"
 	@echo "make bench  - benchmarks, each beside its anchor measured in the same run (root)"
+	@echo "make soak   - the failure story three times in a row (root)"
 	@echo "make setup  - only install dependencies and build"
 
 setup: system-deps node_modules/.pilot-installed $(PROMTOOL) build
@@ -71,6 +72,10 @@ test-e2e: setup
 
 bench: setup
 	@for b in bench/*/main.ts; do [ -e "$$b" ] || continue; echo "== $$b"; node_modules/.bin/tsx "$$b" || exit 1; done
+
+# The failure story (test/netns/seed/failure.e2e.test.ts) three times in a row; the first failure stops it.
+soak: setup
+	@for i in 1 2 3; do echo "== soak run $$i of 3"; $(JEST) --selectProjects e2e --runInBand test/netns/seed/failure.e2e.test.ts || exit 1; done
 
 demo: setup
 	node_modules/.bin/tsx demo/walkthrough.ts

@@ -12,7 +12,8 @@ export function namespacesOf(prefix: string): string[] {
     .filter((n) => n.startsWith(`${prefix}-`));
 }
 
-function pidsIn(ns: string): number[] {
+/** Every process living in a named network namespace (`ip netns pids`). */
+export function pidsIn(ns: string): number[] {
   const r = runSync(['ip', 'netns', 'pids', ns]);
   return r.stdout
     .split('\n')

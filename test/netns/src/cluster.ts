@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Cidr, netnsRunner, parseEnvFile, run, waitFor, type RunResult, type Runner } from '@pilot/common';
-import { Daemon, killCgroupProcs } from '@pilot/orchestrator-core/up';
+import { Daemon, killCgroupProcs, killPidsSync } from '@pilot/orchestrator-core/up';
 import { acquireSlot, releaseSlot } from './lock.js';
-import { removeLeftovers, removeRun } from './cleanup.js';
+import { pidsIn, removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
 import type { DaemonHost, ExecOptions } from './daemon.js';
-import { Etcd } from './etcd.js';
-import { Dockerd, type DockerdOptions } from './dockerd.js';
+import { Etcd, EtcdCluster, type EtcdServer } from './etcd.js';
+import { cgroupParentOf, Dockerd, type DockerdOptions } from './dockerd.js';
 import { ensureImages } from './images.js';
 import { Registry } from './registry.js';
 
@@ -26,6 +26,8 @@ export interface ClusterOptions {
   hosts: number;
   /** Start a real etcd in the master namespace. */
   etcd?: boolean;
+  /** With `etcd`: how many members (default 1; 3 for a cluster that survives one member's loss). */
+  etcdMembers?: number;
   /** Underlay MTU (default 1500). */
   mtu?: number;
   /** Keep the state directory (logs) after teardown. Also PILOT_KEEP_LOGS=1. */
@@ -69,7 +71,7 @@ export class Cluster {
   readonly rootIp: string;
   readonly master: Host;
   readonly hosts: Host[] = [];
-  etcd: Etcd | undefined;
+  etcd: EtcdServer | undefined;
   readonly daemons: Daemon[] = [];
   private registryStarted: Promise<Registry> | undefined;
   private readonly pids = new Set<number>();
@@ -121,14 +123,15 @@ export class Cluster {
     await run(['ip', 'addr', 'add', `${this.rootIp}/${this.underlay.prefix}`, 'dev', rootIf]);
     await run(['ip', 'link', 'set', rootIf, 'up']);
 
-    await this.attach(this.master, 'p-master');
+    await this.attach(this.master, this.master.switchPort);
     for (let i = 1; i <= this.opts.hosts; i++) {
       const h = new Host(this, `h${i}`, `${this.prefix}-h${i}`, this.underlay.nth(10 + i));
-      await this.attach(h, `p-h${i}`);
+      await this.attach(h, h.switchPort);
       this.hosts.push(h);
     }
     if (this.opts.etcd) {
-      this.etcd = new Etcd(this.master);
+      const members = this.opts.etcdMembers ?? 1;
+      this.etcd = members === 1 ? new Etcd(this.master) : new EtcdCluster(this.master, members);
       await this.etcd.start();
     }
   }
@@ -233,6 +236,11 @@ export class Host implements DaemonHost {
   private bridge: { gateway: string; subnet: Cidr; mtu: number } | undefined;
   private nextPodIndex = 0;
 
+  /** Every long-running program started in this host (by `spawn`). */
+  readonly daemons: Daemon[] = [];
+  /** Set once `crash()` removed the host. */
+  crashed = false;
+
   constructor(
     readonly cluster: Cluster,
     readonly name: string,
@@ -240,6 +248,39 @@ export class Host implements DaemonHost {
     readonly ip: string,
   ) {
     this.stateDir = `${cluster.stateDir}/${name}`;
+  }
+
+  /** The host's port on the switch (its eth0's peer in the switch namespace). */
+  get switchPort(): string {
+    return `p-${this.name}`;
+  }
+
+  /** Cuts the host off: its port on the switch goes down, so its eth0 loses carrier. Everything in it keeps running. */
+  async disconnect(): Promise<void> {
+    await run(['ip', '-n', this.cluster.switchNs, 'link', 'set', this.switchPort, 'down']);
+  }
+
+  /** Brings the host's port on the switch back up. */
+  async reconnect(): Promise<void> {
+    await run(['ip', '-n', this.cluster.switchNs, 'link', 'set', this.switchPort, 'up']);
+  }
+
+  /**
+   * The host dies: its containers are killed through its dockerd's cgroup,
+   * its daemons by PID, whatever else lives in its namespace (dockerd's
+   * containerd and shims) by namespace, never by name; then the namespace
+   * goes, and with it every link, route and rule in it.
+   */
+  async crash(): Promise<void> {
+    const containers = { name: cgroupParentOf(this.cluster.prefix, this.name) };
+    killCgroupProcs(containers);
+    const pids = new Set<number>(this.daemons.flatMap((d) => (d.running && d.pid ? [d.pid] : [])));
+    for (const p of pidsIn(this.ns)) pids.add(p);
+    if (pids.size) killPidsSync([...pids]);
+    killCgroupProcs(containers);
+    await Promise.all(this.daemons.map((d) => d.waitExit(10_000).catch(() => undefined)));
+    await run(['ip', 'netns', 'del', this.ns]);
+    this.crashed = true;
   }
 
   /** Runs a command in the host's network namespace; never throws on exit code. */
@@ -270,6 +311,7 @@ export class Host implements DaemonHost {
       (pid) => this.cluster.rememberPid(pid),
     );
     this.cluster.track(d);
+    this.daemons.push(d);
     return d.start();
   }
 

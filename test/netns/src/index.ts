@@ -6,7 +6,7 @@ export type { ClusterOptions, DnsConfig, ExecOptions } from './cluster.js';
 // tests keep importing it from here.
 export { Daemon, isAlive, IMAGE_NAMES, cgroupsOf, cgroupPids, mountsUnder, createPki, kubeletServingCert, writeKubeconfig } from '@pilot/orchestrator-core/up';
 export type { DaemonSpec, Exit, Identity, ImageSet, Pki, TestUser } from '@pilot/orchestrator-core/up';
-export { Etcd } from './etcd.js';
+export { Etcd, EtcdCluster, type EtcdServer } from './etcd.js';
 export { removeLeftovers, removeRun, namespacesOf } from './cleanup.js';
 export { lockHeld } from './lock.js';
 export { STATE_ROOT, prefixOf } from './paths.js';

@@ -36,6 +36,8 @@ export interface SeedClusterOptions {
   kubeletFlags?: readonly string[];
   /** Extra `pilot controller-manager` flags. */
   controllerManagerFlags?: readonly string[];
+  /** Extra `pilot apiserver` flags (shortened default tolerations). */
+  apiserverFlags?: readonly string[];
 }
 
 export interface SeedCluster {
@@ -76,7 +78,7 @@ export async function startSeedCluster(c: Cluster, opts: SeedClusterOptions = {}
   const config = { Network: SEED_CLUSTER_CIDR, SubnetLen: 24, Backend: { Type: opts.backend ?? 'vxlan' } };
   const put = await c.etcd.etcdctl(['put', '/coreos.com/network/config', JSON.stringify(config)]);
   if (put.exitCode !== 0) throw new Error(`etcdctl put /coreos.com/network/config: ${put.stderr.trim()}`);
-  const cp = await startControlPlane(c);
+  const cp = await startControlPlane(c, opts.apiserverFlags ? { flags: opts.apiserverFlags } : {});
 
   // overlayd before Docker on every host.
   const subnetFile = (h: Host) => `${h.stateDir}/subnet.env`;

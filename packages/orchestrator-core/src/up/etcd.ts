@@ -1,6 +1,7 @@
 /**
- * A single-member etcd server's command line and health, as `pilot up` runs
- * it on loopback and the netns harness in its master namespace.
+ * An etcd member's command line and health, as `pilot up` runs it (one
+ * member on loopback) and the netns harness in its master namespace (one
+ * member, or three for the failure story).
  */
 
 export interface EtcdMember {
@@ -12,6 +13,13 @@ export interface EtcdMember {
   advertiseClientUrl: string;
   /** Its one peer URL (a single-member cluster: nobody else dials it). */
   peerUrl: string;
+  /**
+   * Every member of a new cluster, name → peer URL, this one included
+   * (etcd's --initial-cluster); default: this member alone.
+   */
+  initialCluster?: Readonly<Record<string, string>>;
+  /** etcd's --initial-cluster-token, so two runs' clusters never join each other. */
+  initialClusterToken?: string;
 }
 
 export function etcdArgv(m: EtcdMember): string[] {
@@ -23,8 +31,9 @@ export function etcdArgv(m: EtcdMember): string[] {
     '--advertise-client-urls', m.advertiseClientUrl,
     '--listen-peer-urls', m.peerUrl,
     '--initial-advertise-peer-urls', m.peerUrl,
-    '--initial-cluster', `${m.name}=${m.peerUrl}`,
+    '--initial-cluster', Object.entries(m.initialCluster ?? { [m.name]: m.peerUrl }).map(([n, u]) => `${n}=${u}`).join(','),
     '--initial-cluster-state', 'new',
+    ...(m.initialClusterToken ? ['--initial-cluster-token', m.initialClusterToken] : []),
     '--log-level', 'warn',
     '--logger', 'zap',
   ];

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { componentPlan, networkConfig, type ClusterConfig } from '../../src/up/components.js';
+import { etcdArgv } from '../../src/up/etcd.js';
 import { resolveUpConfig } from '../../src/up/flags.js';
 import { overlappingRoute } from '../../src/up/preflight.js';
 import { stateLayout } from '../../src/up/state.js';
@@ -97,5 +98,22 @@ describe('overlappingRoute', () => {
   it('passes routes elsewhere and routes on the cluster’s own links', () => {
     expect(overlappingRoute(['default via 192.168.1.1 dev wlan0', '192.168.1.0/24 dev wlan0 proto kernel scope link', 'unreachable 10.1.2.3'], ranges, [])).toBeUndefined();
     expect(overlappingRoute(['10.1.4.0/24 dev docker0 proto kernel scope link src 10.1.4.1'], ranges, ['docker0'])).toBeUndefined();
+  });
+});
+
+describe('etcdArgv', () => {
+  const member = { name: 'm1', dataDir: '/d', clientUrls: ['http://10.0.0.2:2379'], advertiseClientUrl: 'http://10.0.0.2:2379', peerUrl: 'http://127.0.0.1:2380' };
+
+  it('starts a cluster of one by default', () => {
+    const argv = etcdArgv(member);
+    expect(flagValue(argv, '--initial-cluster')).toBe('m1=http://127.0.0.1:2380');
+    expect(argv).not.toContain('--initial-cluster-token');
+  });
+
+  it('names every member of a new cluster, and its token, when given its peers', () => {
+    const argv = etcdArgv({ ...member, initialCluster: { m1: 'http://127.0.0.1:2380', m2: 'http://127.0.0.1:2382', m3: 'http://127.0.0.1:2384' }, initialClusterToken: 'plt3-etcd' });
+    expect(flagValue(argv, '--initial-cluster')).toBe('m1=http://127.0.0.1:2380,m2=http://127.0.0.1:2382,m3=http://127.0.0.1:2384');
+    expect(flagValue(argv, '--initial-cluster-token')).toBe('plt3-etcd');
+    expect(flagValue(argv, '--initial-cluster-state')).toBe('new');
   });
 });
