@@ -1,5 +1,6 @@
 export * from './types.js';
 export * from './batch-policy-types.js';
+export * from './apps-types.js';
 export * from './rbac.js';
 export * from './names.js';
 export * from './resources.js';

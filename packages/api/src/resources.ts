@@ -4,7 +4,7 @@
  * derived from it, so adding a resource is adding a row.
  */
 
-export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling' | 'rbac.authorization.k8s.io' | 'authorization.k8s.io' | 'batch' | 'policy';
+export type ApiGroup = '' | 'discovery.k8s.io' | 'coordination.k8s.io' | 'autoscaling' | 'rbac.authorization.k8s.io' | 'authorization.k8s.io' | 'apps' | 'batch' | 'policy';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
@@ -91,6 +91,26 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
     namespaced: false, shortNames: [], verbs: ALL_VERBS, subresources: [],
   },
   {
+    group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment',
+    namespaced: true, shortNames: ['deploy'], verbs: ALL_VERBS, subresources: ['status', 'scale'], categories: ['all'],
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet',
+    namespaced: true, shortNames: ['rs'], verbs: ALL_VERBS, subresources: ['status', 'scale'], categories: ['all'],
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet',
+    namespaced: true, shortNames: ['ds'], verbs: ALL_VERBS, subresources: ['status'], categories: ['all'],
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet',
+    namespaced: true, shortNames: ['sts'], verbs: ALL_VERBS, subresources: ['status', 'scale'], categories: ['all'],
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'controllerrevisions', singular: 'controllerrevision', kind: 'ControllerRevision',
+    namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: [],
+  },
+  {
     group: 'batch', version: 'v1', resource: 'jobs', singular: 'job', kind: 'Job',
     namespaced: true, shortNames: [], verbs: ALL_VERBS, subresources: ['status'], categories: ['all'],
   },
@@ -123,6 +143,9 @@ export const SUBRESOURCE_KINDS: Readonly<Record<string, { group: ApiGroup; versi
   'pods/attach': { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
   'pods/portforward': { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
   'replicationcontrollers/scale': { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  'deployments/scale': { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  'replicasets/scale': { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  'statefulsets/scale': { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
 };
 
 /** Verbs of a subresource (status: get/patch/update unless listed above). */

@@ -12,6 +12,7 @@ import type {
   EndpointSlice,
   Event,
   KubeObject,
+  LabelSelectorSpec,
   Lease,
   Namespace,
   Node,
@@ -25,6 +26,7 @@ import type {
   ServicePort,
 } from './types.js';
 import type { Job, PodDisruptionBudget } from './batch-policy-types.js';
+import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from './apps-types.js';
 import { resourceByName } from './resources.js';
 import { labelSelectorFromObject } from './selectors.js';
 import {
@@ -102,6 +104,11 @@ const NAME_RULES: Record<string, NameRule> = {
   leases: dns1123SubdomainError,
   jobs: dns1123SubdomainError,
   poddisruptionbudgets: dns1123SubdomainError,
+  deployments: dns1123SubdomainError,
+  replicasets: dns1123SubdomainError,
+  daemonsets: dns1123SubdomainError,
+  statefulsets: dns1123SubdomainError,
+  controllerrevisions: dns1123SubdomainError,
   // RBAC names are path segments (ValidateRBACName): `system:kube-scheduler` is a role's name.
   roles: rbacNameError,
   clusterroles: rbacNameError,
@@ -648,6 +655,148 @@ function validatePodDisruptionBudget(pdb: PodDisruptionBudget): FieldError[] {
   return errs;
 }
 
+/**
+ * What apps/v1 workloads share (ValidatePodTemplateSpecForReplicaSet and
+ * friends): a non-empty selector that selects the template, a pod template
+ * that restarts Always, and a selector that stays as created (422 `field is
+ * immutable`, as apps/v1 has refused a selector change since 1.8).
+ */
+function validateWorkloadTemplate(
+  spec: { selector?: unknown; template?: { metadata?: ObjectMeta; spec?: PodSpec } },
+  oldSpec: { selector?: unknown } | undefined,
+  emptySelector: string,
+): FieldError[] {
+  const errs: FieldError[] = [];
+  const sel = spec.selector as LabelSelectorSpec | undefined;
+  let selector: ReturnType<typeof labelSelectorFromObject> | undefined;
+  if (!isObj(sel)) errs.push(E.required('spec.selector'));
+  else {
+    try {
+      selector = labelSelectorFromObject(sel);
+      if (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0) errs.push(E.invalid('spec.selector', sel, emptySelector));
+    } catch (err) {
+      errs.push(E.invalid('spec.selector', sel, (err as Error).message));
+    }
+    errs.push(...validateLabels(sel.matchLabels, 'spec.selector.matchLabels'));
+  }
+  if (!isObj(spec.template)) errs.push(E.required('spec.template'));
+  else {
+    const labels = spec.template.metadata?.labels ?? {};
+    errs.push(...validateLabels(spec.template.metadata?.labels, 'spec.template.metadata.labels'));
+    if (selector && !selector.matches(labels)) errs.push(E.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+    errs.push(...validatePodSpec(spec.template.spec, 'spec.template.spec'));
+    const rp = spec.template.spec?.restartPolicy;
+    if (rp !== undefined && rp !== 'Always') errs.push(E.notSupported('spec.template.spec.restartPolicy', rp, ['Always']));
+  }
+  if (oldSpec && JSON.stringify(canonical(spec.selector)) !== JSON.stringify(canonical(oldSpec.selector)))
+    errs.push(E.invalid('spec.selector', spec.selector, 'field is immutable'));
+  return errs;
+}
+
+/** A percentage or count resolved against 100 (only to tell 0 from not 0). */
+const isZeroCount = (v: unknown): boolean => v === undefined || v === 0 || v === '0%';
+
+/** apps/v1 ValidateDeployment (the parts pilot acts on). */
+function validateDeployment(d: Deployment, old?: Deployment): FieldError[] {
+  const spec = d.spec;
+  if (!isObj(spec)) return [E.required('spec')];
+  const errs: FieldError[] = [];
+  for (const f of ['replicas', 'minReadySeconds', 'revisionHistoryLimit'] as const) errs.push(...nonNegativeInt(spec[f], `spec.${f}`));
+  errs.push(...validateWorkloadTemplate(spec, old?.spec, 'empty selector is invalid for deployment'));
+  const strategy = spec.strategy;
+  if (isObj(strategy)) {
+    errs.push(...oneOf(strategy.type, 'spec.strategy.type', ['Recreate', 'RollingUpdate']));
+    if (strategy.type === 'Recreate' && strategy.rollingUpdate !== undefined)
+      errs.push(E.forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
+    const ru = strategy.rollingUpdate;
+    if (strategy.type === 'RollingUpdate' && isObj(ru)) {
+      errs.push(...intOrPercent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable'), ...intOrPercent(ru.maxSurge, 'spec.strategy.rollingUpdate.maxSurge'));
+      if (isZeroCount(ru.maxUnavailable) && isZeroCount(ru.maxSurge))
+        errs.push(E.invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable ?? 0, 'may not be 0 when `maxSurge` is 0'));
+    }
+  }
+  if (spec.progressDeadlineSeconds !== undefined) {
+    errs.push(...nonNegativeInt(spec.progressDeadlineSeconds, 'spec.progressDeadlineSeconds'));
+    if (Number.isInteger(spec.progressDeadlineSeconds) && spec.progressDeadlineSeconds! <= (spec.minReadySeconds ?? 0))
+      errs.push(E.invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
+  }
+  return errs;
+}
+
+/** apps/v1 ValidateReplicaSet. */
+function validateReplicaSet(rs: ReplicaSet, old?: ReplicaSet): FieldError[] {
+  const spec = rs.spec;
+  if (!isObj(spec)) return [E.required('spec')];
+  const errs: FieldError[] = [...nonNegativeInt(spec.replicas, 'spec.replicas'), ...nonNegativeInt(spec.minReadySeconds, 'spec.minReadySeconds')];
+  errs.push(...validateWorkloadTemplate(spec, old?.spec, 'empty selector is invalid for deployment'));
+  return errs;
+}
+
+/** apps/v1 ValidateDaemonSet. */
+function validateDaemonSet(ds: DaemonSet, old?: DaemonSet): FieldError[] {
+  const spec = ds.spec;
+  if (!isObj(spec)) return [E.required('spec')];
+  const errs: FieldError[] = [...nonNegativeInt(spec.minReadySeconds, 'spec.minReadySeconds'), ...nonNegativeInt(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit')];
+  errs.push(...validateWorkloadTemplate(spec, old?.spec, 'empty selector is not valid for daemonset.'));
+  const us = spec.updateStrategy;
+  if (isObj(us)) {
+    errs.push(...oneOf(us.type, 'spec.updateStrategy.type', ['OnDelete', 'RollingUpdate']));
+    if (us.type === 'OnDelete' && us.rollingUpdate !== undefined) errs.push(E.forbidden('spec.updateStrategy.rollingUpdate', "may not be specified when strategy `type` is 'OnDelete'"));
+    const ru = us.rollingUpdate;
+    if (us.type === 'RollingUpdate' && isObj(ru)) {
+      errs.push(...intOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'), ...intOrPercent(ru.maxSurge, 'spec.updateStrategy.rollingUpdate.maxSurge'));
+      if (isZeroCount(ru.maxUnavailable) && isZeroCount(ru.maxSurge))
+        errs.push(E.invalid('spec.updateStrategy.rollingUpdate.maxUnavailable', ru.maxUnavailable ?? 0, 'may not be 0 when `maxSurge` is 0'));
+    }
+  }
+  return errs;
+}
+
+/** The StatefulSet spec fields an update may change (ValidateStatefulSetUpdate). */
+const STATEFULSET_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'revisionHistoryLimit'];
+
+/** apps/v1 ValidateStatefulSet. */
+function validateStatefulSet(sts: StatefulSet, old?: StatefulSet): FieldError[] {
+  const spec = sts.spec;
+  if (!isObj(spec)) return [E.required('spec')];
+  const errs: FieldError[] = [...nonNegativeInt(spec.replicas, 'spec.replicas'), ...nonNegativeInt(spec.minReadySeconds, 'spec.minReadySeconds'), ...nonNegativeInt(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit')];
+  errs.push(...validateWorkloadTemplate(spec, undefined, 'empty selector is invalid for statefulset'));
+  errs.push(...oneOf(spec.podManagementPolicy, 'spec.podManagementPolicy', ['OrderedReady', 'Parallel']));
+  const us = spec.updateStrategy;
+  if (isObj(us)) {
+    errs.push(...oneOf(us.type, 'spec.updateStrategy.type', ['OnDelete', 'RollingUpdate']));
+    if (us.type === 'OnDelete' && us.rollingUpdate !== undefined) errs.push(E.forbidden('spec.updateStrategy.rollingUpdate', "only allowed for updateStrategy 'RollingUpdate'"));
+    if (isObj(us.rollingUpdate)) {
+      errs.push(...nonNegativeInt(us.rollingUpdate.partition, 'spec.updateStrategy.rollingUpdate.partition'));
+      errs.push(...intOrPercent(us.rollingUpdate.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
+    }
+  }
+  if (isObj(spec.ordinals)) errs.push(...nonNegativeInt(spec.ordinals.start, 'spec.ordinals.start'));
+  if (old && isObj(old.spec)) {
+    const fixed = (s: Record<string, unknown>) => JSON.stringify(canonical(Object.fromEntries(Object.entries(s).filter(([k]) => !STATEFULSET_MUTABLE.includes(k)))));
+    if (fixed(spec as Record<string, unknown>) !== fixed(old.spec as Record<string, unknown>))
+      errs.push(
+        E.forbidden(
+          'spec',
+          "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+        ),
+      );
+  }
+  return errs;
+}
+
+/** apps/v1 ValidateControllerRevision: a revision number, and data that never changes. */
+function validateControllerRevision(cr: ControllerRevision, old?: ControllerRevision): FieldError[] {
+  const errs: FieldError[] = [];
+  if (cr.data === undefined || cr.data === null) errs.push(E.required('data'));
+  errs.push(...nonNegativeInt(cr.revision, 'revision'));
+  if (old) {
+    if (JSON.stringify(canonical(cr.data)) !== JSON.stringify(canonical(old.data))) errs.push(E.invalid('data', '', 'field is immutable'));
+    if (cr.revision !== old.revision) errs.push(E.invalid('revision', cr.revision, 'field is immutable'));
+  }
+  return errs;
+}
+
 function validateEndpoints(ep: Endpoints): FieldError[] {
   const errs: FieldError[] = [];
   for (const [i, ss] of (ep.subsets ?? []).entries()) {
@@ -933,6 +1082,11 @@ const KIND_VALIDATORS: Readonly<Record<string, (obj: KubeObject, old?: KubeObjec
   secrets: (o, old) => validateSecret(o as Secret, old as Secret | undefined),
   jobs: (o, old) => validateJob(o as Job, old as Job | undefined),
   poddisruptionbudgets: (o) => validatePodDisruptionBudget(o as PodDisruptionBudget),
+  deployments: (o, old) => validateDeployment(o as Deployment, old as Deployment | undefined),
+  replicasets: (o, old) => validateReplicaSet(o as ReplicaSet, old as ReplicaSet | undefined),
+  daemonsets: (o, old) => validateDaemonSet(o as DaemonSet, old as DaemonSet | undefined),
+  statefulsets: (o, old) => validateStatefulSet(o as StatefulSet, old as StatefulSet | undefined),
+  controllerrevisions: (o, old) => validateControllerRevision(o as ControllerRevision, old as ControllerRevision | undefined),
 };
 
 /**
@@ -1079,6 +1233,66 @@ function defaultJob(job: Job): void {
 }
 
 /**
+ * apps/v1 SetDefaults_Deployment: one replica, RollingUpdate 25 %/25 %,
+ * revisionHistoryLimit 10, progressDeadlineSeconds 600.
+ */
+function defaultDeployment(d: Deployment): void {
+  if (!isObj(d.spec)) return;
+  const spec = d.spec;
+  spec.replicas ??= 1;
+  spec.strategy ??= {};
+  spec.strategy.type ??= 'RollingUpdate';
+  if (spec.strategy.type === 'RollingUpdate') {
+    spec.strategy.rollingUpdate ??= {};
+    spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
+    spec.strategy.rollingUpdate.maxSurge ??= '25%';
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  if (spec.template) defaultPodSpec(spec.template.spec);
+}
+
+function defaultReplicaSet(rs: ReplicaSet): void {
+  if (!isObj(rs.spec)) return;
+  rs.spec.replicas ??= 1;
+  if (rs.spec.template) defaultPodSpec(rs.spec.template.spec);
+}
+
+/** SetDefaults_DaemonSet: RollingUpdate, maxUnavailable 1, maxSurge 0, revisionHistoryLimit 10. */
+function defaultDaemonSet(ds: DaemonSet): void {
+  if (!isObj(ds.spec)) return;
+  const spec = ds.spec;
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.maxUnavailable ??= 1;
+    spec.updateStrategy.rollingUpdate.maxSurge ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
+  if (spec.template) defaultPodSpec(spec.template.spec);
+}
+
+/** SetDefaults_StatefulSet: OrderedReady, RollingUpdate from partition 0, one replica, revisionHistoryLimit 10, Retain claims. */
+function defaultStatefulSet(sts: StatefulSet): void {
+  if (!isObj(sts.spec)) return;
+  const spec = sts.spec;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.partition ??= 0;
+  }
+  spec.persistentVolumeClaimRetentionPolicy ??= {};
+  spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
+  spec.persistentVolumeClaimRetentionPolicy.whenScaled ??= 'Retain';
+  spec.replicas ??= 1;
+  spec.revisionHistoryLimit ??= 10;
+  if (spec.template) defaultPodSpec(spec.template.spec);
+}
+
+/**
  * A Secret's type defaults to Opaque; `stringData` is write-only plain text:
  * each value is folded into `data` (base64, overwriting a key both carry) and
  * the field goes, as upstream's v1 conversion does, so it is never stored.
@@ -1118,6 +1332,18 @@ export function defaultObject<T extends KubeObject>(resource: string, obj: T): T
       break;
     case 'jobs':
       defaultJob(out as unknown as Job);
+      break;
+    case 'deployments':
+      defaultDeployment(out as unknown as Deployment);
+      break;
+    case 'replicasets':
+      defaultReplicaSet(out as unknown as ReplicaSet);
+      break;
+    case 'daemonsets':
+      defaultDaemonSet(out as unknown as DaemonSet);
+      break;
+    case 'statefulsets':
+      defaultStatefulSet(out as unknown as StatefulSet);
       break;
     case 'endpoints':
       for (const ss of (out as unknown as Endpoints).subsets ?? []) for (const p of ss.ports ?? []) p.protocol ??= 'TCP';

@@ -31,6 +31,11 @@ describe('resource table', () => {
       'rbac.authorization.k8s.io/v1 rolebindings',
       'rbac.authorization.k8s.io/v1 clusterroles',
       'rbac.authorization.k8s.io/v1 clusterrolebindings',
+      'apps/v1 deployments',
+      'apps/v1 replicasets',
+      'apps/v1 daemonsets',
+      'apps/v1 statefulsets',
+      'apps/v1 controllerrevisions',
       'batch/v1 jobs',
       'policy/v1 poddisruptionbudgets',
       'authorization.k8s.io/v1 selfsubjectaccessreviews',
@@ -46,6 +51,8 @@ describe('resource table', () => {
     expect(resourceByName('rc')?.subresources).toEqual(['status', 'scale']);
     expect(resourceByName('pods')?.subresources).toEqual(['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward']);
     expect(lookupResource('policy', 'v1', 'pdb')?.kind).toBe('PodDisruptionBudget');
+    expect(['deploy', 'rs', 'ds', 'sts'].map((s) => lookupResource('apps', 'v1', s)?.kind)).toEqual(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet']);
+    expect(resourceByName('deploy')?.subresources).toEqual(['status', 'scale']);
   });
 
   it('builds Kubernetes URL paths', () => {
@@ -67,7 +74,7 @@ describe('resource table', () => {
     expect(core.resources.find((r) => r.name === 'replicationcontrollers/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
     expect(core.resources.find((r) => r.name === 'pods')).toMatchObject({ shortNames: ['po'], namespaced: true, verbs: expect.arrayContaining(['watch']) });
     const groups = apiGroupListDocument().groups as { name: string }[];
-    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'batch', 'policy', 'authorization.k8s.io']);
+    expect(groups.map((g) => g.name)).toEqual(['discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'apps', 'batch', 'policy', 'authorization.k8s.io']);
     // kubectl drain finds the Eviction kind's group version here (CheckEvictionSupport).
     expect(core.resources.find((r) => r.name === 'pods/eviction')).toMatchObject({ group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
   });

@@ -25,6 +25,7 @@ import {
   type FieldSchema,
   type StructSchema,
 } from './schema.js';
+import { APPS_DEFINITIONS } from './definitions-apps.js';
 import { BATCH_POLICY_DEFINITIONS } from './definitions-batch-policy.js';
 import { RBAC_DEFINITIONS } from './definitions-rbac.js';
 
@@ -699,6 +700,7 @@ export const DEFINITIONS: Readonly<Record<string, StructSchema>> = {
   [`${AUTOSCALING}.ScaleStatus`]: { properties: { replicas: int32(), selector: str() }, required: ['replicas'] },
 
   ...RBAC_DEFINITIONS,
+  ...APPS_DEFINITIONS,
   ...BATCH_POLICY_DEFINITIONS,
 };
 

@@ -1,3 +1,4 @@
+import { APPS_V1_KINDS } from './apps-v1.js';
 import { BATCH_POLICY_V1_KINDS } from './batch-policy-v1.js';
 import { CORE_V1_KINDS } from './core-v1.js';
 import { RBAC_V1_KINDS } from './rbac-v1.js';
@@ -17,7 +18,7 @@ export class UnknownProtobufKindError extends Error {
 }
 
 /** Every kind a protobuf body may carry. */
-const SERVED_KINDS: Readonly<Record<string, MessageDesc>> = { ...CORE_V1_KINDS, ...RBAC_V1_KINDS, ...BATCH_POLICY_V1_KINDS };
+const SERVED_KINDS: Readonly<Record<string, MessageDesc>> = { ...CORE_V1_KINDS, ...RBAC_V1_KINDS, ...BATCH_POLICY_V1_KINDS, ...APPS_V1_KINDS };
 
 /**
  * Decodes a whole `application/vnd.kubernetes.protobuf` body into the plain

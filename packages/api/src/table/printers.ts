@@ -4,6 +4,7 @@
  * always computes every column (kubectl hides priority-1 columns unless
  * `-o wide`), so each printer returns all cells.
  */
+import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../apps-types.js';
 import type { Job, PodDisruptionBudget } from '../batch-policy-types.js';
 import type { RoleBinding } from '../rbac.js';
 import { labelSelectorFromObject } from '../selectors.js';
@@ -657,6 +658,125 @@ const poddisruptionbudgets: Printer = {
   },
 };
 
+// ------------------------------------------------------------ apps/v1 workloads
+
+const CONTAINERS = col('Containers', 'Names of each container in the template.', { wide: true });
+const IMAGES = col('Images', 'Images referenced by each container in the template.', { wide: true });
+const SELECTOR = col('Selector', 'Label keys and values that pods must match to be counted by this controller.', { wide: true });
+
+/** The CONTAINERS and IMAGES cells of a workload's pod template. */
+function templateCells(o: { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } }): [string, string] {
+  const containers = o.spec?.template?.spec?.containers ?? [];
+  return [containers.map((c) => c.name).join(','), containers.map((c) => c.image ?? '').join(',')];
+}
+
+/** printDeployment: READY is ready/desired. */
+const deployments: Printer = {
+  columns: [
+    NAME,
+    col('Ready', 'Number of the pod with ready state'),
+    col('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', { type: 'integer' }),
+    col('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', { type: 'integer' }),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+  ],
+  row(obj, now) {
+    const d = obj as Deployment;
+    return {
+      cells: [
+        name(d),
+        `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`,
+        d.status?.updatedReplicas ?? 0,
+        d.status?.availableReplicas ?? 0,
+        age(d, now),
+        ...templateCells(d),
+        formatLabelSelector(d.spec?.selector),
+      ],
+    };
+  },
+};
+
+/** printReplicaSet: the RC's columns over a LabelSelector. */
+const replicasets: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'Number of desired pods.', { type: 'integer' }),
+    col('Current', 'Number of pods currently running.', { type: 'integer' }),
+    col('Ready', 'The number of ready replicas for this replica set.', { type: 'integer' }),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+  ],
+  row(obj, now) {
+    const rs = obj as ReplicaSet;
+    return {
+      cells: [name(rs), rs.spec?.replicas ?? 1, rs.status?.replicas ?? 0, rs.status?.readyReplicas ?? 0, age(rs, now), ...templateCells(rs), formatLabelSelector(rs.spec?.selector)],
+    };
+  },
+};
+
+/** printDaemonSet. */
+const daemonsets: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).', { type: 'integer' }),
+    col('Current', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.', { type: 'integer' }),
+    col('Ready', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.', { type: 'integer' }),
+    col('Up-to-date', 'The total number of nodes that are running updated daemon pod', { type: 'integer' }),
+    col('Available', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)', { type: 'integer' }),
+    col('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node\'s labels for the pod to be scheduled on that node.'),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+  ],
+  row(obj, now) {
+    const ds = obj as DaemonSet;
+    const st = ds.status;
+    return {
+      cells: [
+        name(ds),
+        st?.desiredNumberScheduled ?? 0,
+        st?.currentNumberScheduled ?? 0,
+        st?.numberReady ?? 0,
+        st?.updatedNumberScheduled ?? 0,
+        st?.numberAvailable ?? 0,
+        formatLabels(ds.spec?.template?.spec?.nodeSelector),
+        age(ds, now),
+        ...templateCells(ds),
+        formatLabelSelector(ds.spec?.selector),
+      ],
+    };
+  },
+};
+
+/** printStatefulSet: READY is ready/desired. */
+const statefulsets: Printer = {
+  columns: [NAME, col('Ready', 'Number of the pod with ready state'), AGE, CONTAINERS, IMAGES],
+  row(obj, now) {
+    const sts = obj as StatefulSet;
+    return { cells: [name(sts), `${sts.status?.readyReplicas ?? 0}/${sts.spec?.replicas ?? 1}`, age(sts, now), ...templateCells(sts)] };
+  },
+};
+
+/** printControllerRevision: CONTROLLER is `<kind>.<group>/<name>` of the controller reference. */
+const controllerrevisions: Printer = {
+  columns: [NAME, col('Controller', 'Controller of the object'), col('Revision', 'Revision indicates the revision of the state represented by Data.', { type: 'integer' }), AGE],
+  row(obj, now) {
+    const cr = obj as ControllerRevision;
+    const ref = (cr.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+    let controller = '<none>';
+    if (ref) {
+      const group = ref.apiVersion.includes('/') ? ref.apiVersion.split('/')[0] : '';
+      controller = `${ref.kind.toLowerCase()}${group ? `.${group}` : ''}/${ref.name}`;
+    }
+    return { cells: [name(cr), controller, cr.revision ?? 0, age(cr, now)] };
+  },
+};
+
 /** Kinds without their own columns: NAME and AGE. */
 export const DEFAULT_PRINTER: Printer = {
   columns: [NAME, AGE],
@@ -682,6 +802,11 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   clusterroles: rolePrinter,
   rolebindings: bindingPrinter,
   clusterrolebindings: bindingPrinter,
+  deployments,
+  replicasets,
+  daemonsets,
+  statefulsets,
+  controllerrevisions,
   jobs,
   poddisruptionbudgets,
 };

@@ -103,6 +103,20 @@ describe('kubectl 1.32 request bodies (captured)', () => {
     expect(decodeKubernetesProtobuf(body('createServiceAccount'))).toEqual({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa1', namespace: 'kube-system' } });
   });
 
+  it('an apps/v1 Deployment (create deployment --replicas --port) decodes with its DeploymentSpec', () => {
+    const d = decodeKubernetesProtobuf(body('createDeployment')) as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; labels: Record<string, string> };
+      spec: { replicas: number; selector: unknown; strategy: unknown; template: { metadata: { labels: Record<string, string> }; spec: { containers: { name: string; image: string; ports: unknown[] }[] } } };
+    };
+    expect([d.apiVersion, d.kind, d.metadata.name, d.spec.replicas]).toEqual(['apps/v1', 'Deployment', 'web', 3]);
+    expect(d.metadata.labels).toEqual({ app: 'web' });
+    expect(d.spec.selector).toEqual({ matchLabels: { app: 'web' } });
+    expect(d.spec.template.metadata.labels).toEqual({ app: 'web' });
+    expect(d.spec.template.spec.containers).toMatchObject([{ name: 'a', image: 'registry.local/a:1', ports: [{ containerPort: 80 }] }]);
+  });
+
   it('a batch/v1 Job (create job --from=cronjob) decodes with its JobSpec', () => {
     const job = decodeKubernetesProtobuf(body('createJobFromCronJob')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: { template: { spec: { restartPolicy: string } } } };
     expect([job.apiVersion, job.kind, job.metadata.name]).toEqual(['batch/v1', 'Job', 'jj']);

@@ -7,6 +7,16 @@ import { newPodStrategy, podStrategy, podSubresources, type PodAdmissionConfig }
 import { clusterRoleBindingStrategy, clusterRoleStrategy, roleBindingStrategy, roleStrategy } from './rbac.js';
 import { replicationControllerStrategy, replicationControllerSubresources } from './replicationcontrollers.js';
 import { serviceStrategy, serviceSubresources } from './services.js';
+import {
+  daemonSetStrategy,
+  daemonSetSubresources,
+  deploymentStrategy,
+  deploymentSubresources,
+  replicaSetStrategy,
+  replicaSetSubresources,
+  statefulSetStrategy,
+  statefulSetSubresources,
+} from './workloads.js';
 import type { Strategy } from './strategy.js';
 import { statusSubresource, type SubresourceMap } from './subresources.js';
 
@@ -42,6 +52,10 @@ export const RESOURCE_TABLE: ResourceTable = {
   clusterroles: { strategy: clusterRoleStrategy },
   rolebindings: { strategy: roleBindingStrategy },
   clusterrolebindings: { strategy: clusterRoleBindingStrategy },
+  deployments: { strategy: deploymentStrategy, subresources: deploymentSubresources },
+  replicasets: { strategy: replicaSetStrategy, subresources: replicaSetSubresources },
+  daemonsets: { strategy: daemonSetStrategy, subresources: daemonSetSubresources },
+  statefulsets: { strategy: statefulSetStrategy, subresources: statefulSetSubresources },
   jobs: { strategy: jobStrategy, subresources: jobSubresources },
   poddisruptionbudgets: { strategy: podDisruptionBudgetStrategy, subresources: podDisruptionBudgetSubresources },
 };
