@@ -1,7 +1,7 @@
 /**
  * `make demo`: the seed walkthrough on real containers. A cluster of network
  * namespaces (test/netns/src/seed-cluster.ts, the one the seed e2e checks):
- * etcd, `pilot apiserver` (TLS + token), scheduler and controller-manager in
+ * a 3-member etcd, `pilot apiserver` (TLS + token), scheduler and controller-manager in
  * the master; on three hosts overlayd (vxlan) first, then dockerd from the
  * options it wrote, svcproxy and `pilot kubelet`; dnsd on h3 behind
  * 10.0.0.10. Then the seed's own steps with the real tools: `kubectl create
@@ -23,7 +23,7 @@ function show(title: string, text: string): void {
   process.stdout.write(`\n### ${title}\n${text.trimEnd()}\n`);
 }
 
-const cluster = await Cluster.create({ hosts: 3, etcd: true });
+const cluster = await Cluster.create({ hosts: 3, etcd: true, etcdMembers: 3 });
 let seed: SeedCluster | undefined;
 try {
   const t0 = Date.now();
