@@ -5,7 +5,7 @@ import { acquireSlot, releaseSlot } from './lock.js';
 import { pidsIn, removeLeftovers, removeRun } from './cleanup.js';
 import { prefixOf, stateDirOf, underlayOf } from './paths.js';
 import type { DaemonHost, ExecOptions } from './daemon.js';
-import { Etcd, EtcdCluster, type EtcdServer } from './etcd.js';
+import { Etcd, EtcdCluster, type EtcdServer, type EtcdTlsOptions } from './etcd.js';
 import { cgroupParentOf, Dockerd, type DockerdOptions } from './dockerd.js';
 import { ensureImages } from './images.js';
 import { Registry } from './registry.js';
@@ -134,6 +134,20 @@ export class Cluster {
       this.etcd = members === 1 ? new Etcd(this.master) : new EtcdCluster(this.master, members);
       await this.etcd.start();
     }
+  }
+
+  /**
+   * Starts the run's etcd (one member) in the master namespace later than
+   * `etcd: true` would, for suites that make its certificates first from the
+   * master's address: `startEtcd({ tls })` serves only TLS with client
+   * certificates.
+   */
+  async startEtcd(opts: { tls?: EtcdTlsOptions } = {}): Promise<EtcdServer> {
+    if (this.etcd) throw new Error(`cluster ${this.prefix} already has an etcd`);
+    const etcd = new Etcd(this.master, 'master', undefined, opts.tls);
+    this.etcd = etcd;
+    await etcd.start();
+    return etcd;
   }
 
   private async attach(h: Host, port: string): Promise<void> {

@@ -4,8 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
 import type { ApiServer, RawFlags, StartOptions } from '@pilot/orchestrator-core';
-import { createPki, identityKey, writeKubeconfig, type Daemon, type Identity, type Pki, type TestUser } from '@pilot/orchestrator-core/up';
+import { createPki, identityKey, writeKubeconfig, type Daemon, type EtcdClientTls, type Identity, type Pki, type TestUser } from '@pilot/orchestrator-core/up';
 import type { Cluster, Host } from './cluster.js';
+import type { EtcdServer } from './etcd.js';
+
+/** The apiserver's flags for the run's etcd: its endpoint, and with a TLS etcd the CA and `client` (default: the harness's client certificate). */
+function etcdFlags(etcd: EtcdServer, client?: EtcdClientTls): string[] {
+  const tls = etcd.tls ? (client ?? etcd.tls.client) : undefined;
+  return ['--etcd-servers', etcd.endpoint, ...(tls ? ['--etcd-cafile', tls.caFile, '--etcd-certfile', tls.certFile, '--etcd-keyfile', tls.keyFile] : [])];
+}
 
 /**
  * The control plane as e2e suites need it, in one place:
@@ -64,8 +71,10 @@ export interface InProcess {
 export async function startInProcess(c: Cluster, flags: RawFlags = {}, start: Omit<StartOptions, 'log'> = {}): Promise<InProcess> {
   if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
   const { resolveConfig, startApiserver } = await import('@pilot/orchestrator-core');
+  const tls = c.etcd.tls?.client;
   const cfg = resolveConfig({
     etcdServers: c.etcd.endpoint,
+    ...(tls ? { etcdCafile: tls.caFile, etcdCertfile: tls.certFile, etcdKeyfile: tls.keyFile } : {}),
     insecurePort: String(await freeLocalPort()),
     etcdCompactionInterval: '0',
     ...flags,
@@ -91,6 +100,12 @@ export interface ControlPlaneOptions {
   flags?: readonly string[];
   /** Users (with groups) the token file also holds, for tests of what they may do: `kubeconfigFor(undefined, { user })`. */
   users?: readonly TestUser[];
+  /** A PKI made beforehand (e.g. by `pilot certs`, read with loadPki) instead of a new one. */
+  pki?: Pki;
+  /** The TLS port (default: a free one); kubeconfigs made beforehand name it. */
+  securePort?: number;
+  /** With a TLS etcd: the client certificate the apiserver shows it (default: the harness's). */
+  etcdClient?: EtcdClientTls;
 }
 
 /** Whose credential a kubeconfig carries; `kubelet` is the host's node identity (system:node:<host name>). */
@@ -131,15 +146,15 @@ export interface ControlPlane {
 export async function startControlPlane(c: Cluster, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   if (!c.etcd) throw new Error(`cluster ${c.prefix} has no etcd (Cluster.create({ etcd: true }))`);
   const master = c.master;
-  const pki = await createPki(`${c.stateDir}/pki`, { ips: [master.ip], days: 2, nodes: c.hosts.map((h) => h.name), ...(opts.users ? { users: opts.users } : {}) });
-  const securePort = await master.freePort();
+  const pki = opts.pki ?? (await createPki(`${c.stateDir}/pki`, { ips: [master.ip], days: 2, nodes: c.hosts.map((h) => h.name), ...(opts.users ? { users: opts.users } : {}) }));
+  const securePort = opts.securePort ?? (await master.freePort());
   let insecurePort: number;
   do insecurePort = await master.freePort();
   while (insecurePort === securePort);
   const url = `https://${master.ip}:${securePort}`;
   const daemon = master.spawn('apiserver', [
     process.execPath, PILOT_BIN, 'apiserver',
-    '--etcd-servers', c.etcd.endpoint,
+    ...etcdFlags(c.etcd, opts.etcdClient),
     ...(opts.etcdPrefix ? ['--etcd-prefix', opts.etcdPrefix] : []),
     '--insecure-bind-address', '127.0.0.1', '--insecure-port', String(insecurePort),
     '--bind-address', master.ip, '--secure-port', String(securePort),
@@ -217,7 +232,8 @@ export async function spawnComponent(
 ): Promise<Daemon> {
   return c.master.spawn(name, [
     process.execPath, PILOT_BIN, component,
-    '--kubeconfig', cp.kubeconfigFor(),
+    // `flags` may name the component's own kubeconfig (e.g. one pilot certs wrote) instead of the admin's.
+    ...(flags.includes('--kubeconfig') ? [] : ['--kubeconfig', cp.kubeconfigFor()]),
     '--healthz-port', String(await c.master.freePort()),
     ...flags,
   ]);

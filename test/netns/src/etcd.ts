@@ -1,7 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { waitFor } from '@pilot/common';
-import { etcdArgv, etcdHealthy, type Daemon } from '@pilot/orchestrator-core/up';
+import { etcdArgv, etcdHealthy, type Daemon, type EtcdClientTls, type EtcdServerTls } from '@pilot/orchestrator-core/up';
 import type { DaemonHost } from './daemon.js';
+
+/** An etcd that speaks only TLS and wants client certificates; `client` is the one the harness itself (health, etcdctl) and, unless told otherwise, the apiserver use. */
+export interface EtcdTlsOptions {
+  server: EtcdServerTls;
+  client: EtcdClientTls;
+}
 
 /**
  * What the suites use of the run's etcd, one member or three: `endpoint` is
@@ -18,8 +24,10 @@ export interface EtcdServer {
   kill(): Promise<void>;
   restart(): Promise<void>;
   waitHealthy(timeoutMs?: number): Promise<void>;
-  /** Runs etcdctl (v3 API) against every member from the master namespace. */
-  etcdctl(args: readonly string[]): ReturnType<DaemonHost['exec']>;
+  /** With TLS (Cluster.startEtcd({ tls })): https:// only, client certificates required. */
+  readonly tls?: EtcdTlsOptions | undefined;
+  /** Runs etcdctl (v3 API) against every member from the master namespace; with TLS it shows `client` (default: the harness's; null: none). */
+  etcdctl(args: readonly string[], client?: EtcdClientTls | null): ReturnType<DaemonHost['exec']>;
 }
 
 /**
@@ -27,6 +35,7 @@ export interface EtcdServer {
  * underlay address (reachable from every host and from the root namespace)
  * and on the master's loopback. Stop and start keep the data directory.
  * Alone by default; a member of an EtcdCluster when given its peers.
+ * With `tls`, both are https:// and every client must show a certificate.
  */
 export class Etcd implements EtcdServer {
   readonly dataDir: string;
@@ -40,13 +49,18 @@ export class Etcd implements EtcdServer {
     readonly host: DaemonHost,
     readonly name = 'master',
     private readonly clusterToken?: string,
+    readonly tls?: EtcdTlsOptions,
   ) {
     this.dataDir = `${host.stateDir}/${name === 'master' ? 'etcd' : `etcd-${name}`}`;
   }
 
-  /** Client URL on the underlay, e.g. http://172.30.3.2:23456. */
+  private get scheme(): string {
+    return this.tls ? 'https' : 'http';
+  }
+
+  /** Client URL on the underlay, e.g. http://172.30.3.2:23456 (https:// with TLS). */
   get endpoint(): string {
-    return `http://${this.host.ip}:${this.clientPort}`;
+    return `${this.scheme}://${this.host.ip}:${this.clientPort}`;
   }
 
   get peerUrl(): string {
@@ -89,11 +103,12 @@ export class Etcd implements EtcdServer {
         etcdArgv({
           name: this.name,
           dataDir: this.dataDir,
-          clientUrls: [this.endpoint, `http://127.0.0.1:${this.clientPort}`],
+          clientUrls: [this.endpoint, `${this.scheme}://127.0.0.1:${this.clientPort}`],
           advertiseClientUrl: this.endpoint,
           peerUrl: this.peerUrl,
           ...(this.initialCluster ? { initialCluster: this.initialCluster } : {}),
           ...(this.clusterToken ? { initialClusterToken: this.clusterToken } : {}),
+          ...(this.tls ? { tls: this.tls.server } : {}),
         }),
       );
     }
@@ -104,7 +119,7 @@ export class Etcd implements EtcdServer {
     await waitFor(
       async () => {
         if (!this.daemon?.running) throw new Error(`etcd ${this.name} exited: ${JSON.stringify(this.daemon?.exit)}`);
-        return etcdHealthy(this.endpoint);
+        return etcdHealthy(this.endpoint, 2_000, this.tls?.client);
       },
       { timeoutMs, what: `etcd ${this.name} at ${this.endpoint} to be healthy` },
     );
@@ -123,8 +138,9 @@ export class Etcd implements EtcdServer {
     await this.start();
   }
 
-  etcdctl(args: readonly string[]) {
-    return this.host.exec(['etcdctl', `--endpoints=${this.endpoint}`, ...args], { env: { ETCDCTL_API: '3' } });
+  etcdctl(args: readonly string[], client: EtcdClientTls | null = this.tls?.client ?? null) {
+    const tls = this.tls ? [`--cacert=${this.tls.client.caFile}`, ...(client ? [`--cert=${client.certFile}`, `--key=${client.keyFile}`] : [])] : [];
+    return this.host.exec(['etcdctl', `--endpoints=${this.endpoint}`, ...tls, ...args], { env: { ETCDCTL_API: '3' } });
   }
 }
 

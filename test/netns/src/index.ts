@@ -4,9 +4,9 @@ export { parseEnvFile } from '@pilot/common';
 export type { ClusterOptions, DnsConfig, ExecOptions } from './cluster.js';
 // What `pilot up` and the harness share lives in orchestrator-core's up/;
 // tests keep importing it from here.
-export { Daemon, isAlive, IMAGE_NAMES, cgroupsOf, cgroupPids, mountsUnder, createPki, kubeletServingCert, writeKubeconfig } from '@pilot/orchestrator-core/up';
-export type { DaemonSpec, Exit, Identity, ImageSet, Pki, TestUser } from '@pilot/orchestrator-core/up';
-export { Etcd, EtcdCluster, type EtcdServer } from './etcd.js';
+export { Daemon, isAlive, IMAGE_NAMES, cgroupsOf, cgroupPids, mountsUnder, createPki, etcdPkiOf, kubeletServingCert, loadPki, writeKubeconfig } from '@pilot/orchestrator-core/up';
+export type { DaemonSpec, EtcdClientTls, EtcdPki, Exit, Identity, ImageSet, Pki, TestUser } from '@pilot/orchestrator-core/up';
+export { Etcd, EtcdCluster, type EtcdServer, type EtcdTlsOptions } from './etcd.js';
 export { removeLeftovers, removeRun, namespacesOf } from './cleanup.js';
 export { lockHeld } from './lock.js';
 export { STATE_ROOT, prefixOf } from './paths.js';
