@@ -1,4 +1,4 @@
-import { formatMicroTime, Informer, isNotFound, type ApiClient, type Lease, type Node, type Pod } from '@pilot/api';
+import { formatMicroTime, Informer, isNotFound, type ApiClient, type Lease, type Node, type Pod, type Taint } from '@pilot/api';
 import { createLogger } from '@pilot/common';
 
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -33,38 +33,56 @@ export class FakeKubelets {
   private readonly silent = new Set<string>();
   private renewer: NodeJS.Timeout | undefined;
 
+  /** The nodes whose kubelet this is (addNode adds one, deleteNode removes it). */
+  readonly nodes: string[];
+
   constructor(
     private readonly api: ApiClient,
     readonly namespace: string,
-    readonly nodes: readonly string[],
+    nodes: readonly string[],
     private readonly opts: FakeKubeletsOptions = {},
   ) {
+    this.nodes = [...nodes];
     this.informer = new Informer<Pod>(api, 'pods', { namespace, logger: createLogger('fake-kubelets', { level: 'warn' }) });
     this.informer.addHandler({ onAdd: (p) => this.act(p), onUpdate: (_o, p) => this.act(p) });
   }
 
   async start(): Promise<void> {
-    for (const [i, name] of this.nodes.entries()) {
-      const node: Node = {
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
-        spec: { podCIDR: `10.1.${i + 1}.0/24` },
-        status: {
-          capacity: { cpu: '4', memory: '8Gi', pods: '110' },
-          allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-        },
-      };
-      const created = await this.api.create<Node>('nodes', node);
-      await this.api.updateStatus('nodes', { ...created, status: node.status });
-      if (this.opts.leases) {
-        await this.api.create<Lease>('leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: formatMicroTime() } });
-      }
-    }
+    for (const [i, name] of this.nodes.entries()) await this.register(name, i);
     if (this.opts.leases) this.renewer = setInterval(() => void this.renewLeases(), 1000);
     this.running = this.informer.start(this.stop.signal);
     await this.informer.waitForSync();
+  }
+
+  /** Registers another Node (Ready, with these taints) whose pods this kubelet runs from now on. */
+  async addNode(name: string, taints: Taint[] = []): Promise<void> {
+    this.nodes.push(name);
+    await this.register(name, this.nodes.length - 1, taints);
+  }
+
+  /** Deletes the Node object (the host is gone); its pods are no longer reported. */
+  async deleteNode(name: string): Promise<void> {
+    this.silent.add(name);
+    await this.api.delete('nodes', name);
+  }
+
+  private async register(name: string, i: number, taints: Taint[] = []): Promise<void> {
+    const node: Node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
+      spec: { podCIDR: `10.1.${i + 1}.0/24`, ...(taints.length ? { taints } : {}) },
+      status: {
+        capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+        allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+      },
+    };
+    const created = await this.api.create<Node>('nodes', node);
+    await this.api.updateStatus('nodes', { ...created, status: node.status });
+    if (this.opts.leases) {
+      await this.api.create<Lease>('leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: formatMicroTime() } });
+    }
   }
 
   async close(): Promise<void> {

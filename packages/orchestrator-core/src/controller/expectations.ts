@@ -49,6 +49,11 @@ export class Expectations {
     this.store.set(key, { add: 0, del: podKeys.length, deleting: new Set(podKeys), timestamp: this.now() });
   }
 
+  /** Expects `add` creations and the deletion of these pods at once (a DaemonSet sync does both). */
+  expect(key: string, add: number, podKeys: readonly string[]): void {
+    this.store.set(key, { add, del: podKeys.length, deleting: new Set(podKeys), timestamp: this.now() });
+  }
+
   /** One creation was observed (or will never happen: a failed or skipped create). */
   creationObserved(key: string): void {
     const e = this.store.get(key);

@@ -14,6 +14,7 @@ import { createRegistry, FlagError, type Logger } from '@pilot/common';
 import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
+import { daemonSetsControllerFactory } from './daemon/controller.js';
 import { disruptionControllerFactory } from './disruption/controller.js';
 import { endpointsControllerFactory } from './endpoints/controller.js';
 import { garbageCollectorFactory } from './garbagecollector/controller.js';
@@ -21,6 +22,7 @@ import { jobControllerFactory } from './job/controller.js';
 import { namespaceControllerFactory } from './namespace/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
 import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
+import { statefulSetControllerFactory } from './statefulset/controller.js';
 import { nodeLifecycleControllerFactory } from './nodelifecycle/controller.js';
 import { taintEvictionControllerFactory } from './taint-eviction/controller.js';
 
@@ -44,6 +46,8 @@ export const CONTROLLERS: Record<string, ControllerEntry> = {
   'taint-eviction-controller': { factory: taintEvictionControllerFactory },
   job: { factory: jobControllerFactory },
   disruption: { factory: disruptionControllerFactory },
+  daemonset: { factory: daemonSetsControllerFactory },
+  statefulset: { factory: statefulSetControllerFactory },
 };
 
 /**
