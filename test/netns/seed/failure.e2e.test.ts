@@ -67,7 +67,7 @@ function samples(): Sample[] {
     .map((l) => JSON.parse(l) as Sample);
 }
 
-/** Marks an event: from now on, failures are this event's until its window ends. */
+/** Marks an event, just before it is done: from now on, failures are this event's until its window ends. */
 function happened(name: string, windowMs: number): StoryEvent {
   const e = { name, at: Date.now(), windowMs };
   events.push(e);
@@ -212,13 +212,13 @@ describe('the failure story', () => {
     before = await objects();
     const etcd = c!.etcd as EtcdCluster;
     const m2 = etcd.members[1]!;
-    await m2.stop();
     const e = happened('etcd member m2 stopped', 0);
+    await m2.stop();
     await k.ok(['create', 'configmap', 'while-m2-down', '--from-literal=k=v']);
     await recovered(e);
     expect(samples().filter((s) => !s.ok && s.t >= e.at)).toEqual([]);
-    await m2.start();
     const back = happened('etcd member m2 restarted', 0);
+    await m2.start();
     // A serializable read is answered by m2 alone, from its own copy.
     await waitFor(
       async () => (await c!.master.exec(['etcdctl', `--endpoints=${m2.endpoint}`, '--consistency=s', 'get', '--keys-only', '/registry/configmaps/default/while-m2-down'], { env: { ETCDCTL_API: '3' } })).stdout.includes('while-m2-down'),
@@ -242,8 +242,8 @@ describe('the failure story', () => {
       ['dnsd', h1, seed.daemons.get('dnsd')!],
     ];
     for (const [name, host, d] of restarts) {
-      await d.kill('SIGKILL');
       const e = happened(`kill -9 ${name}${host === h1 ? ' on h1' : ''}`, DAEMON_DETECTION_MS);
+      await d.kill('SIGKILL');
       d.start();
       if (name === 'apiserver') await seed.cp.waitReady();
       else await healthy(host, d);
@@ -253,8 +253,8 @@ describe('the failure story', () => {
     // The kubelet: its containers keep running, and it renews its Lease again.
     const kubelet = seed.daemons.get('kubelet-h1')!;
     const containersBefore = (await seed.dockerds[0]!.dockerOk(['ps', '-q', '--filter', 'label=io.kubernetes.pod.namespace=default'])).stdout.trim().split('\n').sort();
-    await kubelet.kill('SIGKILL');
     const ke = happened('kill -9 kubelet on h1', DAEMON_DETECTION_MS);
+    await kubelet.kill('SIGKILL');
     kubelet.start();
     await waitFor(
       async () => {
@@ -269,8 +269,8 @@ describe('the failure story', () => {
 
     // dockerd with live-restore: the containers keep running through it.
     const dockerd = seed.dockerds[0]!;
-    await dockerd.kill();
     const de = happened('kill -9 dockerd on h1', DAEMON_DETECTION_MS);
+    await dockerd.kill();
     // Its containerd died with it (Pdeathsig); the new dockerd starts another
     // and gives up after 15 s when the machine is slow. docker.service's
     // Restart=always starts it again then (StartLimitBurst=3): so does this.
@@ -291,15 +291,15 @@ describe('the failure story', () => {
   t('h2 is cut off: Unknown, its pod replaced elsewhere; back on the switch, its kubelet kills the replaced pod and the node is Ready', async () => {
     const h2 = worker('h2');
     const old = (await rcPods()).find((p) => p.spec!.nodeName === 'h2')!;
-    await h2.disconnect();
     const e = happened('h2 cut off', HOST_DETECTION_MS);
+    await h2.disconnect();
     await waitFor(async () => (await nodeReady('h2')) === 'Unknown', { timeoutMs: 30_000, intervalMs: 250, what: 'node h2 to turn Unknown' });
     const pods = await serving(3, (n) => n !== 'h2', '3 pods serving on h1 and h3');
     await dataPlaneFollows(pods.map((p) => p.status!.podIP!), [worker('h1'), worker('h3')]);
     await recovered(e);
 
-    await h2.reconnect();
     const back = happened('h2 reconnected', DAEMON_DETECTION_MS);
+    await h2.reconnect();
     await waitFor(async () => (await nodeReady('h2')) === 'True', { timeoutMs: 60_000, intervalMs: 250, what: 'node h2 to be Ready again' });
     await waitFor(async () => (await api.get<Pod>('pods', old.metadata!.name!, { namespace: NS }).catch(() => undefined)) === undefined, {
       timeoutMs: 60_000, intervalMs: 250, what: `the replaced pod ${old.metadata!.name} to be gone`,
@@ -311,8 +311,8 @@ describe('the failure story', () => {
 
   t('h3 dies: Unknown, its pod recreated on the others; Endpoints, DNS and every remaining host\'s rules follow; nothing lost or duplicated', async () => {
     const h3 = worker('h3');
-    await h3.crash();
     const e = happened('h3 dies', HOST_DETECTION_MS);
+    await h3.crash();
     await waitFor(async () => (await nodeReady('h3')) === 'Unknown', { timeoutMs: 30_000, intervalMs: 250, what: 'node h3 to turn Unknown' });
     const pods = await serving(3, (n) => n !== 'h3', '3 pods serving on h1 and h2');
     await dataPlaneFollows(pods.map((p) => p.status!.podIP!), [worker('h1'), worker('h2')]);

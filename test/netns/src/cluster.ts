@@ -288,9 +288,10 @@ export class Host implements DaemonHost {
   async crash(): Promise<void> {
     const containers = { name: cgroupParentOf(this.cluster.prefix, this.name) };
     killCgroupProcs(containers);
+    // SIGKILL at once: a dead host's processes get no chance to clean up.
     const pids = new Set<number>(this.daemons.flatMap((d) => (d.running && d.pid ? [d.pid] : [])));
     for (const p of pidsIn(this.ns)) pids.add(p);
-    if (pids.size) killPidsSync([...pids]);
+    if (pids.size) killPidsSync([...pids], 0, 'SIGKILL');
     killCgroupProcs(containers);
     await Promise.all(this.daemons.map((d) => d.waitExit(10_000).catch(() => undefined)));
     await run(['ip', 'netns', 'del', this.ns]);

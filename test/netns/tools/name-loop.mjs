@@ -2,7 +2,7 @@
 // A client calling a Service by name the whole time, as a user's app would:
 // every PERIOD ms, resolve NAME (A) at DNS_SERVER, then GET http://<ip>:PORT/
 // on a new connection (no keep-alive, so each request is balanced anew), and
-// print one JSON line {t, ok, ms, ip?, err?}. Each step has a 1 s deadline.
+// print one JSON line {t, ok, ms, ip?, err?} (err names the step: dns or http). Each step has a 1 s deadline.
 // Stops after MAX_SECONDS (a bounded loop) or on SIGTERM.
 import { Resolver } from 'node:dns/promises';
 import { get } from 'node:http';
@@ -36,12 +36,14 @@ process.on('SIGTERM', () => (stop = true));
 while (!stop && Date.now() < deadline) {
   const t = Date.now();
   let line;
+  let step = 'dns';
   try {
     const [ip] = await resolver.resolve4(name);
+    step = 'http';
     const body = await fetchOnce(ip);
     line = expect && body !== expect ? { t, ok: false, ms: Date.now() - t, ip, err: `unexpected body ${JSON.stringify(body.slice(0, 40))}` } : { t, ok: true, ms: Date.now() - t, ip };
   } catch (err) {
-    line = { t, ok: false, ms: Date.now() - t, err: err.code ?? err.message };
+    line = { t, ok: false, ms: Date.now() - t, err: `${step} ${err.code ?? err.message}` };
   }
   process.stdout.write(JSON.stringify(line) + '\n');
   const wait = t + period - Date.now();

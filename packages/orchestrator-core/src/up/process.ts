@@ -42,8 +42,11 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM the PIDs, wait (bounded) for them to go, SIGKILL what is left. */
-export function killPidsSync(pids: readonly number[], graceMs = 5_000): void {
+/**
+ * SIGTERM the PIDs, wait (bounded) for them to go, SIGKILL what is left.
+ * `first: 'SIGKILL'` skips the polite part (a crash, not a stop).
+ */
+export function killPidsSync(pids: readonly number[], graceMs = 5_000, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): void {
   const signal = (sig: NodeJS.Signals, pid: number) => {
     try {
       process.kill(pid, sig);
@@ -51,7 +54,7 @@ export function killPidsSync(pids: readonly number[], graceMs = 5_000): void {
       /* already gone */
     }
   };
-  pids.forEach((p) => signal('SIGTERM', p));
+  pids.forEach((p) => signal(first, p));
   const deadline = Date.now() + graceMs;
   while (pids.some(isAlive) && Date.now() < deadline) sleepSync(50);
   pids.filter(isAlive).forEach((p) => signal('SIGKILL', p));
