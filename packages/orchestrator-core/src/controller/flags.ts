@@ -17,6 +17,8 @@ export interface ControllerManagerConfig extends ClientConfig, LeaderElectionCon
   /** The --controllers list as given: names, `*` (every default-on one), `-name` (off). */
   controllers: string[];
   concurrentRcSyncs: number;
+  concurrentReplicasetSyncs: number;
+  concurrentDeploymentSyncs: number;
   concurrentEndpointSyncs: number;
   nodeMonitorPeriodMs: number;
   nodeMonitorGracePeriodMs: number;
@@ -34,6 +36,8 @@ export interface ControllerManagerConfig extends ClientConfig, LeaderElectionCon
 export interface RawFlags extends ComponentRawFlags {
   controllers?: string;
   concurrentRcSyncs?: string;
+  concurrentReplicasetSyncs?: string;
+  concurrentDeploymentSyncs?: string;
   concurrentEndpointSyncs?: string;
   nodeMonitorPeriod?: string;
   nodeMonitorGracePeriod?: string;
@@ -54,6 +58,8 @@ export function controllerManagerCommand(): Command {
   addLeaderElectionFlags(cmd, 'run the controllers only while holding the leader Lease', LEASE_NAME)
     .option('--controllers <list>', "controllers to run, comma-separated: '*' every default-on one, 'foo' turns foo on, '-foo' off", '*')
     .option('--concurrent-rc-syncs <n>', 'replication controllers synced at once', '5')
+    .option('--concurrent-replicaset-syncs <n>', 'replica sets synced at once', '5')
+    .option('--concurrent-deployment-syncs <n>', 'deployments synced at once', '5')
     .option('--concurrent-endpoint-syncs <n>', 'services whose Endpoints are synced at once', '5')
     .option('--node-monitor-period <duration>', 'how often the node lifecycle controller checks node health', '5s')
     .option('--node-monitor-grace-period <duration>', 'how long a node may go without a Lease renewal or status before it is Unknown', '50s')
@@ -78,6 +84,8 @@ export function resolveConfig(f: RawFlags, warn: FlagWarn = () => undefined): Co
     ...leaderElection,
     controllers,
     concurrentRcSyncs: intFlag('concurrent-rc-syncs', f.concurrentRcSyncs ?? '5', 1, 1000),
+    concurrentReplicasetSyncs: intFlag('concurrent-replicaset-syncs', f.concurrentReplicasetSyncs ?? '5', 1, 1000),
+    concurrentDeploymentSyncs: intFlag('concurrent-deployment-syncs', f.concurrentDeploymentSyncs ?? '5', 1, 1000),
     concurrentEndpointSyncs: intFlag('concurrent-endpoint-syncs', f.concurrentEndpointSyncs ?? '5', 1, 1000),
     nodeMonitorPeriodMs: monitor,
     nodeMonitorGracePeriodMs: grace,

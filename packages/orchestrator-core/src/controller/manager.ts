@@ -20,6 +20,7 @@ import { endpointsControllerFactory } from './endpoints/controller.js';
 import { garbageCollectorFactory } from './garbagecollector/controller.js';
 import { jobControllerFactory } from './job/controller.js';
 import { namespaceControllerFactory } from './namespace/controller.js';
+import { replicaSetControllerFactory } from './replicaset/controller.js';
 import { replicationControllerFactory } from './replication/controller.js';
 import { serviceAccountsControllerFactory } from './serviceaccount/controller.js';
 import { statefulSetControllerFactory } from './statefulset/controller.js';
@@ -38,6 +39,7 @@ export interface ControllerEntry {
  */
 export const CONTROLLERS: Record<string, ControllerEntry> = {
   replicationcontroller: { factory: replicationControllerFactory },
+  replicaset: { factory: replicaSetControllerFactory },
   endpoint: { factory: endpointsControllerFactory },
   serviceaccount: { factory: serviceAccountsControllerFactory },
   namespace: { factory: namespaceControllerFactory },

@@ -13,6 +13,8 @@ describe('pilot controller-manager flags', () => {
       leaderElectResourceName: 'kube-controller-manager',
       controllers: ['*'],
       concurrentRcSyncs: 5,
+      concurrentReplicasetSyncs: 5,
+      concurrentDeploymentSyncs: 5,
       concurrentEndpointSyncs: 5,
       nodeMonitorPeriodMs: 5_000,
       nodeMonitorGracePeriodMs: 50_000,

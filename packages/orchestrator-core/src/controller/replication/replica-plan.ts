@@ -13,6 +13,7 @@
  */
 import {
   formatTime,
+  type KubeObject,
   isPodAvailable,
   isPodReady,
   podReadyCondition,
@@ -20,7 +21,6 @@ import {
   type OwnerReference,
   type Pod,
   type PodTemplateSpec,
-  type ReplicationController,
   type ReplicationControllerCondition,
   type ReplicationControllerStatus,
 } from '@pilot/api';
@@ -33,6 +33,12 @@ export const SLOW_START_INITIAL_BATCH_SIZE = 1;
 export const POD_DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
 /** The status condition set while creates or deletes fail. */
 export const REPLICA_FAILURE = 'ReplicaFailure';
+
+/** What the planner needs of an owner: a ReplicationController or an apps/v1 ReplicaSet. */
+export interface ReplicaOwner extends KubeObject {
+  spec?: { replicas?: number; minReadySeconds?: number; template?: PodTemplateSpec };
+  status?: ReplicationControllerStatus;
+}
 
 // ---------------------------------------------------------------- manageReplicas
 
@@ -215,7 +221,7 @@ export function podFromTemplate(template: PodTemplateSpec, namespace: string, ow
  * the generation observed, and the ReplicaFailure condition while creates or
  * deletes fail (cleared by the next clean sync).
  */
-export function calculateStatus(rc: ReplicationController, pods: readonly Pod[], manageError: Error | undefined, nowMs: number): ReplicationControllerStatus {
+export function calculateStatus(rc: ReplicaOwner, pods: readonly Pod[], manageError: Error | undefined, nowMs: number): ReplicationControllerStatus {
   const template = labelSelectorFromSet(rc.spec?.template?.metadata?.labels);
   const minReady = rc.spec?.minReadySeconds ?? 0;
   let fullyLabeled = 0;
