@@ -31,6 +31,7 @@ export class FakeKubelets {
   private readonly ips = new Map<string, number>();
   private readonly notReady = new Set<string>();
   private readonly silent = new Set<string>();
+  private readonly holds = new Set<(p: Pod) => boolean>();
   private renewer: NodeJS.Timeout | undefined;
 
   /** The nodes whose kubelet this is (addNode adds one, deleteNode removes it). */
@@ -104,6 +105,24 @@ export class FakeKubelets {
     await this.report(pod);
   }
 
+  /**
+   * Pods matching `match` report Ready=False (their readiness probe fails)
+   * until the returned release is called, which reports them Ready at once.
+   */
+  holdReady(match: (p: Pod) => boolean): () => Promise<void> {
+    this.holds.add(match);
+    return async () => {
+      this.holds.delete(match);
+      await Promise.all(this.informer.indexer.list().filter((p) => match(p) && p.spec?.nodeName && !p.metadata.deletionTimestamp).map((p) => this.report(p)));
+    };
+  }
+
+  private wantsReady(pod: Pod): boolean {
+    if (this.notReady.has(pod.metadata.name!)) return false;
+    for (const h of this.holds) if (h(pod)) return false;
+    return true;
+  }
+
   /** Reports that the pod's containers exited: 0 makes it Succeeded, anything else Failed (restartPolicy Never). */
   async finish(name: string, exitCode: number): Promise<void> {
     const pod = await this.api.get<Pod>('pods', name, { namespace: this.namespace });
@@ -148,7 +167,7 @@ export class FakeKubelets {
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-    const wantReady = !this.notReady.has(pod.metadata.name!);
+    const wantReady = this.wantsReady(pod);
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     if (pod.status?.phase === 'Running' && pod.status.podIP && ready === wantReady) return;
     await this.report(pod);
@@ -163,7 +182,7 @@ export class FakeKubelets {
       this.ips.set(node, n);
       ip = `10.1.${i + 1}.${n}`;
     }
-    const ready = !this.notReady.has(pod.metadata.name!);
+    const ready = this.wantsReady(pod);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const prevReady = pod.status?.conditions?.find((c) => c.type === 'Ready');
     const changed = prevReady?.status !== (ready ? 'True' : 'False');

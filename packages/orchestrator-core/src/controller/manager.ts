@@ -15,6 +15,7 @@ import { runElected } from '../component/elected.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import type { ControllerManagerConfig } from './flags.js';
 import { daemonSetsControllerFactory } from './daemon/controller.js';
+import { deploymentControllerFactory } from './deployment/controller.js';
 import { disruptionControllerFactory } from './disruption/controller.js';
 import { endpointsControllerFactory } from './endpoints/controller.js';
 import { garbageCollectorFactory } from './garbagecollector/controller.js';
@@ -39,7 +40,6 @@ export interface ControllerEntry {
  */
 export const CONTROLLERS: Record<string, ControllerEntry> = {
   replicationcontroller: { factory: replicationControllerFactory },
-  replicaset: { factory: replicaSetControllerFactory },
   endpoint: { factory: endpointsControllerFactory },
   serviceaccount: { factory: serviceAccountsControllerFactory },
   namespace: { factory: namespaceControllerFactory },
@@ -50,6 +50,8 @@ export const CONTROLLERS: Record<string, ControllerEntry> = {
   disruption: { factory: disruptionControllerFactory },
   daemonset: { factory: daemonSetsControllerFactory },
   statefulset: { factory: statefulSetControllerFactory },
+  replicaset: { factory: replicaSetControllerFactory },
+  deployment: { factory: deploymentControllerFactory },
 };
 
 /**
