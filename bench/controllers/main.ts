@@ -19,20 +19,30 @@
  *     on an Endpoints watch. Anchor: a plain-client Endpoints write seen on
  *     the same watch.
  *
- *  4. Leader failover with the default 15 s / 10 s / 2 s: kill -9 of the
+ *  4. Rollout of a ROLLOUT_REPLICAS Deployment (default 100, 25 %/25 %):
+ *     from the `set image` patch to the status kubectl rollout status calls
+ *     `successfully rolled out` (every replica updated and available, the
+ *     generation observed); the bench posts each new pod Ready at once and
+ *     finishes each deleted pod at once (grace 0), as a kubelet would.
+ *     Anchor: the same number of pod creates and deletes (the rollout makes
+ *     ROLLOUT_REPLICAS of each) from a plain client, ANCHOR_CONCURRENCY in
+ *     flight, until a pod watch has seen them all, in the same run (goal ≤ 2×).
+ *
+ *  5. Leader failover with the default 15 s / 10 s / 2 s: kill -9 of the
  *     leading controller-manager → the standby holds the Lease, and → the pod
  *     of an RC created at the kill exists. Anchor: upstream's expected
  *     ≈ 17 s (lease duration + retry jitter).
  *
  * Run: node_modules/.bin/tsx bench/controllers/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_REPLICAS (default 1000), BENCH_RUNS (default 3, the median printed),
- *      BENCH_SAMPLES (default 50, for the latencies), BENCH_FAILOVER_RUNS (default 3).
+ *      BENCH_SAMPLES (default 50, for the latencies), BENCH_FAILOVER_RUNS (default 3),
+ *      BENCH_ROLLOUT_REPLICAS (default 100), BENCH_CASES (default rate,latency,rollout,failover).
  *
  * Beside the rate it prints the controller-manager's CPU time per pod (from
  * /proc, list and sync included): what the machine's load cannot inflate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ApiClient, isNotFound, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
+import { ApiClient, isNotFound, type Deployment, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, quantile, table } from '../lib/report.js';
@@ -43,6 +53,8 @@ const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
+const ROLLOUT_REPLICAS = Number(process.env.BENCH_ROLLOUT_REPLICAS ?? 100);
+const CASES = new Set((process.env.BENCH_CASES ?? 'rate,latency,rollout,failover').split(','));
 const ANCHOR_CONCURRENCY = 128;
 const GOAL_PODS_PER_SEC = 200;
 const STOCK_PODS_PER_SEC = 20;
@@ -250,6 +262,102 @@ async function failover(ctx: Ctx, run: number): Promise<Failover> {
   return { leaseMs, podMs };
 }
 
+interface Rollout {
+  ms: number;
+  anchorMs: number;
+}
+
+/**
+ * The kubelet's part for a rollout: every pod seen without Ready gets
+ * Running + Ready, every pod marked for deletion is deleted with grace 0.
+ */
+function postReadiness(ctx: Ctx, ns: string): { close(): Promise<void> } {
+  const ac = new AbortController();
+  const seen = new Set<string>();
+  const act = async (p: Pod) => {
+    const name = p.metadata.name!;
+    if (p.metadata.deletionTimestamp) {
+      await ctx.client.delete('pods', name, { namespace: ns, gracePeriodSeconds: 0 }).catch(() => undefined);
+      return;
+    }
+    if (seen.has(name)) return;
+    seen.add(name);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const status = { phase: 'Running', podIP: '10.1.0.2', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] };
+    await ctx.client.patchStatus('pods', name, { status }, 'merge', { namespace: ns }).catch(() => seen.delete(name));
+  };
+  const done = (async () => {
+    const rv = (await ctx.client.list<Pod>('pods', { namespace: ns, limit: 1 })).metadata.resourceVersion;
+    for await (const ev of ctx.client.watch<Pod>('pods', { namespace: ns, resourceVersion: rv, signal: ac.signal })) if (ev.type !== 'DELETED') void act(ev.object);
+  })().catch(() => undefined);
+  return {
+    close: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+/** kubectl rollout status's `successfully rolled out`. */
+const rolledOut = (d: Deployment, n: number, image: string): boolean =>
+  d.spec?.template?.spec?.containers?.[0]?.image === image &&
+  (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 1) &&
+  d.status?.updatedReplicas === n && d.status?.replicas === n && d.status?.availableReplicas === n;
+
+async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
+  const ns = `rollout-${run}`;
+  const n = ROLLOUT_REPLICAS;
+  await ctx.client.create('namespaces', { metadata: { name: ns } });
+  const kubelet = postReadiness(ctx, ns);
+  const get = () => ctx.client.get<Deployment>('deployments', 'web', { namespace: ns });
+  const deployment: Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: ns },
+    spec: { replicas: n, selector: { matchLabels: { app: 'bench' } }, template: structuredClone(template) },
+  };
+  await ctx.client.create('deployments', deployment, { namespace: ns });
+  const a = template.spec.containers[0]!.image;
+  await waitFor(async () => rolledOut(await get(), n, a) || undefined, { timeoutMs: 300_000, intervalMs: 50, what: `the Deployment of ${n} to be available` });
+  const b = 'registry.k8s.io/pause:3.9';
+  const t0 = performance.now();
+  await ctx.client.patch('deployments', 'web', { spec: { template: { spec: { containers: [{ name: 'pause', image: b }] } } } }, 'strategic', { namespace: ns });
+  await waitFor(async () => rolledOut(await get(), n, b) || undefined, { timeoutMs: 600_000, intervalMs: 20, what: `the Deployment of ${n} to roll out` });
+  const ms = performance.now() - t0;
+  await kubelet.close();
+
+  // Anchor: as many creates and deletes from a plain client, seen on a pod watch.
+  const anchorNs = `${ns}-anchor`;
+  await ctx.client.create('namespaces', { metadata: { name: anchorNs } });
+  const rv = (await ctx.client.list<Pod>('pods', { namespace: anchorNs, limit: 1 })).metadata.resourceVersion;
+  const ac = new AbortController();
+  let adds = 0;
+  let deletes = 0;
+  const watching = (async () => {
+    for await (const ev of ctx.client.watch<Pod>('pods', { namespace: anchorNs, resourceVersion: rv, signal: ac.signal })) {
+      if (ev.type === 'ADDED') adds++;
+      else if (ev.type === 'DELETED') deletes++;
+    }
+  })().catch(() => undefined);
+  const a0 = performance.now();
+  const names: string[] = [];
+  await pool(n, ANCHOR_CONCURRENCY, async () => {
+    const p = await ctx.client.create<Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', namespace: anchorNs, labels: { app: 'anchor' } }, spec: template.spec }, { namespace: anchorNs });
+    names.push(p.metadata.name!);
+  });
+  let i = 0;
+  await pool(n, ANCHOR_CONCURRENCY, async () => {
+    await ctx.client.delete('pods', names[i++]!, { namespace: anchorNs, gracePeriodSeconds: 0 });
+  });
+  await waitFor(() => (adds >= n && deletes >= n) || undefined, { timeoutMs: 120_000, intervalMs: 20, what: 'the anchor watch to see every create and delete' });
+  const anchorMs = performance.now() - a0;
+  ac.abort();
+  await watching;
+  await deleteNamespace(ctx, anchorNs);
+  await deleteNamespace(ctx, ns);
+  return { ms, anchorMs };
+}
+
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const api = await startApiserver(c);
@@ -260,17 +368,46 @@ async function main(): Promise<void> {
     await api.ready();
     cm = startControllerManager(ctx);
     const rates: Rate[] = [];
-    for (let r = 0; r < RUNS; r++) {
+    for (let r = 0; CASES.has('rate') && r < RUNS; r++) {
       const res = await creationRate(ctx, cm, r);
       process.stderr.write(`  run ${r + 1}: RC 0 → ${REPLICAS}: ${fmt(res.podsPerSec, 0)} pods/s, apiserver creates ${fmt(res.anchorPerSec, 0)}/s, controller-manager CPU ${fmt(res.cpuMsPerPod, 2)} ms/pod\n`);
       rates.push(res);
     }
     const rate = median(rates.map((x) => x.podsPerSec));
     const anchor = median(rates.map((x) => x.anchorPerSec));
-    table(`pod creation, one RC scaled 0 → ${REPLICAS}, pods/s, median of ${RUNS} run(s) (anchor: plain-client creates of the same pods, ${ANCHOR_CONCURRENCY} in flight, one pod watch open)`, ['measure', 'controller-manager', 'apiserver creates', 'ratio', 'goal', 'stock kcm', 'CPU ms/pod'], [
+    if (CASES.has('rate')) table(`pod creation, one RC scaled 0 → ${REPLICAS}, pods/s, median of ${RUNS} run(s) (anchor: plain-client creates of the same pods, ${ANCHOR_CONCURRENCY} in flight, one pod watch open)`, ['measure', 'controller-manager', 'apiserver creates', 'ratio', 'goal', 'stock kcm', 'CPU ms/pod'], [
       [`RC 0 → ${REPLICAS}`, fmt(rate, 0), fmt(anchor, 0), `${fmt(rate / anchor, 2)}x`, `${GOAL_PODS_PER_SEC} (${rate >= GOAL_PODS_PER_SEC ? 'met' : 'missed'})`, `≈ ${STOCK_PODS_PER_SEC}`, fmt(median(rates.map((x) => x.cpuMsPerPod)), 2)],
     ]);
 
+    if (CASES.has('latency')) await latencies(ctx);
+
+    if (CASES.has('rollout')) {
+      const ro: Rollout[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const res = await rollout(ctx, r);
+        process.stderr.write(`  rollout run ${r + 1}: ${ROLLOUT_REPLICAS} replicas ${fmt(res.ms / 1000, 2)} s, plain-client creates+deletes ${fmt(res.anchorMs / 1000, 2)} s\n`);
+        ro.push(res);
+      }
+      const ms = median(ro.map((x) => x.ms));
+      const anchorMs = median(ro.map((x) => x.anchorMs));
+      const ratio = ms / anchorMs;
+      table(`rollout of a ${ROLLOUT_REPLICAS}-replica Deployment (25%/25%), set image → successfully rolled out, s, median of ${RUNS} run(s) (anchor: ${ROLLOUT_REPLICAS} pod creates + ${ROLLOUT_REPLICAS} deletes from a plain client, ${ANCHOR_CONCURRENCY} in flight)`, ['measure', 'controller-manager', 'plain client', 'ratio', 'goal'], [
+        [`Deployment ${ROLLOUT_REPLICAS}: A → B`, fmt(ms / 1000, 2), fmt(anchorMs / 1000, 2), `${fmt(ratio, 2)}x`, `≤ 2x (${ratio <= 2 ? 'met' : 'missed'})`],
+      ]);
+    }
+
+    // Failover needs the leader-elected pair alone: the bench's own manager runs without election.
+    await stopChild(cm);
+    if (CASES.has('failover')) await failovers(ctx);
+  } finally {
+    if (cm) await stopChild(cm);
+    ctx.client.close();
+    api.child.kill('SIGTERM');
+    await c.teardown();
+  }
+}
+
+async function latencies(ctx: Ctx): Promise<void> {
     const rep = await replacement(ctx);
     const rdy = await readyToEndpoints(ctx);
     const row = (name: string, l: Latencies, goal: string) => [
@@ -286,9 +423,9 @@ async function main(): Promise<void> {
       row('pod deleted → replacement created', rep, '-'),
       row('pod Ready → Endpoints list it', rdy, `p99 ≤ 1000 (${quantile(rdy.ms, 0.99) <= 1000 ? 'met' : 'missed'})`),
     ]);
+}
 
-    // Failover needs the leader-elected pair alone: the bench's own manager runs without election.
-    await stopChild(cm);
+async function failovers(ctx: Ctx): Promise<void> {
     const fo: Failover[] = [];
     for (let r = 0; r < FAILOVER_RUNS; r++) {
       const res = await failover(ctx, r);
@@ -301,12 +438,6 @@ async function main(): Promise<void> {
       ['standby holds the Lease, s', fmt(leaseS, 1), '17', `${fmt(leaseS / 17, 2)}x`],
       ['pod of an RC created at the kill exists, s', fmt(podS, 1), '17', `${fmt(podS / 17, 2)}x`],
     ]);
-  } finally {
-    if (cm) await stopChild(cm);
-    ctx.client.close();
-    api.child.kill('SIGTERM');
-    await c.teardown();
-  }
 }
 
 await main();
