@@ -11,10 +11,11 @@ JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 # without installing it (its postinst would start a Prometheus server).
 PROMTOOL := node_modules/.cache/pilot/promtool
 
-.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo soak clean clean-netns
+.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo demo-down soak clean clean-netns
 
 help:
-	@echo "make demo   - build a 3-host network-namespace cluster and show it working (root)"
+	@echo "make demo   - build a 3-host network-namespace cluster, show it working, leave it up (root)"
+	@echo "make demo-down - stop the demo cluster and check nothing of it is left"
 	@echo "make test   - install what is needed, then unit + e2e tests (root)"
 	@echo "make bench  - benchmarks, each beside its anchor measured in the same run (root)"
 	@echo "make soak   - the failure story three times in a row (root)"
@@ -77,8 +78,14 @@ bench: setup
 soak: setup
 	@for i in 1 2 3; do echo "== soak run $$i of 3"; $(JEST) --selectProjects e2e --runInBand test/netns/seed/failure.e2e.test.ts || exit 1; done
 
+# The cluster stays up afterwards, owned by a detached process (demo/owner.ts)
+# that holds the run's lock; /run/pilot-demo.json points to it.
 demo: setup
-	node_modules/.bin/tsx demo/walkthrough.ts
+	node_modules/.bin/tsx demo/main.ts
+
+# Stops the demo's owner, which removes its cluster, then checks nothing is left.
+demo-down:
+	node_modules/.bin/tsx demo/down.ts
 
 # Removes leftovers of crashed test runs (only runs whose lock is free).
 clean-netns: build

@@ -8,30 +8,24 @@
  * -f mynode.yaml -f mynode-svc.yaml` (an RC of 2 guest/mynode pods, Service
  * frontend), kubectl get/describe, wget by name from a busybox pod, dig,
  * iptables-save, etcdctl, ip route, kubectl scale, docker ps, a pod deleted
- * and replaced, exec and logs. Everything it creates is removed at the end,
- * also on failure or Ctrl-C.
+ * and replaced, exec and logs. It runs inside the demo's owner process
+ * (demo/owner.ts), which keeps the cluster up afterwards.
  */
 import { fileURLToPath } from 'node:url';
 import type { Pod, Service } from '@pilot/api';
 import { detectBackend, run, waitFor } from '@pilot/common';
-import { Cluster, SEED_DNS_IP, startSeedCluster, type SeedCluster } from '@pilot/netns';
+import { SEED_DNS_IP, type SeedCluster } from '@pilot/netns';
 
 const RC_FILE = fileURLToPath(new URL('../deploy/examples/mynode.yaml', import.meta.url));
 const SVC_FILE = fileURLToPath(new URL('../deploy/examples/mynode-svc.yaml', import.meta.url));
 
-function show(title: string, text: string): void {
+export function show(title: string, text: string): void {
   process.stdout.write(`\n### ${title}\n${text.trimEnd()}\n`);
 }
 
-const cluster = await Cluster.create({ hosts: 3, etcd: true, etcdMembers: 3 });
-let seed: SeedCluster | undefined;
-try {
-  const t0 = Date.now();
-  show('cluster', `run ${cluster.prefix}: underlay ${cluster.underlay.toString()}, master ${cluster.master.ip}, etcd ${cluster.etcd!.endpoint}\n` +
-    cluster.hosts.map((h) => `  ${h.name} (${h.ns}) ${h.ip}`).join('\n') +
-    '\nstarting: etcd config → apiserver, scheduler, controller-manager → overlayd → dockerd → svcproxy, kubelet (dnsd on h3)');
-  seed = await startSeedCluster(cluster);
-  const s = seed;
+/** The seed's steps on a running seed cluster, each printed under its title. */
+export async function walkthrough(s: SeedCluster): Promise<void> {
+  const cluster = s.cluster;
   const [h1] = s.hosts;
   const kubeconfig = s.cp.kubeconfigFor();
   const kubectl = async (args: readonly string[]): Promise<string> => {
@@ -41,7 +35,6 @@ try {
   };
   const step = async (args: readonly string[]) => show(`kubectl ${args.join(' ')}`, await kubectl(args));
   const onHost = async (h: (typeof s.hosts)[number], argv: readonly string[]) => show(`${h.name}: ${argv.join(' ')}`, (await h.execOk(argv)).stdout);
-  show(`ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`, `kubectl --kubeconfig ${kubeconfig} (apiserver ${s.cp.url})`);
   for (const [i, h] of s.hosts.entries()) show(`${h.name}: cat subnet.env`, Object.entries(s.subnetEnv[i]!).map(([k, v]) => `${k}=${v}`).join('\n'));
   await step(['get', 'nodes', '-o', 'wide']);
 
@@ -103,8 +96,4 @@ try {
   const one = (await pods())[0]!.metadata!.name!;
   await step(['exec', one, '--', 'hostname']);
   await step(['logs', one]);
-} finally {
-  await seed?.stop();
-  await cluster.teardown();
-  show('teardown', `removed every namespace, process, container, rule and file of ${cluster.prefix}`);
 }

@@ -32,6 +32,13 @@ export interface ClusterOptions {
   mtu?: number;
   /** Keep the state directory (logs) after teardown. Also PILOT_KEEP_LOGS=1. */
   keepState?: boolean;
+  /**
+   * Who answers SIGINT/SIGTERM/SIGHUP: `teardown` (default) removes the run
+   * at once and exits; `caller` leaves them to the process, which has its own
+   * handler and tears down gracefully (the demo's long-lived owner,
+   * demo/owner.ts). Teardown on process exit happens either way.
+   */
+  signals?: 'teardown' | 'caller';
 }
 
 export type { ExecOptions } from './daemon.js';
@@ -54,7 +61,8 @@ function installExitHandlers(): void {
     for (const c of live) c.teardownSync();
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if ([...live].some((c) => c.opts.signals === 'caller')) return;
       for (const c of live) c.teardownSync();
       process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
     });
@@ -79,7 +87,7 @@ export class Cluster {
 
   private constructor(
     readonly slot: number,
-    private readonly opts: ClusterOptions,
+    readonly opts: ClusterOptions,
   ) {
     this.prefix = prefixOf(slot);
     this.stateDir = stateDirOf(this.prefix);
