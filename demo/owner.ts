@@ -8,7 +8,7 @@
  * the containers (by cgroup), the namespaces with their links, routes and
  * rules, the mounts and files — then it removes the state file and exits.
  *
- *   owner.ts              3 hosts, the seed walkthrough (make demo)
+ *   owner.ts              3 hosts, a 3-member etcd, the seed walkthrough (make demo)
  *   owner.ts --tiny       1 host and one busybox pod, no walkthrough (the demo e2e)
  */
 import type { Pod } from '@pilot/api';
@@ -58,10 +58,10 @@ function state(ready: boolean): DemoState {
 
 try {
   const t0 = Date.now();
-  cluster = await Cluster.create({ hosts, etcd: true, signals: 'caller' });
+  cluster = await Cluster.create({ hosts, etcd: true, etcdMembers: tiny ? 1 : 3, signals: 'caller' });
   if (stopping) await stopping;
   writeState(state(false));
-  show('cluster', `run ${cluster.prefix}: underlay ${cluster.underlay.toString()}, master ${cluster.master.ip}, etcd ${cluster.etcd!.endpoint}\n` +
+  show('cluster', `run ${cluster.prefix}: underlay ${cluster.underlay.toString()}, master ${cluster.master.ip}, etcd ${cluster.etcd!.endpoint}${tiny ? '' : ' (3 members)'}\n` +
     cluster.hosts.map((h) => `  ${h.name} (${h.ns}) ${h.ip}`).join('\n') +
     `\nstarting: etcd config → apiserver, scheduler, controller-manager → overlayd → dockerd → svcproxy, kubelet (dnsd on ${cluster.hosts.at(-1)!.name})`);
   seed = await startSeedCluster(cluster);
