@@ -10,6 +10,11 @@
  *   4. TCP queries (a new connection each, as `dig +tcp`) idle and while
  *      1,000 slow senders hold connections open dripping a byte a second,
  *      dnsd beside knotd with its default TCP timeouts under the same load.
+ *   5. What CoreDNS's metric names cost: two dnsd of the same build, one
+ *      with --no-coredns-metrics, both scraped every second, measured in
+ *      interleaved dnsperf runs (BENCH_METRICS_ROUNDS, default 3) on the same
+ *      names; the q/s ratio with/without is the figure (1.00 = free).
+ *      BENCH_ONLY=metrics runs this section alone.
  *
  * Run (root not needed): node_modules/.bin/tsx bench/dnsd/main.ts
  * (BENCH_DNSD_BIN=path/to/bin/dnsd.js benches another build of dnsd.)
@@ -26,7 +31,7 @@ import { createLogger, run, waitFor } from '@pilot/common';
 import { SocketExchanger } from '../../packages/dnsd/src/forward.js';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
-import { quantile } from '../lib/report.js';
+import { median, quantile } from '../lib/report.js';
 import { stopChild } from '../lib/process.js';
 import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
@@ -38,6 +43,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CLIENTS = 4;
 const CREATES = Number(process.env.BENCH_CREATES ?? 40);
 const SLOW_SENDERS = Number(process.env.BENCH_SLOW_SENDERS ?? 1000);
+const METRICS_ROUNDS = Number(process.env.BENCH_METRICS_ROUNDS ?? 3);
+const ONLY = process.env.BENCH_ONLY;
 const TCP_SECONDS = Number(process.env.BENCH_TCP_SECONDS ?? 10);
 // The e2e's slow sender: N connections that each promise a 64-byte message and drip one byte per interval.
 const SLOW_TCP = fileURLToPath(new URL('../../test/netns/dnsd/fixtures/slow-tcp.mjs', import.meta.url));
@@ -225,28 +232,13 @@ async function throughput(): Promise<void> {
   );
   const knot = start('knotd', ['knotd', '-c', join(dir, 'knot.conf')]);
 
-  const dnsdPort = await freeLocalPort({ udp: true });
-  const healthz = await freeLocalPort({ udp: true });
-  const dnsd = start('dnsd', [
-    process.execPath,
-    DNSD,
-    '--records',
-    join(dir, 'records.json'),
-    '--listen',
-    `127.0.0.1:${dnsdPort}`,
-    '--advertise-address',
-    '127.0.0.1',
-    '--upstream',
-    `127.0.0.1:${knotPort}`,
-    '--allow-recursion',
-    '127.0.0.0/8',
-    '--healthz-port',
-    String(healthz),
-  ]);
   await waitFor(async () => (await ask(knotPort, 'svc-1.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 20_000, what: 'knotd answering' });
-  await waitFor(async () => (await ask(dnsdPort, 'svc-1.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 20_000, what: 'dnsd answering' });
-  // Warm dnsd's forward cache with every upstream name (TTL 3600: stays warm for the run).
-  await run(['dnsperf', '-s', '127.0.0.1', '-p', String(dnsdPort), '-d', join(dir, 'upstream.txt'), '-n', '1', '-c', '1'], { timeoutMs: 60_000 });
+  if (ONLY === 'metrics') {
+    await metricsCost(knotPort);
+    await stopChild(knot);
+    return;
+  }
+  const { port: dnsdPort, child: dnsd } = await startDnsd(knotPort);
 
   const measure = async (port: number, file: string): Promise<PerfResult> => {
     const quiet = await dnsperf(port, join(dir, file), SECONDS, false);
@@ -274,7 +266,78 @@ async function throughput(): Promise<void> {
   }
   await slowSenders(dnsdPort, knotPort);
   await stopChild(dnsd);
+  await metricsCost(knotPort);
   await stopChild(knot);
+}
+
+/**
+ * A dnsd serving records.json and forwarding to knotd, answering and with
+ * its forward cache warm for every upstream name (TTL 3600: warm for the run).
+ */
+async function startDnsd(knotPort: number, extra: string[] = [], name = 'dnsd'): Promise<{ port: number; healthz: number; child: ChildProcess }> {
+  const port = await freeLocalPort({ udp: true });
+  const healthz = await freeLocalPort({ udp: true });
+  const child = start(name, [
+    process.execPath, DNSD, '--records', join(dir, 'records.json'), '--listen', `127.0.0.1:${port}`, '--advertise-address', '127.0.0.1',
+    '--upstream', `127.0.0.1:${knotPort}`, '--allow-recursion', '127.0.0.0/8', '--healthz-port', String(healthz), ...extra,
+  ]);
+  await waitFor(async () => (await ask(port, 'svc-1.default.svc.cluster.local'))?.answers === 1, { timeoutMs: 20_000, what: `${name} answering` });
+  await run(['dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', join(dir, 'upstream.txt'), '-n', '1', '-c', '1'], { timeoutMs: 60_000 });
+  return { port, healthz, child };
+}
+
+/**
+ * Section 5: q/s of dnsd exporting CoreDNS's names beside its own against
+ * the same build without them, in the same run: interleaved rounds (the
+ * order flips each round, so drift on a shared machine hits both), both
+ * scraped every second (Prometheus' default is 15 s) so the scrape-time
+ * computation of the series is inside the figure.
+ */
+async function metricsCost(knotPort: number): Promise<void> {
+  const servers = [
+    { label: 'with coredns_* names (default)', ...(await startDnsd(knotPort, [], 'dnsd-coredns')) },
+    { label: 'without (--no-coredns-metrics)', ...(await startDnsd(knotPort, ['--no-coredns-metrics'], 'dnsd-plain')) },
+  ];
+  let scraping = true;
+  const scrapes = servers.map(async (sv) => {
+    let last = '';
+    while (scraping) {
+      try {
+        last = await (await fetch(`http://127.0.0.1:${sv.healthz}/metrics`)).text();
+      } catch {
+        /* a missed scrape; the next one comes */
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return last;
+  });
+  const sets = [['cluster names (1,000 A)', 'cluster.txt'], ['upstream names, cached (1,000 A)', 'upstream.txt']] as const;
+  const qps = new Map<string, number[]>();
+  for (let round = 0; round < METRICS_ROUNDS; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const [what, file] of sets) {
+      for (const sv of order) {
+        const r = await dnsperf(sv.port, join(dir, file), SECONDS, false);
+        const key = `${what}|${sv.label}`;
+        qps.set(key, [...(qps.get(key) ?? []), r.qps]);
+      }
+    }
+  }
+  scraping = false;
+  const [withText, withoutText] = await Promise.all(scrapes);
+  for (const sv of servers) await stopChild(sv.child);
+  const exported = (t: string) => (t.match(/^# TYPE coredns_\S+/gm) ?? []).length;
+  console.log(`\nWhat CoreDNS's metric names cost: one dnsd build twice, with and without --no-coredns-metrics, each scraped every second;`);
+  console.log(`dnsperf ${CLIENTS} clients, UDP on loopback, ${SECONDS} s runs, ${METRICS_ROUNDS} interleaved rounds (order flipped each round); the anchor is the run without them`);
+  console.log(`(coredns_* series exported: with ${exported(withText!)}, without ${exported(withoutText!)})\n`);
+  console.log('| names | with coredns_* q/s (median; runs) | without q/s (median; runs) | q/s ratio with/without (median) | per-round ratios |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [what] of sets) {
+    const w = qps.get(`${what}|${servers[0]!.label}`)!;
+    const wo = qps.get(`${what}|${servers[1]!.label}`)!;
+    const ratios = w.map((x, i) => x / wo[i]!);
+    console.log(`| ${what} | ${fmt(median(w))}; ${w.map((x) => fmt(x)).join(', ')} | ${fmt(median(wo))}; ${wo.map((x) => fmt(x)).join(', ')} | ${fmt(median(w) / median(wo), 2)} | ${ratios.map((x) => fmt(x, 2)).join(', ')} |`);
+  }
 }
 
 /** Section 4: the same servers, TCP questions idle and under slow senders. */
@@ -373,7 +436,7 @@ async function programmingLatency(): Promise<void> {
 }
 
 await throughput();
-await programmingLatency();
+if (ONLY !== 'metrics') await programmingLatency();
 exchanger.close();
 ws.cleanup();
 process.exit(0);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { Command, FatalError, Option, createLogger, createRegistry, parseCommandLine, startHealthServer, type CommandIO } from '@pilot/common';
 import { ApiClient } from '@pilot/api';
 import { ApiSource } from './api-source.js';
@@ -38,7 +39,10 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     .option('--tcp-read-timeout <duration>', 'a TCP message must arrive whole this soon after its first byte', '2s')
     .option('--tcp-idle-timeout <duration>', 'a TCP connection with no new message this long is closed (partial messages do not count)', '10s')
     .option('--no-loadbalance', 'serve several A/AAAA records in one fixed order (default: rotate them on every answer, as CoreDNS\'s loadbalance)')
-    .option('--healthz-port <port>', '/healthz and /metrics port', '9153');
+    .option('--no-coredns-metrics', 'export only the dnsd_* series, not CoreDNS\'s coredns_* names beside them')
+    .option('--healthz-port <port>', '/healthz, /readyz, /metrics and CoreDNS\'s /health and /ready port', '9153')
+    .option('--health-listen <[addr]:port>', 'also serve CoreDNS\'s /health on a listener of its own (its health plugin\'s :8080)')
+    .option('--ready-listen <[addr]:port>', 'also serve CoreDNS\'s /ready on a listener of its own (its ready plugin\'s :8181)');
 
   const flags = parseCommandLine(program, argv, (warn) => resolveFlags(program.opts<RawFlags>(), () => readFileSync('/etc/resolv.conf', 'utf8'), warn), io);
   if (!flags) return 0;
@@ -100,6 +104,7 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
     tcpReadMs: flags.tcpReadMs,
     tcpIdleMs: flags.tcpIdleMs,
     loadbalance: flags.loadbalance,
+    corednsMetrics: flags.corednsMetrics,
     recursionNetworks: flags.recursionNetworks,
     source,
     log,
@@ -111,15 +116,21 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
   } catch (err) {
     throw new FatalError(formatError(err));
   }
-  const health = await startHealthServer({
-    port: flags.healthzPort,
-    registry,
-    healthz: () => (dnsd.index.synced ? { ok: true, message: `synced, serial ${dnsd.index.serial}` } : { ok: false, message: 'records not synced yet' }),
-    // CoreDNS's health and ready plugins' paths, on this one port (its :8080 would collide with a master's apiserver):
-    // /health is liveness (OK while the process serves), /ready waits for the records as /readyz does.
-    text: { '/health': () => 'OK\n' },
-    readyPaths: ['/ready'],
-  });
+  const ready = () => (dnsd.index.synced ? { ok: true, message: `synced, serial ${dnsd.index.serial}` } : { ok: false, message: 'records not synced yet' });
+  // CoreDNS's health and ready plugins' paths, on this one port (its :8080 would collide with a master's apiserver):
+  // /health is liveness (OK while the process serves), /ready waits for the records as /readyz does — as CoreDNS's
+  // ready plugin waits for the kubernetes plugin's informers. Upstreams do not count (CoreDNS's forward reports no
+  // readiness): a dead upstream must not take cluster names out of kube-dns.
+  const listeners: Server[] = [];
+  try {
+    listeners.push(await startHealthServer({ port: flags.healthzPort, registry, healthz: ready, text: { '/health': () => 'OK\n' }, readyPaths: ['/ready'] }));
+    if (flags.healthListen) listeners.push(await startPathServer(flags.healthListen, 'health-listen', '/health', () => ({ ok: true, text: 'OK\n' })));
+    if (flags.readyListen) listeners.push(await startPathServer(flags.readyListen, 'ready-listen', '/ready', () => { const r = ready(); return { ok: r.ok, text: r.ok ? 'OK\n' : `${r.message}\n` }; }));
+  } catch (err) {
+    for (const l of listeners) l.close();
+    await dnsd.stop();
+    throw new FatalError(formatError(err));
+  }
 
   const stopRegistering = new AbortController();
   const registering = registrar?.run(stopRegistering.signal);
@@ -132,8 +143,31 @@ export async function runDnsd(argv: readonly string[], io?: CommandIO): Promise<
   // Withdraw from kube-dns first, so no new queries are sent our way.
   stopRegistering.abort();
   await registering;
-  health.close();
+  for (const l of listeners) l.close();
   await dnsd.stop();
   client?.close();
   return 0;
+}
+
+/**
+ * One of CoreDNS's single-path listeners (health :8080, ready :8181), when
+ * asked for by flag: the path answers 200/503 with CoreDNS's `OK`, anything
+ * else 404.
+ */
+async function startPathServer(at: { host: string; port: number }, flag: string, path: string, state: () => { ok: boolean; text: string }): Promise<Server> {
+  const server = createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== path) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    const s = state();
+    res.writeHead(s.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(s.text);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`--${flag} ${at.host}:${at.port}: ${err.message}`)));
+    server.listen(at.port, at.host, () => resolve());
+  });
+  return server;
 }

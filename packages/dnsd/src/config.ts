@@ -33,6 +33,12 @@ export interface RawFlags {
   tcpIdleTimeout: string;
   /** commander's negatable --no-loadbalance: true unless given. */
   loadbalance?: boolean;
+  /** commander's negatable --no-coredns-metrics: true unless given. */
+  corednsMetrics?: boolean;
+  /** CoreDNS's health plugin on a listener of its own (`health :8080`): /health only. */
+  healthListen?: string;
+  /** CoreDNS's ready plugin on a listener of its own (`ready :8181`): /ready only. */
+  readyListen?: string;
 }
 
 export interface ResolvedFlags {
@@ -55,6 +61,9 @@ export interface ResolvedFlags {
   tcpReadMs: number;
   tcpIdleMs: number;
   loadbalance: boolean;
+  corednsMetrics: boolean;
+  healthListen: { host: string; port: number } | undefined;
+  readyListen: { host: string; port: number } | undefined;
   /** Whole seconds (a Lease's leaseDurationSeconds). */
   leaseSeconds: number;
   identity: string | undefined;
@@ -74,13 +83,13 @@ function cidrFlag(flag: string, v: string): string {
 export const DEFAULT_LEASE_DURATION = '15s';
 
 /** "host:port", ":port", "[v6]:port" → host (default all addresses) and port. */
-export function parseListen(v: string): { host: string; port: number } {
+export function parseListen(v: string, flag = 'listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v);
-  if (!m) bad('listen', v, 'is not [address]:port');
+  if (!m) bad(flag, v, 'is not [address]:port');
   const host = m[1] ?? (m[2] || '0.0.0.0');
   const port = Number(m[3]);
-  if (port > 65535) bad('listen', v, 'has a port out of range');
-  if (host !== '0.0.0.0' && host !== '::' && !isIPv4(host) && !isIPv6(host)) bad('listen', v, 'is not an IP address and port');
+  if (port > 65535) bad(flag, v, 'has a port out of range');
+  if (host !== '0.0.0.0' && host !== '::' && !isIPv4(host) && !isIPv6(host)) bad(flag, v, 'is not an IP address and port');
   return { host, port };
 }
 
@@ -106,6 +115,14 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWa
   const clusterCidr = cidrFlag('cluster-cidr', f.clusterCidr);
   const serviceCidr = cidrFlag('service-cidr', f.serviceCidr);
   const healthzPort = portFlag('healthz-port', f.healthzPort);
+  const healthListen = f.healthListen !== undefined ? parseListen(f.healthListen, 'health-listen') : undefined;
+  const readyListen = f.readyListen !== undefined ? parseListen(f.readyListen, 'ready-listen') : undefined;
+  // The HTTP listeners need ports of their own (0: any free one).
+  const http: [number | undefined, string][] = [[healthzPort, 'healthz-port'], [healthListen?.port, 'health-listen'], [readyListen?.port, 'ready-listen']];
+  for (const [i, [p, name]] of http.entries()) {
+    const clash = p ? http.slice(0, i).find(([q]) => q === p) : undefined;
+    if (clash) throw new FlagError(name, `port ${p} is --${clash[1]}'s already; give each listener its own port`);
+  }
   // Before durations took units this flag was milliseconds.
   const forwardTimeoutMs = durationFlag('forward-timeout', f.forwardTimeout, 50, 30_000, { bareUnit: 'ms', warn });
   const tcpReadMs = durationFlag('tcp-read-timeout', f.tcpReadTimeout, 100, 60_000);
@@ -199,6 +216,9 @@ export function resolveFlags(f: RawFlags, resolvConf: () => string, warn: FlagWa
     tcpReadMs,
     tcpIdleMs,
     loadbalance: f.loadbalance !== false,
+    corednsMetrics: f.corednsMetrics !== false,
+    healthListen,
+    readyListen,
     leaseSeconds,
     identity: f.identity ?? advertiseAddress?.replaceAll('.', '-').replaceAll(':', '-'),
   };

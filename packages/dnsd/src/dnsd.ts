@@ -30,8 +30,10 @@ export interface DnsdConfig {
   tcpReadMs?: number;
   /** TCP: a connection without a new message for this long is closed (default 10 s). */
   tcpIdleMs?: number;
-  /** Rotate several A/AAAA records on each cached answer (CoreDNS's loadbalance; default on). */
+  /** Rotate several A/AAAA records on each cached answer, cluster and upstream (CoreDNS's loadbalance; default on). */
   loadbalance?: boolean;
+  /** Also export CoreDNS's metric names (default on; off only to measure what they cost). */
+  corednsMetrics?: boolean;
   recursionNetworks: string[];
   source: RecordSource;
   log: Logger;
@@ -60,7 +62,7 @@ export class Dnsd {
     this.cache = new AnswerCache({ rotate: config.loadbalance ?? true });
     // CoreDNS's server label of a `.:53` block is dns://:53; a concrete bind address shows.
     const server = `dns://${config.tcpHost === '0.0.0.0' || config.tcpHost === '::' ? '' : config.tcpHost}:${config.port}`;
-    this.metrics = config.registry ? new DnsMetrics(config.registry, { server }) : undefined;
+    this.metrics = config.registry ? new DnsMetrics(config.registry, { server, coredns: config.corednsMetrics ?? true }) : undefined;
     this.index.onChange(() => {
       this.cache.clear();
       this.metrics?.setIndexSize(this.index.counts());
@@ -68,7 +70,7 @@ export class Dnsd {
     this.forwarder = new Forwarder({
       upstreams: config.upstreams,
       timeoutMs: config.forwardTimeoutMs,
-      cache: new ForwardCache(),
+      cache: new ForwardCache(undefined, undefined, config.loadbalance ?? true),
       exchanger: config.exchanger,
       onUpstreamFailure: (u, err) => {
         this.metrics?.upstreamFailures.labels(formatUpstream(u)).inc();

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { connect, isIPv4, isIPv6, BlockList } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { patchForQuery } from './cache.js';
-import { countKinds, Rcode, Type, encodeResponse, walkResponse, type Query, type RecordRef } from './wire.js';
+import { addressRun, copyRotated, countKinds, Rcode, Type, encodeResponse, walkResponse, type AddressRun, type Query, type RecordRef } from './wire.js';
 
 /**
  * Forwarding of names outside the cluster zone: upstreams tried in turn with
@@ -91,6 +91,10 @@ interface ForwardEntry {
   storedAt: number;
   expiresAt: number;
   ttls: { offset: number; ttl: number }[];
+  /** The answer's address records when there are several and rotation is on. */
+  run: AddressRun | undefined;
+  /** Hits so far: the next hit's rotation. */
+  turn: number;
 }
 
 const MAX_POSITIVE_TTL = 3600;
@@ -123,6 +127,8 @@ export class ForwardCache {
   constructor(
     private readonly maxEntries = 10_000,
     private readonly now: () => number = Date.now,
+    /** Rotate several A/AAAA records on each hit, as the answer cache does (CoreDNS's loadbalance). */
+    private readonly rotate = false,
   ) {}
 
   /** The cached response for this query, TTLs aged by the time it sat here. */
@@ -140,7 +146,11 @@ export class ForwardCache {
     patchForQuery(out, id, queryFlags);
     const aged = Math.floor((now - e.storedAt) / 1000);
     for (const t of e.ttls) out.writeUInt32BE(Math.max(0, t.ttl - aged), t.offset);
-    return out;
+    if (!e.run) return out;
+    // TTLs are patched where the upstream put them; then whole records move.
+    const rotated = Buffer.allocUnsafe(out.length);
+    copyRotated(out, rotated, e.run, ++e.turn);
+    return rotated;
   }
 
   /** Stores a response if its TTLs allow; returns the TTL used (0 = not stored). */
@@ -163,7 +173,7 @@ export class ForwardCache {
     }
     const now = this.now();
     const ttls = info.records.filter((r: RecordRef) => r.type !== Type.OPT).map((r) => ({ offset: r.ttlOffset, ttl: r.ttl }));
-    this.entries.set(key, { response: Buffer.from(response), storedAt: now, expiresAt: now + ttl * 1000, ttls });
+    this.entries.set(key, { response: Buffer.from(response), storedAt: now, expiresAt: now + ttl * 1000, ttls, run: this.rotate ? addressRun(response) : undefined, turn: 0 });
     return ttl;
   }
 

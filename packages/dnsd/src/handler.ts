@@ -24,6 +24,8 @@ export interface QueryContext {
   transport: Transport;
   /** Source address of the query (for the recursion ACL). */
   remote: string;
+  /** The client's address family as CoreDNS's metrics label it: 1 IPv4 (IPv4-mapped included), 2 IPv6 (default 1). */
+  family?: 1 | 2;
 }
 
 /** What happened to one query, for metrics. */
@@ -31,6 +33,8 @@ export interface QueryOutcome {
   type: number;
   rcode: number;
   transport: Transport;
+  /** 1 IPv4, 2 IPv6 (CoreDNS's `family` label). */
+  family?: 1 | 2;
   /** Which path answered it. */
   path: 'cache' | 'zone' | 'forward-cache' | 'forward' | 'refused' | 'error';
 }
@@ -61,7 +65,7 @@ export class QueryHandler {
     } catch (err) {
       if (!(err instanceof WireError) || err.action === 'drop') return undefined;
       const rcode = err.action === 'notimp' ? Rcode.NOTIMP : Rcode.FORMERR;
-      this.outcome({ type: 0, rcode, transport: ctx.transport, path: 'error' }, started);
+      this.outcome({ type: 0, rcode, transport: ctx.transport, family: ctx.family, path: 'error' }, started);
       return encodeError(err.id, err.flags, rcode);
     }
     try {
@@ -75,7 +79,7 @@ export class QueryHandler {
 
   private fail(q: Query, ctx: QueryContext, started: bigint, err: Error): Buffer {
     this.opts.log?.error({ err: err.message, name: q.name, type: q.type }, 'query failed');
-    this.outcome({ type: q.type, rcode: Rcode.SERVFAIL, transport: ctx.transport, path: 'error' }, started);
+    this.outcome({ type: q.type, rcode: Rcode.SERVFAIL, transport: ctx.transport, family: ctx.family, path: 'error' }, started);
     return encodeResponse(
       { id: q.id, queryFlags: q.flags, rcode: Rcode.SERVFAIL, aa: false, questionBytes: q.questionBytes, edns: ednsEcho(q) },
       maxSize(q, ctx.transport),
@@ -87,17 +91,17 @@ export class QueryHandler {
     const size = maxSize(q, ctx.transport);
     if (q.edns && q.edns.version > 0) {
       // RFC 6891 §6.1.3: we speak EDNS version 0 only.
-      this.outcome({ type: q.type, rcode: Rcode.BADVERS, transport: ctx.transport, path: 'error' }, started);
+      this.outcome({ type: q.type, rcode: Rcode.BADVERS, transport: ctx.transport, family: ctx.family, path: 'error' }, started);
       return encodeResponse({ id: q.id, queryFlags: q.flags, rcode: Rcode.BADVERS, aa: false, questionBytes: q.questionBytes, edns: ednsEcho(q) }, size);
     }
     const key = AnswerCache.key(ctx.transport, q.questionBytes, q.edns);
     const hit = cache.get(key, q.id, q.flags);
     if (hit) {
-      this.outcome({ type: q.type, rcode: hit[3]! & 0xf, transport: ctx.transport, path: 'cache' }, started);
+      this.outcome({ type: q.type, rcode: hit[3]! & 0xf, transport: ctx.transport, family: ctx.family, path: 'cache' }, started);
       return hit;
     }
     if (q.class !== Class.IN) {
-      this.outcome({ type: q.type, rcode: Rcode.REFUSED, transport: ctx.transport, path: 'refused' }, started);
+      this.outcome({ type: q.type, rcode: Rcode.REFUSED, transport: ctx.transport, family: ctx.family, path: 'refused' }, started);
       return this.simple(q, Rcode.REFUSED, size);
     }
     const r = answerer.answer(q);
@@ -120,23 +124,23 @@ export class QueryHandler {
         size,
       );
       if (r.cacheable) cache.set(key, out);
-      this.outcome({ type: q.type, rcode: r.rcode, transport: ctx.transport, path: 'zone' }, started);
+      this.outcome({ type: q.type, rcode: r.rcode, transport: ctx.transport, family: ctx.family, path: 'zone' }, started);
       return out;
     }
     const { forwarder, acl } = this.opts;
     if (!acl.allows(ctx.remote) || !forwarder) {
-      this.outcome({ type: q.type, rcode: Rcode.REFUSED, transport: ctx.transport, path: 'refused' }, started);
+      this.outcome({ type: q.type, rcode: Rcode.REFUSED, transport: ctx.transport, family: ctx.family, path: 'refused' }, started);
       return this.simple(q, Rcode.REFUSED, size);
     }
     // A forward-cache hit is answered synchronously, like a zone cache hit.
     const cached = forwarder.cached(q, key);
     if (cached) {
-      this.outcome({ type: q.type, rcode: cached[3]! & 0xf, transport: ctx.transport, path: 'forward-cache' }, started);
+      this.outcome({ type: q.type, rcode: cached[3]! & 0xf, transport: ctx.transport, family: ctx.family, path: 'forward-cache' }, started);
       return cached;
     }
     return forwarder.fetch(q, packet, ctx.transport, key).then((res) => {
       const path = res.source === 'cache' ? 'forward-cache' : 'forward';
-      this.outcome({ type: q.type, rcode: res.response[3]! & 0xf, transport: ctx.transport, path }, started);
+      this.outcome({ type: q.type, rcode: res.response[3]! & 0xf, transport: ctx.transport, family: ctx.family, path }, started);
       return res.response;
     });
   }
@@ -163,7 +167,7 @@ export class QueryHandler {
     } catch {
       extra = [];
     }
-    this.outcome({ type: q.type, rcode, transport: ctx.transport, path: 'forward' }, started);
+    this.outcome({ type: q.type, rcode, transport: ctx.transport, family: ctx.family, path: 'forward' }, started);
     return encodeResponse(
       { id: q.id, queryFlags: q.flags, rcode, aa: r.aa, questionBytes: q.questionBytes, answer: [...r.answer, ...extra], edns: ednsEcho(q) },
       size,

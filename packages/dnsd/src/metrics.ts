@@ -1,70 +1,187 @@
 import { buildInfo } from '@pilot/common';
-import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { QueryOutcome } from './handler.js';
 import { rcodeName, typeName } from './wire.js';
 
 /**
  * dnsd's Prometheus metrics: queries by type/rcode/transport, latency,
- * cache hits and misses, upstream failures and index size.
+ * cache hits and misses, upstream failures and index size — and the same
+ * counts under CoreDNS's names and labels, so the CoreDNS mixin's alerts and
+ * Grafana's CoreDNS dashboards work unchanged.
  *
- * The per-query counters are plain numbers, handed to prom-client only when
- * /metrics is scraped (its `collect` hook, and a histogram of our own):
- * prom-client hashes the label object on every inc/observe, which under load
- * cost more than answering a query from the cache.
+ * A query costs one map lookup and a few additions, whichever series are
+ * exported: it lands in one cell per (type, rcode, transport, family, path)
+ * holding plain numbers — a count and a latency histogram over the union of
+ * dnsd's and CoreDNS's bucket bounds. Every series, dnsd_* and coredns_*,
+ * is computed from those cells when /metrics is scraped, so exporting
+ * CoreDNS's names adds nothing per query (bench/dnsd measures it). prom-client
+ * is kept off the query path: it hashes the label object on every
+ * inc/observe, which under load cost more than answering from the cache.
  *
- * The same counts are also exported under CoreDNS's names and labels
- * (`coredns_dns_requests_total`, `coredns_dns_responses_total`,
- * `coredns_dns_request_duration_seconds`, `coredns_cache_*`,
- * `coredns_forward_*`, `coredns_build_info`), so the CoreDNS mixin's alerts
- * and Grafana's CoreDNS dashboards work unchanged. They are filled from the
- * dnsd_* counters at scrape time (one flush feeds both), so a query costs
- * one more histogram observe, nothing else.
+ * CoreDNS's series are those of CoreDNS 1.11 (plugin/metrics/vars,
+ * plugin/cache, plugin/pkg/proxy), labels included; the forward plugin's
+ * coredns_forward_* series, which 1.11 replaced by coredns_proxy_*, are
+ * exported too, because the CoreDNS mixin's forward alerts and most
+ * dashboards still read them.
  */
 
-/** CoreDNS's labels that dnsd has one value for: its server block (`dns://:53`), zone `.`, no view. */
-export interface CorednsLabels {
+/** Where dnsd's metrics go, and whether CoreDNS's names are exported beside dnsd's. */
+export interface MetricsOptions {
+  /** CoreDNS's server label: the server block's address (`dns://:53`). */
   server: string;
+  /** Export the coredns_* series (default true). */
+  coredns?: boolean;
 }
 
 /** CoreDNS's plugin that wrote the response, by dnsd's answer path. */
 const PLUGIN: Record<QueryOutcome['path'], string> = { cache: 'cache', zone: 'kubernetes', 'forward-cache': 'cache', forward: 'forward', refused: '', error: '' };
 const PATHS = Object.keys(PLUGIN) as QueryOutcome['path'][];
 const PATH_INDEX = new Map(PATHS.map((p, i) => [p, i]));
+
+/** dnsd_request_duration_seconds' bounds. */
+const DNSD_BOUNDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 2.5];
+/** CoreDNS's plugin.TimeBuckets: exponential from 0.25 ms, doubling, 16 buckets (to 8.192 s). */
+export const COREDNS_BOUNDS = Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i);
+/** Every bound of both, so each exported histogram is an exact sum of cell buckets. */
+const CELL_BOUNDS = [...new Set([...DNSD_BOUNDS, ...COREDNS_BOUNDS])].sort((a, b) => a - b);
+
+/** Query types CoreDNS's metrics name (plugin/metrics/vars/monitor.go); any other is `other`. */
+const COREDNS_TYPES = new Map<number, string>([
+  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'], [33, 'SRV'],
+  [43, 'DS'], [46, 'RRSIG'], [47, 'NSEC'], [48, 'DNSKEY'], [50, 'NSEC3'], [65, 'HTTPS'], [251, 'IXFR'], [252, 'AXFR'], [255, 'ANY'],
+]);
+
+/** One kind of query, counted since start. */
+interface QueryCell {
+  type: string;
+  corednsType: string;
+  rcode: string;
+  rcodeValue: number;
+  transport: string;
+  family: string;
+  path: QueryOutcome['path'];
+  plugin: string;
+  n: number;
+  /** Per-bucket (not cumulative) counts over CELL_BOUNDS; the last slot is +Inf. */
+  buckets: number[];
+  sum: number;
+}
+
+/** One upstream and rcode (undefined: no answer), counted since start. */
+interface ForwardCell {
+  to: string;
+  rcode: string | undefined;
+  n: number;
+  /** Per-bucket counts over COREDNS_BOUNDS; the last slot is +Inf. */
+  buckets: number[];
+  sum: number;
+}
+
+/** A sample as prom-client's registry prints it. */
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * A series whose samples are computed when scraped. It speaks prom-client's
+ * metric interface (get, reset), so a Registry prints it beside its own.
+ */
+export class ComputedMetric {
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+    private readonly read: () => Sample[],
+  ) {}
+
+  get(): { name: string; help: string; type: string; values: Sample[]; aggregator: string } {
+    return { name: this.name, help: this.help, type: this.type, values: this.read(), aggregator: this.aggregator };
+  }
+
+  /** Computed from dnsd's own counters: nothing to reset. */
+  reset(): void {}
+}
+
+/** Samples of one histogram per group of cells: `_bucket` at each of `bounds`, +Inf, `_sum`, `_count`. */
+function histogramSamples<C>(
+  name: string,
+  groups: Iterable<{ labels: Record<string, string>; cells: C[] }>,
+  bounds: readonly number[],
+  cellBounds: readonly number[],
+  of: (c: C) => { buckets: number[]; sum: number; n: number },
+): Sample[] {
+  // Which exported bucket each cell bucket falls in (every bound is a cell bound, so this is exact).
+  const into = cellBounds.map((b) => bounds.findIndex((x) => x >= b));
+  const out: Sample[] = [];
+  for (const g of groups) {
+    const per = new Array<number>(bounds.length).fill(0);
+    let sum = 0;
+    let count = 0;
+    for (const c of g.cells) {
+      const h = of(c);
+      for (let i = 0; i < cellBounds.length; i++) if (h.buckets[i]! > 0 && into[i]! >= 0) per[into[i]!]! += h.buckets[i]!;
+      sum += h.sum;
+      count += h.n;
+    }
+    let acc = 0;
+    for (let i = 0; i < bounds.length; i++) {
+      acc += per[i]!;
+      out.push({ labels: { le: bounds[i]!, ...g.labels }, value: acc, metricName: `${name}_bucket` });
+    }
+    out.push({ labels: { le: '+Inf', ...g.labels }, value: count, metricName: `${name}_bucket` });
+    out.push({ labels: g.labels, value: sum, metricName: `${name}_sum` });
+    out.push({ labels: g.labels, value: count, metricName: `${name}_count` });
+  }
+  return out;
+}
+
+/** Cells grouped by the labels `by` gives each. */
+function groupBy<C>(cells: Iterable<C>, by: (c: C) => Record<string, string> | undefined): { labels: Record<string, string>; cells: C[] }[] {
+  const groups = new Map<string, { labels: Record<string, string>; cells: C[] }>();
+  for (const c of cells) {
+    const labels = by(c);
+    if (!labels) continue;
+    const key = Object.values(labels).join('\0');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels, cells: [] }));
+    g.cells.push(c);
+  }
+  return [...groups.values()];
+}
+
+function counterSamples<C>(cells: Iterable<C>, by: (c: C) => Record<string, string> | undefined, n: (c: C) => number): Sample[] {
+  return groupBy(cells, by).map((g) => ({ labels: g.labels, value: g.cells.reduce((s, c) => s + n(c), 0) }));
+}
+
+/** dnsd's answer cache and forward cache, by the path that answered. */
+const CACHE_OF: Partial<Record<QueryOutcome['path'], { cache: string; result: 'hit' | 'miss' }>> = {
+  cache: { cache: 'answer', result: 'hit' },
+  zone: { cache: 'answer', result: 'miss' },
+  'forward-cache': { cache: 'forward', result: 'hit' },
+  forward: { cache: 'forward', result: 'miss' },
+};
+
 export class DnsMetrics {
-  private readonly queries: Counter<'type' | 'rcode' | 'transport'>;
-  private readonly latency: LatencyHistogram;
-  private readonly cacheEvents: Counter<'cache' | 'result'>;
   readonly upstreamFailures: Counter<'upstream'>;
   readonly indexObjects: Gauge<'kind'>;
   readonly tcpClosed: Counter<'reason'>;
-  /** Queries counted since the last scrape, by a numeric type/rcode/transport key. */
-  private readonly pendingQueries = new Map<number, { labels: { type: string; rcode: string; transport: string }; plugin: string; n: number }>();
-  /** Cache events since the last scrape: answer hit, answer miss, forward hit, forward miss, and hits that were denials (NXDOMAIN). */
-  private readonly pendingCache = [0, 0, 0, 0, 0];
-  private readonly core: CorednsSeries;
+  private readonly cells = new Map<number, QueryCell>();
+  private readonly forwards = new Map<string, ForwardCell>();
+  private entries: () => { success: number; denial: number } = () => ({ success: 0, denial: 0 });
 
-  constructor(registry: Registry, coredns: CorednsLabels = { server: 'dns://:53' }) {
-    this.queries = new Counter({
-      name: 'dnsd_queries_total',
-      help: 'Queries answered, by question type, response code and transport',
-      labelNames: ['type', 'rcode', 'transport'],
-      registers: [registry],
-      collect: () => this.flushQueries(),
-    });
-    this.core = new CorednsSeries(registry, coredns, () => this.flushQueries(), () => this.flushCache());
-    this.latency = new LatencyHistogram(
-      'dnsd_request_duration_seconds',
-      'Time from packet in to response out, by the path that answered',
-      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 2.5],
-    );
-    registry.registerMetric(this.latency as unknown as Metric);
-    this.cacheEvents = new Counter({
-      name: 'dnsd_cache_requests_total',
-      help: 'Cache lookups, by cache (answer = cluster zone wire cache, forward = upstream answers) and result',
-      labelNames: ['cache', 'result'],
-      registers: [registry],
-      collect: () => this.flushCache(),
-    });
+  constructor(registry: Registry, opts: MetricsOptions = { server: 'dns://:53' }) {
+    const cells = () => this.cells.values();
+    const add = (m: ComputedMetric) => registry.registerMetric(m as unknown as Metric);
+    add(new ComputedMetric('dnsd_queries_total', 'Queries answered, by question type, response code and transport', 'counter', () =>
+      counterSamples(cells(), (c) => ({ type: c.type, rcode: c.rcode, transport: c.transport }), (c) => c.n)));
+    add(new ComputedMetric('dnsd_request_duration_seconds', 'Time from packet in to response out, by the path that answered', 'histogram', () =>
+      histogramSamples('dnsd_request_duration_seconds', groupBy(cells(), (c) => ({ path: c.path })), DNSD_BOUNDS, CELL_BOUNDS, (c) => c)));
+    add(new ComputedMetric('dnsd_cache_requests_total', 'Cache lookups, by cache (answer = cluster zone wire cache, forward = upstream answers) and result', 'counter', () =>
+      counterSamples(cells(), (c) => CACHE_OF[c.path], (c) => c.n)));
     this.upstreamFailures = new Counter({ name: 'dnsd_upstream_failures_total', help: 'Upstream exchanges that timed out, failed or answered SERVFAIL/REFUSED', labelNames: ['upstream'], registers: [registry] });
     this.tcpClosed = new Counter({
       name: 'dnsd_tcp_closed_total',
@@ -73,35 +190,58 @@ export class DnsMetrics {
       registers: [registry],
     });
     this.indexObjects = new Gauge({ name: 'dnsd_index_objects', help: 'Objects in the record index, by kind', labelNames: ['kind'], registers: [registry] });
+    if (opts.coredns !== false) this.registerCoredns(registry, opts.server);
   }
 
+  /** One answered (or refused) query, timed from `startedAt` (process.hrtime.bigint()). */
   observe(o: QueryOutcome, startedAt: bigint): void {
-    // type < 2^16, rcode < 2^12, 6 paths: the key stays an exact small integer.
-    const key = ((o.type * 4096 + o.rcode) * 2 + (o.transport === 'tcp' ? 1 : 0)) * 8 + PATH_INDEX.get(o.path)!;
-    let cell = this.pendingQueries.get(key);
+    this.record(o, Number(process.hrtime.bigint() - startedAt) / 1e9);
+  }
+
+  /** One query that took `seconds`: a lookup and a few additions, nothing else. */
+  record(o: QueryOutcome, seconds: number): void {
+    const family = o.family ?? 1;
+    // type < 2^16, rcode < 2^12, 2 transports, 2 families, 6 paths: the key stays an exact small integer.
+    const key = ((((o.type * 4096 + o.rcode) * 2 + (o.transport === 'tcp' ? 1 : 0)) * 2 + family - 1) * 8) + PATH_INDEX.get(o.path)!;
+    let cell = this.cells.get(key);
     if (!cell) {
-      cell = { labels: { type: typeName(o.type), rcode: rcodeName(o.rcode), transport: o.transport }, plugin: PLUGIN[o.path], n: 0 };
-      this.pendingQueries.set(key, cell);
+      cell = {
+        type: typeName(o.type),
+        corednsType: COREDNS_TYPES.get(o.type) ?? 'other',
+        rcode: rcodeName(o.rcode),
+        rcodeValue: o.rcode,
+        transport: o.transport,
+        family: String(family),
+        path: o.path,
+        plugin: PLUGIN[o.path],
+        n: 0,
+        buckets: new Array<number>(CELL_BOUNDS.length + 1).fill(0),
+        sum: 0,
+      };
+      this.cells.set(key, cell);
     }
+    let i = 0;
+    while (i < CELL_BOUNDS.length && seconds > CELL_BOUNDS[i]!) i++;
+    cell.buckets[i]!++;
+    cell.sum += seconds;
     cell.n++;
-    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    this.latency.observe(o.path, seconds);
-    this.core.latency.observe(cell.labels.type, seconds);
-    const c = CACHE_EVENT[o.path];
-    if (c !== undefined) {
-      this.pendingCache[c]!++;
-      if ((c === 0 || c === 2) && o.rcode === 3) this.pendingCache[4]!++;
-    }
   }
 
   /** Where coredns_cache_entries reads the caches' sizes from (set once the caches exist). */
   set cacheEntries(f: () => { success: number; denial: number }) {
-    this.core.cacheEntries = f;
+    this.entries = f;
   }
 
-  /** One upstream exchange, for coredns_forward_*: its rcode (undefined: no answer) and duration. */
+  /** One upstream exchange: its rcode (undefined: no answer) and duration. */
   forwardExchange(to: string, rcode: number | undefined, seconds: number): void {
-    this.core.forward(to, rcode, seconds);
+    const key = `${to}|${rcode ?? ''}`;
+    let cell = this.forwards.get(key);
+    if (!cell) this.forwards.set(key, (cell = { to, rcode: rcode === undefined ? undefined : rcodeName(rcode), n: 0, buckets: new Array<number>(COREDNS_BOUNDS.length + 1).fill(0), sum: 0 }));
+    let i = 0;
+    while (i < COREDNS_BOUNDS.length && seconds > COREDNS_BOUNDS[i]!) i++;
+    cell.buckets[i]!++;
+    cell.sum += seconds;
+    cell.n++;
   }
 
   setIndexSize(c: { services: number; endpoints: number; namespaces: number }): void {
@@ -110,180 +250,52 @@ export class DnsMetrics {
     this.indexObjects.labels('namespaces').set(c.namespaces);
   }
 
-  private flushQueries(): void {
-    for (const cell of this.pendingQueries.values()) {
-      if (cell.n === 0) continue;
-      this.queries.inc(cell.labels, cell.n);
-      this.core.countQueries(cell.labels, cell.plugin, cell.n);
-      cell.n = 0;
-    }
-  }
-
-  private flushCache(): void {
-    const [answerHit, answerMiss, forwardHit, forwardMiss, denials] = this.pendingCache as [number, number, number, number, number];
-    this.core.countCache(answerHit + forwardHit, denials, answerMiss + forwardMiss);
-    for (let i = 0; i < CACHE_LABELS.length; i++) {
-      const n = this.pendingCache[i]!;
-      if (n === 0) continue;
-      this.cacheEvents.inc(CACHE_LABELS[i]!, n);
-    }
-    this.pendingCache.fill(0);
-  }
-}
-
-/**
- * CoreDNS's series with CoreDNS's label sets (1.11: metrics, cache and
- * forward plugins), fed by DnsMetrics' flushes and the forwarder.
- */
-class CorednsSeries {
-  readonly latency: LatencyHistogram;
-  cacheEntries: () => { success: number; denial: number } = () => ({ success: 0, denial: 0 });
-  private readonly requests: Counter<'server' | 'zone' | 'view' | 'proto' | 'family' | 'type'>;
-  private readonly responses: Counter<'server' | 'zone' | 'view' | 'rcode' | 'plugin'>;
-  private readonly cacheHits: Counter<'server' | 'type' | 'zones' | 'view'>;
-  private readonly cacheMisses: Counter<'server' | 'zones' | 'view'>;
-  private readonly forwardRequests: Counter<'to'>;
-  private readonly forwardResponses: Counter<'to' | 'rcode'>;
-  private readonly forwardDuration: Histogram<'to' | 'rcode'>;
-
-  constructor(
-    registry: Registry,
-    private readonly at: CorednsLabels,
-    flushQueries: () => void,
-    flushCache: () => void,
-  ) {
-    const registers = [registry];
-    this.requests = new Counter({ name: 'coredns_dns_requests_total', help: 'Counter of DNS requests made per zone, protocol and family.', labelNames: ['server', 'zone', 'view', 'proto', 'family', 'type'], registers, collect: flushQueries });
-    this.responses = new Counter({ name: 'coredns_dns_responses_total', help: 'Counter of response status codes.', labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'], registers, collect: flushQueries });
-    // CoreDNS's plugin.TimeBuckets: exponential from 0.25 ms, doubling, 16 buckets.
-    this.latency = new LatencyHistogram('coredns_dns_request_duration_seconds', 'Histogram of the time (in seconds) each request took.', Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i), 'type', { server: at.server, zone: '.', view: '' });
-    registry.registerMetric(this.latency as unknown as Metric);
-    this.cacheHits = new Counter({ name: 'coredns_cache_hits_total', help: 'The count of cache hits.', labelNames: ['server', 'type', 'zones', 'view'], registers, collect: flushCache });
-    this.cacheMisses = new Counter({ name: 'coredns_cache_misses_total', help: 'The count of cache misses. Deprecated, derive misses from cache hits/requests counters.', labelNames: ['server', 'zones', 'view'], registers, collect: flushCache });
-    const entries: Gauge<'server' | 'type' | 'zones' | 'view'> = new Gauge({
-      name: 'coredns_cache_entries',
-      help: 'The number of elements in the cache.',
-      labelNames: ['server', 'type', 'zones', 'view'],
-      registers,
-      collect: () => {
-        const e = this.cacheEntries();
-        entries.set({ server: at.server, type: 'success', zones: '.', view: '' }, e.success);
-        entries.set({ server: at.server, type: 'denial', zones: '.', view: '' }, e.denial);
-      },
-    });
-    this.forwardRequests = new Counter({ name: 'coredns_forward_requests_total', help: 'Counter of requests made per upstream.', labelNames: ['to'], registers });
-    this.forwardResponses = new Counter({ name: 'coredns_forward_responses_total', help: 'Counter of responses received per upstream.', labelNames: ['to', 'rcode'], registers });
-    this.forwardDuration = new Histogram({ name: 'coredns_forward_request_duration_seconds', help: 'Histogram of the time each request took.', labelNames: ['to', 'rcode'], buckets: Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i), registers });
+  /**
+   * CoreDNS 1.11's series for a `.:53 { kubernetes … forward … cache … }`
+   * server block: zone `.`, no view; the cache plugin's hits are dnsd's
+   * answer- and forward-cache hits (NXDOMAIN ones as denials), its misses the
+   * answers built from the index or fetched upstream.
+   */
+  private registerCoredns(registry: Registry, server: string): void {
+    const cells = () => this.cells.values();
+    const forwards = () => [...this.forwards.values()];
+    const answered = () => forwards().filter((f) => f.rcode !== undefined);
+    const at = { server, zone: '.', view: '' };
+    const cacheAt = { server, zones: '.', view: '' };
+    const add = (m: ComputedMetric) => registry.registerMetric(m as unknown as Metric);
+    add(new ComputedMetric('coredns_dns_requests_total', 'Counter of DNS requests made per zone, protocol and family.', 'counter', () =>
+      counterSamples(cells(), (c) => ({ ...at, proto: c.transport, family: c.family, type: c.corednsType }), (c) => c.n)));
+    add(new ComputedMetric('coredns_dns_responses_total', 'Counter of response status codes.', 'counter', () =>
+      counterSamples(cells(), (c) => ({ ...at, rcode: c.rcode, plugin: c.plugin }), (c) => c.n)));
+    add(new ComputedMetric('coredns_dns_request_duration_seconds', 'Histogram of the time (in seconds) each request took per zone.', 'histogram', () =>
+      this.cells.size === 0 ? [] : histogramSamples('coredns_dns_request_duration_seconds', [{ labels: at, cells: [...cells()] }], COREDNS_BOUNDS, CELL_BOUNDS, (c) => c)));
+    const hit = (c: QueryCell) => c.path === 'cache' || c.path === 'forward-cache';
+    const miss = (c: QueryCell) => c.path === 'zone' || c.path === 'forward';
+    add(new ComputedMetric('coredns_cache_requests_total', 'The count of cache requests.', 'counter', () =>
+      counterSamples(cells(), (c) => (hit(c) || miss(c) ? cacheAt : undefined), (c) => c.n)));
+    add(new ComputedMetric('coredns_cache_hits_total', 'The count of cache hits.', 'counter', () =>
+      counterSamples(cells(), (c) => (hit(c) ? { server, type: c.rcodeValue === 3 ? 'denial' : 'success', zones: '.', view: '' } : undefined), (c) => c.n)));
+    add(new ComputedMetric('coredns_cache_misses_total', 'The count of cache misses. Deprecated, derive misses from cache hits/requests counters.', 'counter', () =>
+      counterSamples(cells(), (c) => (miss(c) ? cacheAt : undefined), (c) => c.n)));
+    add(new ComputedMetric('coredns_cache_entries', 'The number of elements in the cache.', 'gauge', () => {
+      const e = this.entries();
+      return [
+        { labels: { server, type: 'success', zones: '.', view: '' }, value: e.success },
+        { labels: { server, type: 'denial', zones: '.', view: '' }, value: e.denial },
+      ];
+    }));
+    add(new ComputedMetric('coredns_proxy_request_duration_seconds', 'Histogram of the time each request took.', 'histogram', () =>
+      histogramSamples('coredns_proxy_request_duration_seconds', groupBy(answered(), (f) => ({ proxy_name: 'forward', to: f.to, rcode: f.rcode! })), COREDNS_BOUNDS, COREDNS_BOUNDS, (f) => f)));
+    // The forward plugin's series before 1.11 (still what the CoreDNS mixin's forward alerts read).
+    add(new ComputedMetric('coredns_forward_requests_total', 'Counter of requests made per upstream.', 'counter', () =>
+      counterSamples(forwards(), (f) => ({ to: f.to }), (f) => f.n)));
+    add(new ComputedMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', () =>
+      counterSamples(answered(), (f) => ({ to: f.to, rcode: f.rcode! }), (f) => f.n)));
+    add(new ComputedMetric('coredns_forward_request_duration_seconds', 'Histogram of the time each request took.', 'histogram', () =>
+      histogramSamples('coredns_forward_request_duration_seconds', groupBy(answered(), (f) => ({ to: f.to, rcode: f.rcode! })), COREDNS_BOUNDS, COREDNS_BOUNDS, (f) => f)));
     const info = buildInfo();
-    new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers })
-      .labels(`dnsd-${info.version}`, info.gitCommit, `node-${process.version}`)
-      .set(1);
-  }
-
-  countQueries(labels: { type: string; rcode: string; transport: string }, plugin: string, n: number): void {
-    const { server } = this.at;
-    this.requests.inc({ server, zone: '.', view: '', proto: labels.transport, family: '1', type: labels.type }, n);
-    this.responses.inc({ server, zone: '.', view: '', rcode: labels.rcode, plugin }, n);
-  }
-
-  countCache(hits: number, denials: number, misses: number): void {
-    const { server } = this.at;
-    if (hits - denials > 0) this.cacheHits.inc({ server, type: 'success', zones: '.', view: '' }, hits - denials);
-    if (denials > 0) this.cacheHits.inc({ server, type: 'denial', zones: '.', view: '' }, denials);
-    if (misses > 0) this.cacheMisses.inc({ server, zones: '.', view: '' }, misses);
-  }
-
-  forward(to: string, rcode: number | undefined, seconds: number): void {
-    this.forwardRequests.inc({ to });
-    if (rcode === undefined) return;
-    const name = rcodeName(rcode);
-    this.forwardResponses.inc({ to, rcode: name });
-    this.forwardDuration.observe({ to, rcode: name }, seconds);
-  }
-}
-
-const CACHE_EVENT: Partial<Record<QueryOutcome['path'], number>> = { cache: 0, zone: 1, 'forward-cache': 2, forward: 3 };
-const CACHE_LABELS = [
-  { cache: 'answer', result: 'hit' },
-  { cache: 'answer', result: 'miss' },
-  { cache: 'forward', result: 'hit' },
-  { cache: 'forward', result: 'miss' },
-];
-
-interface Series {
-  labels: Record<string, string>;
-  /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
-  buckets: number[];
-  sum: number;
-  count: number;
-}
-
-interface Sample {
-  labels: Record<string, string | number>;
-  sharedLabels: Record<string, string>;
-  value: number;
-  metricName: string;
-  exemplar?: null;
-}
-
-/**
- * A histogram with one varying label (`path` unless told) and optional
- * constant ones, observed with an array index and an add; it speaks
- * prom-client's metric interface (get / getForPromString / reset) and prints
- * exactly as a prom-client Histogram with the same buckets.
- */
-export class LatencyHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly series = new Map<string, Series>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly upperBounds: number[],
-    private readonly labelName = 'path',
-    private readonly constLabels: Record<string, string> = {},
-  ) {}
-
-  observe(value: string, seconds: number): void {
-    let s = this.series.get(value);
-    if (!s) {
-      s = { labels: { ...this.constLabels, [this.labelName]: value }, buckets: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, count: 0 };
-      this.series.set(value, s);
-    }
-    const bounds = this.upperBounds;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    s.buckets[i]!++;
-    s.sum += seconds;
-    s.count++;
-  }
-
-  getForPromString(): { name: string; help: string; type: string; values: Sample[]; aggregator: string } {
-    const values: Sample[] = [];
-    for (const s of this.series.values()) {
-      let acc = 0;
-      for (let i = 0; i < this.upperBounds.length; i++) {
-        acc += s.buckets[i]!;
-        values.push({ labels: { le: this.upperBounds[i]! }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket`, exemplar: null });
-      }
-      values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket`, exemplar: null });
-      values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
-    }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  /** As prom-client's get(): the shared labels merged into each sample's labels. */
-  get(): { name: string; help: string; type: string; values: Omit<Sample, 'sharedLabels'>[]; aggregator: string } {
-    const data = this.getForPromString();
-    return {
-      ...data,
-      values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
-    };
-  }
-
-  reset(): void {
-    this.series.clear();
+    add(new ComputedMetric('coredns_build_info', 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', 'gauge', () => [
+      { labels: { version: `dnsd-${info.version}`, revision: info.gitCommit, goversion: `node-${process.version}` }, value: 1 },
+    ]));
   }
 }

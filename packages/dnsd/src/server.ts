@@ -97,14 +97,14 @@ export class DnsServer {
       sock.bind({ address, port: this.port, exclusive: true }, () => {
         sock.removeAllListeners('error');
         sock.on('error', (err) => this.opts.log?.warn({ address, err: err.message }, 'UDP socket error'));
-        sock.on('message', (msg, rinfo) => this.onUdp(sock, msg, rinfo.address, rinfo.port));
+        sock.on('message', (msg, rinfo) => this.onUdp(sock, msg, rinfo.address, rinfo.port, rinfo.family === 'IPv6' ? familyOf(rinfo.address) : 1));
         resolve(sock);
       });
     });
   }
 
-  private onUdp(sock: Socket, msg: Buffer, address: string, port: number): void {
-    const res = this.opts.handler.handle(msg, { transport: 'udp', remote: address });
+  private onUdp(sock: Socket, msg: Buffer, address: string, port: number, family: 1 | 2): void {
+    const res = this.opts.handler.handle(msg, { transport: 'udp', remote: address, family });
     if (res === undefined) return;
     if (res instanceof Promise) {
       res.then(
@@ -130,6 +130,7 @@ export class DnsServer {
     this.arm(conn);
     sock.setNoDelay(true);
     const remote = sock.remoteAddress ?? '';
+    const family = familyOf(remote);
     let buf = Buffer.alloc(0);
     sock.on('data', (chunk) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
@@ -140,7 +141,7 @@ export class DnsServer {
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
         completed = true;
-        const res = this.opts.handler.handle(Buffer.from(msg), { transport: 'tcp', remote });
+        const res = this.opts.handler.handle(Buffer.from(msg), { transport: 'tcp', remote, family });
         if (res instanceof Promise) res.then((r) => r && writeFramed(sock, r), () => undefined);
         else if (res) writeFramed(sock, res);
         else {
@@ -218,4 +219,9 @@ function writeFramed(sock: TcpSocket, msg: Buffer): void {
   const len = Buffer.allocUnsafe(2);
   len.writeUInt16BE(msg.length, 0);
   sock.write(Buffer.concat([len, msg]));
+}
+
+/** CoreDNS's `family` of a client address: 2 for IPv6, 1 for IPv4 and IPv4-mapped IPv6 (`::ffff:a.b.c.d`, as Go's To4). */
+export function familyOf(address: string): 1 | 2 {
+  return address.includes(':') && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? 2 : 1;
 }

@@ -72,6 +72,23 @@ describe('forwarding', () => {
     expect((await ask(f, 'example.org', 13)).source).toBe('upstream');
   });
 
+  it('rotates several upstream A records on each forward-cache hit (loadbalance), TTLs aged in every record', async () => {
+    let now = 1_000_000;
+    const ips = ['192.0.2.1', '192.0.2.2', '192.0.2.3'];
+    const ex = new FakeExchanger((_u, q) => upstreamAnswer(q, { answer: ips.map((ip, i) => A('example.org', ip, 60 + i)) }));
+    const f = new Forwarder({ upstreams: ups, exchanger: ex, cache: new ForwardCache(100, () => now, true) });
+    const answers = async () => decode((await ask(f, 'example.org')).response).answers.map((a) => [a.address, a.ttl]);
+    expect(await answers()).toEqual([['192.0.2.1', 60], ['192.0.2.2', 61], ['192.0.2.3', 62]]);
+    now += 10_000;
+    expect(await answers()).toEqual([['192.0.2.2', 51], ['192.0.2.3', 52], ['192.0.2.1', 50]]);
+    expect(await answers()).toEqual([['192.0.2.3', 52], ['192.0.2.1', 50], ['192.0.2.2', 51]]);
+    expect(ex.calls).toHaveLength(1);
+    // Without rotation the cached order is the upstream's.
+    const fixed = new Forwarder({ upstreams: ups, exchanger: ex, cache: new ForwardCache(100, () => now) });
+    await ask(fixed, 'example.org');
+    expect(decode((await ask(fixed, 'example.org')).response).answers.map((a) => a.address)).toEqual(ips);
+  });
+
   it('caches NXDOMAIN for min(SOA TTL, SOA minimum)', () => {
     const q = encodeQuery(1, 'nope.org', Type.A);
     expect(cacheTtl(upstreamAnswer(q, { rcode: Rcode.NXDOMAIN, authority: [soa(900, 30)] }))).toBe(30);

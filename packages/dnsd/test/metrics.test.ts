@@ -1,5 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
-import { DnsMetrics, LatencyHistogram } from '../src/metrics.js';
+import { COREDNS_BOUNDS, DnsMetrics } from '../src/metrics.js';
+import { familyOf } from '../src/server.js';
 import { RecursionAcl } from '../src/acl.js';
 import type { QueryOutcome } from '../src/handler.js';
 
@@ -8,27 +9,24 @@ const BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 describe('metrics', () => {
   it('the latency histogram prints exactly as a prom-client Histogram fed the same values', async () => {
     const ours = new Registry();
-    const h = new LatencyHistogram('lat_seconds', 'help text', BUCKETS);
-    ours.registerMetric(h as never);
+    const m = new DnsMetrics(ours, { server: 'dns://:53', coredns: false });
     const ref = new Registry();
-    const r = new Histogram({ name: 'lat_seconds', help: 'help text', labelNames: ['path'], buckets: BUCKETS, registers: [ref] });
-    const samples: [string, number][] = [
+    const r = new Histogram({ name: 'dnsd_request_duration_seconds', help: 'Time from packet in to response out, by the path that answered', labelNames: ['path'], buckets: BUCKETS, registers: [ref] });
+    const samples: [QueryOutcome['path'], number][] = [
       ['cache', 0.00004],
       ['cache', 0.00005],
       ['zone', 0.0003],
       ['cache', 0.7],
       ['forward', 3],
       ['zone', 2.5],
+      ['zone', 0.002],
     ];
     for (const [path, v] of samples) {
-      h.observe(path, v);
+      m.record({ type: 1, rcode: 0, transport: 'udp', path }, v);
       r.observe({ path }, v);
     }
-    expect(await ours.metrics()).toBe(await ref.metrics());
-    expect(await ours.getMetricsAsJSON()).toEqual(await ref.getMetricsAsJSON());
-    h.reset();
-    r.reset();
-    expect(await ours.metrics()).toBe(await ref.metrics());
+    const section = (text: string) => text.split('\n\n').find((b) => b.includes('# TYPE dnsd_request_duration_seconds '))?.trimEnd();
+    expect(section(await ours.metrics())).toBe(section(await ref.metrics()));
   });
 
   it('counts every query once across scrapes', async () => {
@@ -105,9 +103,12 @@ describe('CoreDNS-named series', () => {
     expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NXDOMAIN",plugin="cache"} 2');
     expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="NOERROR",plugin="forward"} 2');
     expect(text).toContain('coredns_dns_responses_total{server="dns://:53",zone=".",view="",rcode="REFUSED",plugin=""} 2');
+    // CoreDNS 1.11's duration histogram is per server and zone (no type label), over its TimeBuckets.
     expect(await total(registry, 'coredns_dns_request_duration_seconds')).toBe(10);
-    expect(text).toContain('coredns_dns_request_duration_seconds_count{server="dns://:53",zone=".",view="",type="A"} 8');
-    expect(text).toMatch(/coredns_dns_request_duration_seconds_bucket\{le="0.00025",server="dns:\/\/:53",zone=".",view="",type="A"\} \d+/);
+    expect(text).toContain('coredns_dns_request_duration_seconds_count{server="dns://:53",zone=".",view=""} 10');
+    expect(text.match(/^coredns_dns_request_duration_seconds_bucket\{le="([^"]+)"/gm)?.map((l) => l.slice(l.indexOf('"') + 1, -1))).toEqual([...COREDNS_BOUNDS.map(String), '+Inf']);
+    expect(COREDNS_BOUNDS.map(String)).toEqual(['0.00025', '0.0005', '0.001', '0.002', '0.004', '0.008', '0.016', '0.032', '0.064', '0.128', '0.256', '0.512', '1.024', '2.048', '4.096', '8.192']);
+    expect(text).toContain('coredns_cache_requests_total{server="dns://:53",zones=".",view=""} 8');
     // Cache: hits are the dnsd answer cache's hits, the NXDOMAIN ones as denials; misses are its misses.
     expect(text).toContain('coredns_cache_hits_total{server="dns://:53",type="success",zones=".",view=""} 2');
     expect(text).toContain('coredns_cache_hits_total{server="dns://:53",type="denial",zones=".",view=""} 2');
@@ -130,5 +131,41 @@ describe('CoreDNS-named series', () => {
     expect(text).toContain('coredns_forward_responses_total{to="10.0.0.53:53",rcode="NOERROR"} 1');
     expect(text).toContain('coredns_forward_responses_total{to="10.0.0.53:53",rcode="SERVFAIL"} 1');
     expect(text).toContain('coredns_forward_request_duration_seconds_count{to="10.0.0.53:53",rcode="NOERROR"} 1');
+    // CoreDNS 1.11's name for the same histogram.
+    expect(text).toContain('coredns_proxy_request_duration_seconds_count{proxy_name="forward",to="10.0.0.53:53",rcode="NOERROR"} 1');
+    expect(text).toContain('coredns_proxy_request_duration_seconds_bucket{le="0.004",proxy_name="forward",to="10.0.0.53:53",rcode="SERVFAIL"} 1');
+    expect(text).toContain('coredns_proxy_request_duration_seconds_bucket{le="0.002",proxy_name="forward",to="10.0.0.53:53",rcode="SERVFAIL"} 0');
+  });
+
+  it('label query types as CoreDNS does (unmonitored ones are "other") and IPv6 clients as family 2', async () => {
+    const registry = new Registry();
+    const m = new DnsMetrics(registry);
+    m.record({ type: 33, rcode: 0, transport: 'udp', family: 2, path: 'zone' }, 0.001);
+    m.record({ type: 99, rcode: 0, transport: 'tcp', path: 'zone' }, 0.001);
+    const text = await registry.metrics();
+    expect(text).toContain('coredns_dns_requests_total{server="dns://:53",zone=".",view="",proto="udp",family="2",type="SRV"} 1');
+    expect(text).toContain('coredns_dns_requests_total{server="dns://:53",zone=".",view="",proto="tcp",family="1",type="other"} 1');
+    expect(text).toContain('dnsd_queries_total{type="TYPE99",rcode="NOERROR",transport="tcp"} 1');
+    expect([familyOf('10.1.2.3'), familyOf('::ffff:10.1.2.3'), familyOf('fd00::1'), familyOf('::1')]).toEqual([1, 1, 2, 2]);
+  });
+
+  it('export no coredns_* series when told not to, and the same dnsd_* ones', async () => {
+    const on = new Registry();
+    const off = new Registry();
+    const outcomes: QueryOutcome[] = [{ type: 1, rcode: 0, transport: 'udp', path: 'cache' }, { type: 28, rcode: 3, transport: 'tcp', path: 'zone' }];
+    for (const [registry, coredns] of [[on, true], [off, false]] as const) {
+      const m = new DnsMetrics(registry, { server: 'dns://:53', coredns });
+      for (const o of outcomes) m.record(o, 0.0003);
+      m.forwardExchange('10.0.0.53:53', 0, 0.002);
+    }
+    const names = async (r: Registry) => (await r.getMetricsAsJSON()).map((x) => x.name);
+    expect((await names(off)).filter((n) => n.startsWith('coredns_'))).toEqual([]);
+    expect((await names(on)).filter((n) => n.startsWith('coredns_')).sort()).toEqual([
+      'coredns_build_info', 'coredns_cache_entries', 'coredns_cache_hits_total', 'coredns_cache_misses_total', 'coredns_cache_requests_total',
+      'coredns_dns_request_duration_seconds', 'coredns_dns_requests_total', 'coredns_dns_responses_total',
+      'coredns_forward_request_duration_seconds', 'coredns_forward_requests_total', 'coredns_forward_responses_total', 'coredns_proxy_request_duration_seconds',
+    ]);
+    const dnsd = async (r: Registry) => (await r.metrics()).split('\n').filter((l) => l.startsWith('dnsd_')).join('\n');
+    expect(await dnsd(off)).toBe(await dnsd(on));
   });
 });
