@@ -5,13 +5,16 @@ import { Cluster, etcdPkiOf, loadPki, PILOT_BIN, spawnComponent, startControlPla
 import { Kubectl } from '../kubectl/helpers.js';
 import { etcdLeases, exitLine, OVERLAYD_BIN, PREFIX, putConfig, waitSubnetEnv, type Started } from '../overlayd/helpers.js';
 
+const SVCPROXY_BIN = new URL('../../../packages/svcproxy/dist/bin/svcproxy.js', import.meta.url).pathname;
+const DNSD_BIN = new URL('../../../packages/dnsd/dist/bin/dnsd.js', import.meta.url).pathname;
+
 /**
  * A cluster from `pilot certs`' output, as on real hosts: a real etcd that
  * speaks only TLS and lets in only client certificates from its own CA
  * (`--client-cert-auth`); overlayd (flanneld's command line, with its
  * -etcd-cafile/-etcd-certfile/-etcd-keyfile) and the apiserver (kube-apiserver's
  * --etcd-* flags) connected to it with the certificates pilot certs wrote for
- * them; kubectl, the scheduler and the controller-manager authenticated
+ * them; kubectl, the scheduler, the controller-manager, svcproxy and dnsd authenticated
  * with the kubeconfigs it wrote, each as itself.
  */
 describe('pilot certs → etcd over TLS, overlayd and the apiserver on it, components as themselves', () => {
@@ -117,5 +120,32 @@ describe('pilot certs → etcd over TLS, overlayd and the apiserver on it, compo
       expect(d.log()).not.toMatch(/forbidden|Unauthorized/i);
       await d.stop();
     }
+  }));
+
+  it("runs svcproxy and dnsd on a host with the kubeconfigs pilot certs wrote for them (system:kube-proxy, kube-system/kube-dns)", withLogsOnFailure(logs, async () => {
+    const h1 = c!.hosts[0]!;
+    const proxy = h1.spawn('svcproxy-certs', [process.execPath, SVCPROXY_BIN, '--kubeconfig', `${dir}/svcproxy.kubeconfig`, '--hostname-override', h1.name, '--cluster-cidr', '10.1.0.0/16']);
+    await waitFor(
+      async () => {
+        if (!proxy.running) throw new Error(`svcproxy exited ${JSON.stringify(proxy.exit)}`);
+        return (await h1.execOk(['iptables-save', '-t', 'nat'])).stdout.includes('default/kubernetes:https cluster IP');
+      },
+      { timeoutMs: 30_000, what: "svcproxy's rule for default/kubernetes" },
+    );
+    const port = await h1.freePort();
+    const dns = h1.spawn('dnsd-certs', [process.execPath, DNSD_BIN, '--kubeconfig', `${dir}/dnsd.kubeconfig`, '--listen', `${h1.ip}:${port}`, '--advertise-address', h1.ip, '--upstream', '127.0.0.1', '--healthz-port', String(await h1.freePort())]);
+    const answer = await waitFor(
+      async () => {
+        if (!dns.running) throw new Error(`dnsd exited ${JSON.stringify(dns.exit)}`);
+        const r = await h1.exec(['dig', `@${h1.ip}`, '-p', String(port), '+short', '+tries=1', '+time=2', 'kubernetes.default.svc.cluster.local'], { timeoutMs: 10_000 });
+        // Until dnsd listens, dig prints its errors (";; ...") on stdout.
+        return r.stdout.split('\n').find((l) => /^\d+\.\d+\.\d+\.\d+$/.test(l.trim()))?.trim();
+      },
+      { timeoutMs: 30_000, what: 'dnsd to answer kubernetes.default.svc.cluster.local' },
+    );
+    expect(answer).toBe('10.0.0.1');
+    for (const d of [proxy, dns]) expect(d.log()).not.toMatch(/forbidden|Unauthorized/i);
+    await dns.stop();
+    await proxy.stop();
   }));
 });
