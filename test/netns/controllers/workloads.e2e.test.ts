@@ -163,7 +163,7 @@ describe('apps/v1 StatefulSet', () => {
   let dnsPort: number;
   const dig = async (...args: string[]) => parseDig((await c!.master.exec(['dig', `@${c!.master.ip}`, '-p', String(dnsPort), '+tries=1', '+time=3', ...args], { timeoutMs: 20_000 })).stdout);
 
-  t('comes up strictly in order 0, 1, 2 behind a headless Service that dnsd answers per pod; scaling to 1 deletes 2 then 1', async () => {
+  t('comes up strictly in order 0, 1, 2 behind a headless Service that dnsd answers per pod; rolls from the highest ordinal; scaling to 1 deletes 2 then 1', async () => {
     dnsPort = await c!.master.freePort();
     dnsd = c!.master.spawn('dnsd', [
       process.execPath, DNSD,
@@ -185,6 +185,8 @@ describe('apps/v1 StatefulSet', () => {
     // What the watch saw, in order: creates, readiness, deletion marks and removals of the set's pods.
     const log: string[] = [];
     const seenReady = new Set<string>();
+    /** During a rolling update higher ordinals rightly outlive the one being replaced. */
+    let updating = false;
     const violations: string[] = [];
     const record = (type: string, p: Pod, all: Pod[]) => {
       if (!ownedBy('StatefulSet', 'web')(p)) return;
@@ -197,7 +199,7 @@ describe('apps/v1 StatefulSet', () => {
       } else if (type === 'DELETED') log.push(`gone ${name}`);
       else if (p.metadata.deletionTimestamp && !log.includes(`delete ${name}`)) {
         log.push(`delete ${name}`);
-        for (const q of all) if (Number(q.metadata.name!.slice(4)) > ord && ownedBy('StatefulSet', 'web')(q)) violations.push(`${name} deleted while ${q.metadata.name} still existed`);
+        if (!updating) for (const q of all) if (Number(q.metadata.name!.slice(4)) > ord && ownedBy('StatefulSet', 'web')(q)) violations.push(`${name} deleted while ${q.metadata.name} still existed`);
       } else if (isReady(p) && !seenReady.has(name)) {
         seenReady.add(name);
         log.push(`ready ${name}`);
@@ -259,6 +261,36 @@ describe('apps/v1 StatefulSet', () => {
       expect(stsHeader).toEqual(['NAME', 'READY', 'AGE', 'CONTAINERS', 'IMAGES']);
       expect(wide.find((r) => r[0] === 'statefulset.apps/web')?.slice(0, 2)).toEqual(['statefulset.apps/web', '3/3']);
 
+      // RollingUpdate: replaced from the highest ordinal, each lower one only once the higher is back Ready.
+      log.length = 0;
+      seenReady.clear();
+      updating = true;
+      expect(await k.ok(['set', 'image', 'statefulset/web', 'nginx=busybox:v2'])).toContain('statefulset.apps/web image updated');
+      const rollout = await k.run(['rollout', 'status', 'statefulset/web', '--timeout=60s'], { timeoutMs: 70_000 });
+      expect(rollout).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('partitioned roll out complete: 3 new pods have been updated...') });
+      const rolled = await waitFor(
+        async () => {
+          const list = pods.indexer.list().filter(ownedBy('StatefulSet', 'web'));
+          return list.length === 3 && list.every((p) => isReady(p) && p.spec?.containers[0]?.image === 'busybox:v2') ? list : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `statefulset web rolled to busybox:v2 (seen: ${log.join(', ')})` },
+      );
+      updating = false;
+      expect(log.filter((l) => l.startsWith('delete'))).toEqual(['delete web-2', 'delete web-1', 'delete web-0']);
+      expect(log.indexOf('ready web-2')).toBeLessThan(log.indexOf('delete web-1'));
+      expect(log.indexOf('ready web-1')).toBeLessThan(log.indexOf('delete web-0'));
+      expect(violations).toEqual([]);
+      const newRevision = rolled[0]!.metadata.labels!['controller-revision-hash'];
+      expect(newRevision).not.toBe(web0.metadata.labels!['controller-revision-hash']);
+      await waitFor(
+        async () => {
+          const s = await api.get<{ metadata: object; status?: Record<string, unknown> }>('statefulsets', 'web', { namespace: NS });
+          return s.status?.currentRevision === newRevision && s.status?.updateRevision === newRevision && s.status?.currentReplicas === 3 ? true : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200, what: `statefulset web current revision ${newRevision}` },
+      );
+      const web0Ip = rolled.find((p) => p.metadata.name === 'web-0')!.status!.podIP!;
+
       // Scale to 1: web-2 goes first, web-1 only once web-2 is gone.
       log.length = 0;
       expect(await k.ok(['scale', 'statefulset', 'web', '--replicas=1'])).toContain('statefulset.apps/web scaled');
@@ -271,7 +303,7 @@ describe('apps/v1 StatefulSet', () => {
       );
       expect(log).toEqual(['delete web-2', 'gone web-2', 'delete web-1', 'gone web-1']);
       expect(violations).toEqual([]);
-      await waitFor(async () => ((await dig(`nginx.${NS}.svc.${Z}`, 'A')).answer.map((r) => r.data).join() === web0.status!.podIP ? true : undefined), {
+      await waitFor(async () => ((await dig(`nginx.${NS}.svc.${Z}`, 'A')).answer.map((r) => r.data).join() === web0Ip ? true : undefined), {
         timeoutMs: 20_000,
         intervalMs: 300,
         what: `dnsd to answer nginx.${NS}.svc.${Z} with web-0 only`,
