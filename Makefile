@@ -5,13 +5,19 @@ SHELL := /bin/bash
 # Debian packages the project runs against for real (tests, demo, bench).
 APT_PACKAGES := etcd-server etcd-client iptables iproute2 conntrack dnsutils iperf3 \
 	busybox-static openssl docker.io docker-registry catatonit iputils-ping curl procps psmisc netcat-openbsd \
-	haproxy knot dnsperf
+	haproxy knot dnsperf systemd vagrant unzip
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 # promtool checks deploy/prometheus; taken out of Debian's prometheus package
 # without installing it (its postinst would start a Prometheus server).
 PROMTOOL := node_modules/.cache/pilot/promtool
 
-.PHONY: help setup system-deps build check-imports test test-unit test-e2e bench demo demo-down soak clean clean-netns
+.PHONY: help setup system-deps node-version build build-packages install uninstall dist check-imports test test-unit test-e2e bench demo demo-down soak clean clean-netns
+
+# make install / make dist: the layout is scripts/install.mjs's (README: "Install on a host").
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null)
+DIST := dist/pilot-$(VERSION)-linux-$(shell node -p process.arch 2>/dev/null).tar.gz
 
 help:
 	@echo "make demo   - build a 3-host network-namespace cluster, show it working, leave it up (root)"
@@ -20,8 +26,16 @@ help:
 	@echo "make bench  - benchmarks, each beside its anchor measured in the same run (root)"
 	@echo "make soak   - the failure story three times in a row (root)"
 	@echo "make setup  - only install dependencies and build"
+	@echo "make install [DESTDIR=] [PREFIX=/usr/local] - the built daemons, pilot and the systemd units, runnable without this checkout"
+	@echo "make uninstall [DESTDIR=] [PREFIX=]          - removes exactly what make install put there"
+	@echo "make dist   - $(DIST): the same tree with its own Node, for hosts without Node 20 or npm"
 
-setup: system-deps node_modules/.pilot-installed $(PROMTOOL) build
+setup: node-version system-deps node_modules/.pilot-installed $(PROMTOOL) build
+
+# The one Node pilot runs on (Debian 12's own nodejs is 18).
+node-version:
+	@command -v node >/dev/null || { echo "no node on PATH: pilot needs Node.js 20 or newer (Debian 12's nodejs package is 18; install Node 20+ first)"; exit 1; }
+	@node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error(`Node.js $${process.version} ($${process.execPath}) is too old: pilot needs Node.js 20 or newer (Debian 12 ships 18); install Node 20+, or on hosts that only run pilot use the make dist bundle, which carries its own Node`); process.exit(1); }'
 
 # Installs only what is missing, so a second run is quick and offline-safe.
 system-deps:
@@ -46,10 +60,29 @@ node_modules/.pilot-installed: package-lock.json
 
 # Stamps the build (version + git commit for --version and *_build_info),
 # builds the packages, then type-checks what only jest/tsx run (tests, bench, demo).
-build: node_modules/.pilot-installed
+build: build-packages
+	npx tsc -p tsconfig.check.json
+
+# The packages alone. Incremental: with nothing changed it writes nothing, so
+# make install (which needs only this) never disturbs a test run using dist/.
+build-packages: node_modules/.pilot-installed
 	node packages/common/scripts/stamp-build-info.mjs
 	npx tsc -b
-	npx tsc -p tsconfig.check.json
+
+install: node-version build-packages
+	node scripts/install.mjs --root "$(or $(DESTDIR),/)" --prefix "$(PREFIX)"
+
+uninstall:
+	@test -x "$(DESTDIR)$(PREFIX)/lib/pilot/uninstall" || { echo "uninstall: nothing installed under $(DESTDIR)$(PREFIX) ($(DESTDIR)$(PREFIX)/lib/pilot/uninstall is missing)"; exit 1; }
+	"$(DESTDIR)$(PREFIX)/lib/pilot/uninstall"
+
+# One tarball: extract it at / on any x86-64 Debian 12 host (tar -C / -xzf ...).
+dist: node-version build-packages
+	@rm -rf dist/stage && mkdir -p dist
+	node scripts/install.mjs --root dist/stage --prefix "$(PREFIX)" --bundle-node --generic-dirs
+	tar -C dist/stage --owner=0 --group=0 --numeric-owner -czf $(DIST).tmp etc $(patsubst /%,%,$(PREFIX)) && mv $(DIST).tmp $(DIST)
+	@rm -rf dist/stage
+	@echo "dist: $(DIST) ($$(du -h $(DIST) | cut -f1))"
 
 RESULTS := .test-results
 
