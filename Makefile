@@ -44,7 +44,7 @@ system-deps:
 		echo "setup: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; }
+	@sh scripts/setup-kubectl.sh
 	@modprobe br_netfilter 2>/dev/null || true
 	@test -e /proc/sys/net/bridge/bridge-nf-call-iptables || { echo "setup: br_netfilter is not available in this kernel"; exit 1; }
 
