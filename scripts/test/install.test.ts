@@ -40,7 +40,7 @@ describe('make install DESTDIR=<tmp>', () => {
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'pilot-install-'));
     dest = join(tmp, 'root');
-    make(['install', `DESTDIR=${dest}`]);
+    make(['install', `DESTDIR=${dest}`, `PREFIX=${PREFIX}`]);
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -133,7 +133,7 @@ describe('make install DESTDIR=<tmp>', () => {
 
   // Last: the other tests use the tree.
   it('make uninstall DESTDIR=<tmp> leaves nothing behind', () => {
-    make(['uninstall', `DESTDIR=${dest}`]);
+    make(['uninstall', `DESTDIR=${dest}`, `PREFIX=${PREFIX}`]);
     expect(existsSync(dest) ? [...walk(dest)] : []).toEqual([]);
     expect(existsSync(dest) ? readdirSync(dest) : []).toEqual([]);
   });

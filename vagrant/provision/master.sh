@@ -21,8 +21,6 @@ fi
 install -d -o etcd -g etcd -m 0700 /etc/etcd/pki
 for f in ca.crt server.crt server.key; do install -o etcd -g etcd -m 0600 "/etc/pilot/etcd/$f" "/etc/etcd/pki/$f"; done
 cat > /etc/default/etcd <<EOT
-ETCD_NAME=master
-ETCD_DATA_DIR=/var/lib/etcd/default
 ETCD_LISTEN_CLIENT_URLS=https://127.0.0.1:2379,https://$ip:2379
 ETCD_ADVERTISE_CLIENT_URLS=https://$ip:2379
 ETCD_CERT_FILE=/etc/etcd/pki/server.crt
