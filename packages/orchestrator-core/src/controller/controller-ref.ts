@@ -12,7 +12,33 @@
  *   (RecheckDeletionTimestamp), so a controller deleted and recreated under
  *   the same name never adopts its predecessor's pods by mistake.
  */
-import { controllerRefOf, type KubeObject, type OwnerReference } from '@pilot/api';
+import { controllerRefOf, labelSelectorFromObject, NAMESPACE_INDEX, type Indexer, type KubeObject, type LabelSelectorSpec, type OwnerReference } from '@pilot/api';
+
+/**
+ * The owner of `kind` that obj's controller reference names, if the store
+ * still holds that same object (same UID: not a namesake created since).
+ */
+export function resolveControllerRef<T extends KubeObject>(owners: Indexer<T>, kind: string, obj: KubeObject): T | undefined {
+  const ref = controllerRefOf(obj);
+  if (!ref || ref.kind !== kind) return undefined;
+  const owner = owners.getByName(obj.metadata.namespace, ref.name);
+  return owner && owner.metadata.uid === ref.uid ? owner : undefined;
+}
+
+/**
+ * The owners in obj's namespace whose selector matches its labels (the ones
+ * that might adopt it as an orphan); an owner without a selector, or with one
+ * that does not parse, matches nothing. Needs the owners' NAMESPACE_INDEX.
+ */
+export function selectingOwners<T extends KubeObject & { spec?: { selector?: LabelSelectorSpec } }>(owners: Indexer<T>, obj: KubeObject): T[] {
+  return owners.byIndex(NAMESPACE_INDEX, obj.metadata.namespace ?? '').filter((o) => {
+    try {
+      return o.spec?.selector !== undefined && labelSelectorFromObject(o.spec.selector).matches(obj.metadata.labels);
+    } catch {
+      return false;
+    }
+  });
+}
 
 export type Claim = 'own' | 'adopt' | 'release' | 'ignore';
 

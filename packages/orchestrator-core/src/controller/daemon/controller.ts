@@ -18,7 +18,6 @@ import {
   isNamespaceTerminating,
   isNotFound,
   keyOf,
-  labelSelectorFromObject,
   NAMESPACE_INDEX,
   namespaceIndexFunc,
   runWorkers,
@@ -36,6 +35,7 @@ import {
 } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { claimPods } from '../claim.js';
+import { resolveControllerRef, selectingOwners } from '../controller-ref.js';
 import type { Controller, ControllerFactory } from '../controller.js';
 import { Expectations } from '../expectations.js';
 import { chooseRevision, computeHash, DEFAULT_REVISION_HISTORY_LIMIT, newControllerRevision, revisionsToPrune } from '../history/history.js';
@@ -132,33 +132,20 @@ export class DaemonSetsController implements Controller {
   }
 
   private revisionChanged(r: ControllerRevision): void {
-    const ref = controllerRefOf(r);
-    if (ref?.kind !== DS_TYPE.kind) return;
-    const ds = this.d.daemonSets.indexer.getByName(r.metadata.namespace, ref.name);
-    if (ds && ds.metadata.uid === ref.uid) this.queue.add(keyOf(ds));
+    const ds = resolveControllerRef(this.d.daemonSets.indexer, DS_TYPE.kind, r);
+    if (ds) this.queue.add(keyOf(ds));
   }
 
   private enqueueAll(): void {
     for (const ds of this.d.daemonSets.indexer.list()) this.queue.add(keyOf(ds));
   }
 
-  /** The DaemonSet a pod's controller reference names, if it is one and still the same object. */
   private ownerOf(pod: Pod): DaemonSet | undefined {
-    const ref = controllerRefOf(pod);
-    if (!ref || ref.kind !== DS_TYPE.kind) return undefined;
-    const ds = this.d.daemonSets.indexer.getByName(pod.metadata.namespace, ref.name);
-    return ds && ds.metadata.uid === ref.uid ? ds : undefined;
+    return resolveControllerRef(this.d.daemonSets.indexer, DS_TYPE.kind, pod);
   }
 
-  /** The DaemonSets of the pod's namespace whose selector matches it (an orphan they might adopt). */
   private matching(pod: Pod): DaemonSet[] {
-    return this.d.daemonSets.indexer.byIndex(NAMESPACE_INDEX, pod.metadata.namespace ?? '').filter((ds) => {
-      try {
-        return ds.spec?.selector !== undefined && labelSelectorFromObject(ds.spec.selector).matches(pod.metadata.labels);
-      } catch {
-        return false;
-      }
-    });
+    return selectingOwners(this.d.daemonSets.indexer, pod);
   }
 
   // ---------------------------------------------------------------- sync

@@ -17,7 +17,6 @@ import {
   isAlreadyExists,
   isNotFound,
   keyOf,
-  labelSelectorFromObject,
   NAMESPACE_INDEX,
   namespaceIndexFunc,
   runWorkers,
@@ -33,6 +32,7 @@ import {
 } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import { claimPods } from '../claim.js';
+import { resolveControllerRef, selectingOwners } from '../controller-ref.js';
 import type { Controller, ControllerFactory } from '../controller.js';
 import {
   chooseRevision,
@@ -111,27 +111,16 @@ export class StatefulSetController implements Controller {
   }
 
   private revisionChanged(r: ControllerRevision): void {
-    const ref = controllerRefOf(r);
-    if (ref?.kind !== STS_TYPE.kind) return;
-    const s = this.d.sets.indexer.getByName(r.metadata.namespace, ref.name);
-    if (s && s.metadata.uid === ref.uid) this.queue.add(keyOf(s));
+    const s = resolveControllerRef(this.d.sets.indexer, STS_TYPE.kind, r);
+    if (s) this.queue.add(keyOf(s));
   }
 
   private ownerOf(pod: Pod): StatefulSet | undefined {
-    const ref = controllerRefOf(pod);
-    if (!ref || ref.kind !== STS_TYPE.kind) return undefined;
-    const s = this.d.sets.indexer.getByName(pod.metadata.namespace, ref.name);
-    return s && s.metadata.uid === ref.uid ? s : undefined;
+    return resolveControllerRef(this.d.sets.indexer, STS_TYPE.kind, pod);
   }
 
   private matching(pod: Pod): StatefulSet[] {
-    return this.d.sets.indexer.byIndex(NAMESPACE_INDEX, pod.metadata.namespace ?? '').filter((s) => {
-      try {
-        return s.spec?.selector !== undefined && labelSelectorFromObject(s.spec.selector).matches(pod.metadata.labels);
-      } catch {
-        return false;
-      }
-    });
+    return selectingOwners(this.d.sets.indexer, pod);
   }
 
   // ---------------------------------------------------------------- sync
