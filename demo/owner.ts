@@ -9,17 +9,18 @@
  * rules, the mounts and files — then it removes the state file and exits.
  *
  *   owner.ts              3 hosts, a 3-member etcd, the seed walkthrough (make demo)
- *   owner.ts --tiny       1 host and one busybox pod, no walkthrough (the demo e2e)
+ *   owner.ts --tiny       2 hosts, one busybox pod and the second story only (helloKube; the demo e2e)
  */
 import type { Pod } from '@pilot/api';
 import { run, waitFor } from '@pilot/common';
 import { Cluster, startSeedCluster, type SeedCluster } from '@pilot/netns';
 import { processRef } from '@pilot/orchestrator-core/up';
 import { removeStateFiles, usage, writeState, type DemoState } from './state.js';
-import { show, walkthrough } from './walkthrough.js';
+import { helloKube, show, walkthrough } from './walkthrough.js';
 
 const tiny = process.argv.includes('--tiny');
-const hosts = tiny ? 1 : 3;
+// Two hosts even when tiny: the second story's answer must come from a pod on another host.
+const hosts = tiny ? 2 : 3;
 
 let cluster: Cluster | undefined;
 let seed: SeedCluster | undefined;
@@ -76,6 +77,7 @@ try {
     await waitFor(async () => (await client.get<Pod>('pods', 'idle', { namespace: 'default' })).status?.phase === 'Running', {
       timeoutMs: 120_000, intervalMs: 500, what: 'the pod idle to run',
     });
+    await helloKube(seed);
   } else {
     await walkthrough(seed);
   }

@@ -23,17 +23,28 @@ export function show(title: string, text: string): void {
   process.stdout.write(`\n### ${title}\n${text.trimEnd()}\n`);
 }
 
-/** The seed's steps on a running seed cluster, each printed under its title. */
-export async function walkthrough(s: SeedCluster): Promise<void> {
-  const cluster = s.cluster;
-  const [h1] = s.hosts;
+/** kubectl against the seed cluster (its output, or an error naming the command), and a step that prints it under its title. */
+function kubectlOf(s: SeedCluster) {
   const kubeconfig = s.cp.kubeconfigFor();
   const kubectl = async (args: readonly string[]): Promise<string> => {
-    const r = await run(['kubectl', '--kubeconfig', kubeconfig, '--cache-dir', `${cluster.stateDir}/kube-cache`, ...args], { check: false, timeoutMs: 60_000 });
+    const r = await run(['kubectl', '--kubeconfig', kubeconfig, '--cache-dir', `${s.cluster.stateDir}/kube-cache`, ...args], { check: false, timeoutMs: 150_000 });
     if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
     return r.stdout;
   };
   const step = async (args: readonly string[]) => show(`kubectl ${args.join(' ')}`, await kubectl(args));
+  return { kubectl, step };
+}
+
+/** The seed's steps on a running seed cluster, each printed under its title; then the second story (helloKube). */
+export async function walkthrough(s: SeedCluster): Promise<void> {
+  await seedStory(s);
+  await helloKube(s);
+}
+
+async function seedStory(s: SeedCluster): Promise<void> {
+  const cluster = s.cluster;
+  const [h1] = s.hosts;
+  const { kubectl, step } = kubectlOf(s);
   const onHost = async (h: (typeof s.hosts)[number], argv: readonly string[]) => show(`${h.name}: ${argv.join(' ')}`, (await h.execOk(argv)).stdout);
   for (const [i, h] of s.hosts.entries()) show(`${h.name}: cat subnet.env`, Object.entries(s.subnetEnv[i]!).map(([k, v]) => `${k}=${v}`).join('\n'));
   await step(['get', 'nodes', '-o', 'wide']);
@@ -96,4 +107,50 @@ export async function walkthrough(s: SeedCluster): Promise<void> {
   const one = (await pods())[0]!.metadata!.name!;
   await step(['exec', one, '--', 'hostname']);
   await step(['logs', one]);
+}
+
+export const HELLO_PORT = 8300;
+
+/**
+ * The second story: a Deployment of two guest/mynode pods exposed as a
+ * LoadBalancer Service on a worker's underlay address (spec.externalIPs),
+ * asked from outside the cluster: curl from the root namespace, bound to the
+ * run's root veth address. The address is a host that runs none of the pods
+ * when there is one, so the answer comes from a pod on another host (through
+ * KUBE-EXT's masquerade and the overlay); otherwise curl repeats until the
+ * KUBE-SEP counters on that host show a pod elsewhere answered.
+ */
+export async function helloKube(s: SeedCluster): Promise<void> {
+  const { kubectl, step } = kubectlOf(s);
+  await step(['create', 'deployment', 'hello-kube', '--image=guest/mynode', '--replicas=2', '--port=8888']);
+  await step(['rollout', 'status', 'deployment/hello-kube', '--timeout=120s']);
+  const pods = (await s.cp.client.list<Pod>('pods', { namespace: 'default', labelSelector: 'app=hello-kube' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const podHosts = new Set(pods.map((p) => p.spec?.nodeName));
+  const entry = s.hosts.find((h) => !podHosts.has(h.name)) ?? s.hosts.at(-1)!;
+  await step(['expose', 'deployment', 'hello-kube', '--type=LoadBalancer', `--external-ip=${entry.ip}`, `--port=${HELLO_PORT}`, '--target-port=8888']);
+  await step(['get', 'svc', 'hello-kube']);
+
+  const curlArgv = ['curl', '-sS', '--noproxy', '*', '--max-time', '5', '--interface', s.cluster.rootIp, `http://${entry.ip}:${HELLO_PORT}`];
+  const curl = async () => {
+    const r = await run(curlArgv, { check: false, timeoutMs: 10_000 });
+    return r.exitCode === 0 ? r.stdout : undefined;
+  };
+  // svcproxy writes the rules a moment after the Service and its Endpoints appear.
+  const answer = await waitFor(curl, { timeoutMs: 60_000, intervalMs: 500, what: `curl ${entry.ip}:${HELLO_PORT} from the root namespace to answer` });
+  show(`curl ${entry.ip}:${HELLO_PORT} (from the root namespace, ${s.cluster.rootIp})`, answer);
+
+  // The SEP rules whose pod lives on another host: their packet counters prove the answer crossed hosts.
+  const backend = await detectBackend(entry.runner);
+  const elsewhere = new Set(pods.filter((p) => p.spec?.nodeName !== entry.name).map((p) => p.status?.podIP));
+  const remoteSeps = async () => {
+    const nat = (await entry.execOk([backend.save, '-c', '-t', 'nat'])).stdout.split('\n');
+    return nat.filter((l) => l.includes('default/hello-kube') && / -j DNAT /.test(l) && [...elsewhere].some((ip) => ip && l.includes(`--to-destination ${ip}:`)));
+  };
+  const counted = await waitFor(async () => {
+    const seps = await remoteSeps();
+    if (seps.some((l) => !/^\[0:/.test(l))) return seps;
+    await curl();
+    return undefined;
+  }, { timeoutMs: 60_000, intervalMs: 200, what: `a pod on a host other than ${entry.name} to answer curl ${entry.ip}:${HELLO_PORT}` });
+  show(`${entry.name}: iptables-save -c -t nat | grep hello-kube | grep DNAT (pods on other hosts)`, counted.join('\n'));
 }

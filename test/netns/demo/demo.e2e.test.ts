@@ -5,8 +5,8 @@ import { processRef, stillRunning, type ProcessRef } from '@pilot/orchestrator-c
 import type { DemoState } from '../../../demo/state.js';
 
 /**
- * `make demo`'s lifecycle without the walkthrough: demo/main.ts starts the
- * detached owner with one host and one pod (--tiny), returns once the cluster
+ * `make demo`'s lifecycle without the seed story: demo/main.ts starts the
+ * detached owner with two hosts, one pod and the second story (--tiny), returns once the cluster
  * is up and leaves it running; `make clean-netns` leaves it alone; a second
  * `make demo` says it is up; demo/down.ts stops the owner, which removes it,
  * and finds nothing left — which the test checks again on its own. A state
@@ -52,6 +52,20 @@ describe('make demo / make demo-down', () => {
     // The printed command line works from the root namespace.
     const nodes = await run(['kubectl', '--kubeconfig', s!.kubeconfig!, '--cache-dir', `${dir}/kube-cache`, 'get', 'pods', 'idle', '-o', 'jsonpath={.status.phase}'], { timeoutMs: 30_000 });
     expect(nodes.stdout).toBe('Running');
+  });
+
+  it('tells the second story: a Deployment exposed on a worker address answers curl from outside, from a pod on another host', () => {
+    const out = first.stdout;
+    expect(out).toContain('### kubectl create deployment hello-kube --image=guest/mynode --replicas=2 --port=8888');
+    expect(out).toMatch(/### kubectl rollout status deployment\/hello-kube[^\n]*\n[^#]*successfully rolled out/);
+    const ip = /### kubectl expose deployment hello-kube --type=LoadBalancer --external-ip=(\S+) --port=8300 --target-port=8888/.exec(out)?.[1];
+    expect(s!.hosts.map((h) => h.ip)).toContain(ip);
+    // kubectl get svc hello-kube: the EXTERNAL-IP column shows the address.
+    expect(out).toMatch(new RegExp(`### kubectl get svc hello-kube\\n.*EXTERNAL-IP.*\\nhello-kube\\s+LoadBalancer\\s+\\S+\\s+${ip!.replace(/\./g, '\\.')}\\s+8300:\\d+/TCP`));
+    expect(out).toMatch(new RegExp(`### curl ${ip!.replace(/\./g, '\\.')}:8300 \\(from the root namespace[^\\n]*\\nHello World\\n`));
+    // Some DNAT to a pod on another host counted a packet.
+    const seps = /### h\d: iptables-save -c -t nat \| grep hello-kube \| grep DNAT \(pods on other hosts\)\n((?:\[.*\n)+)/.exec(out)?.[1];
+    expect(seps?.split('\n').some((l) => /^\[[1-9]\d*:/.test(l))).toBe(true);
   });
 
   it('is left alone by make clean-netns and by a second make demo', async () => {
