@@ -104,8 +104,19 @@ test-unit: build $(PROMTOOL)
 test-e2e: setup
 	$(JEST) --selectProjects e2e --runInBand
 
+# Every bench/*/main.ts (or only BENCHES="dnsd scheduler") into a fresh
+# .bench-results/<UTC time>/; a failing bench does not stop the others, it shows
+# as FAILED in the closing table (bench/summary.ts) and make exits non-zero.
+BENCHES ?= $(patsubst bench/%/main.ts,%,$(wildcard bench/*/main.ts))
 bench: setup
-	@for b in bench/*/main.ts; do [ -e "$$b" ] || continue; echo "== $$b"; node_modules/.bin/tsx "$$b" || exit 1; done
+	@dir=$(CURDIR)/.bench-results/$$(date -u +%Y%m%dT%H%M%SZ); mkdir -p $$dir; start=$$(date +%s); \
+	for name in $(BENCHES); do \
+		echo "== bench/$$name/main.ts"; \
+		BENCH_RESULTS=$$dir node_modules/.bin/tsx bench/$$name/main.ts; code=$$?; \
+		node_modules/.bin/tsx bench/summary.ts --exit $$dir $$name $$code; \
+	done; \
+	node_modules/.bin/tsx bench/summary.ts $$dir; rc=$$?; \
+	echo "bench: $$(( $$(date +%s) - start )) s in all; rows in $$dir/rows.jsonl"; exit $$rc
 
 # The failure story (test/netns/seed/failure.e2e.test.ts) three times in a row; the first failure stops it.
 soak: setup

@@ -27,7 +27,7 @@ export default {
   // e2e suites build clusters in beforeAll; unit tests finish far below this.
   testTimeout: 180_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/scripts/test/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/scripts/test/*.test.ts', '<rootDir>/bench/lib/test/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',
