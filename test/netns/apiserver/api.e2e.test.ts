@@ -452,7 +452,14 @@ describe('discovery', () => {
     expect(slices.resources.map((r: { name: string }) => r.name)).toContain('endpointslices');
     for (const p of ['/healthz', '/livez', '/readyz']) expect(await raw(api.url, 'GET', p)).toMatchObject({ status: 200, body: 'ok' });
     const metrics = (await raw(api.url, 'GET', '/metrics')).body as string;
-    expect(metrics).toMatch(/apiserver_request_total\{verb="create",resource="pods",code="201"\} \d+/);
+    expect(metrics).toMatch(/apiserver_request_total\{verb="POST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="resource",component="apiserver",code="201"\} \d+/);
+    expect(metrics).toMatch(/apiserver_current_inflight_requests\{request_kind="readOnly"\} \d+/);
+    // `kubectl get pods` sends this LIST; its series rises by one per request.
+    const podLists = async () => Number(((await raw(api.url, 'GET', '/metrics')).body as string).match(/apiserver_request_total\{verb="LIST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="namespace",component="apiserver",code="200"\} (\d+)/)?.[1] ?? 0);
+    const before = await podLists();
+    expect((await raw(api.url, 'GET', '/api/v1/namespaces/default/pods?limit=500')).status).toBe(200);
+    expect(await podLists()).toBeGreaterThan(before);
+    expect(metrics).toContain('apiserver_request_duration_seconds_bucket{le="0.005",verb="POST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="resource",component="apiserver"}');
     expect(metrics).toContain('etcd_request_duration_seconds_bucket');
   });
 });

@@ -183,7 +183,7 @@ describe('watch', () => {
   });
 
   t('the informer relists after 410 and converges on the server list', async () => {
-    const listCount = async () => Number(((await raw(small.url, 'GET', '/metrics')).body as string).match(/apiserver_request_total\{verb="list",resource="pods",code="200"\} (\d+)/)?.[1] ?? 0);
+    const listCount = async () => Number(((await raw(small.url, 'GET', '/metrics')).body as string).match(/apiserver_request_total\{verb="LIST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="namespace",component="apiserver",code="200"\} (\d+)/)?.[1] ?? 0);
     for (let i = 0; i < 3; i++) await small.client.create('pods', pod(`i-${i}`), { namespace: 'inf' });
     const inf = new Informer<Pod>(small.client, 'pods', { namespace: 'inf', watchTimeoutSeconds: [1, 1], logger: createLogger('informer', { level: 'silent' }) });
     const ac = new AbortController();

@@ -13,6 +13,7 @@ import { GenericRegistry } from './registry/generic-registry.js';
 import { resourceTable } from './registry/table.js';
 import { IpAllocator, PortAllocator } from './allocator.js';
 import { ApiMetrics } from './metrics.js';
+import { isLongRunning, nonResourceLabels, requestKind, resourceLabels, type RequestLabels } from './request-labels.js';
 import { authenticate, loadTokenFile, TokenFileError, type UserInfo } from './auth.js';
 import { discoveryDocument } from './discovery.js';
 import { parseRequestTarget, parseResourcePath, type ResourcePath } from './http/request.js';
@@ -137,13 +138,18 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
 
   const handle = async (req: IncomingMessage, res: ServerResponse, secure: boolean) => {
     const start = process.hrtime.bigint();
-    let verb = (req.method ?? 'GET').toLowerCase();
-    let resource = '';
+    const method = req.method ?? 'GET';
+    let labels: RequestLabels | undefined;
+    let inflightKind: 'readOnly' | 'mutating' | undefined;
     let code = 200;
     try {
       // Never normalised: a dot-segment must not reach the parent (parseRequestTarget).
       const target = parseRequestTarget(req.url ?? '/');
       const path = target.path;
+      if (!isLongRunning(method, target.query)) {
+        inflightKind = requestKind(method);
+        metrics.inflight.inc({ request_kind: inflightKind });
+      }
       const publicPath = path === '/healthz' || path === '/livez' || path === '/readyz' || path === '/version';
       // Health and version are public: without a token, the request is system:anonymous (system:public-info-viewer lets it read them).
       const authenticated = secure ? (authenticate(req, tokens!) ?? (publicPath ? ANONYMOUS_USER : undefined)) : INSECURE_USER;
@@ -181,15 +187,21 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
         sendJson(res, 200, doc);
         return;
       }
-      resource = p.subresource ? `${p.resource.resource}/${p.subresource}` : p.resource.resource;
-      await authorize(secure, requestResourceAttributes(user, req.method ?? 'GET', p, target.query));
-      verb = await runAsUser(user, () => handleResource(req, res, p, target.query, {
+      const contentType = req.headers['content-type'];
+      labels = resourceLabels(verbOf(method, p, target.query), method, p, target.query, contentType);
+      await authorize(secure, requestResourceAttributes(user, method, p, target.query));
+      const verb = await runAsUser(user, () => handleResource(req, res, p, target.query, {
         registry,
         log,
         kubelets,
-        onWatchers: (d) => metrics.watchers.inc({ resource: p.resource.resource }, d),
+        onWatchers: (d) => {
+          metrics.watchers.inc({ resource: p.resource.resource }, d);
+          metrics.longrunning.inc(labels!, d);
+        },
         ...(opts.watchBookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.watchBookmarkIntervalMs } : {}),
       }));
+      // A subresource's verb is known only once it is resolved (connect).
+      if (verb === 'connect') labels = resourceLabels(verb, method, p, target.query, contentType);
       code = res.statusCode;
     } catch (err) {
       const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
@@ -202,15 +214,17 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       // Drain what the client is still sending (a refused large body) so it can read the reply.
       req.resume();
     } finally {
-      metrics.requests.inc({ verb, resource, code: String(code) });
-      metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - start) / 1e9);
+      if (inflightKind) metrics.inflight.dec({ request_kind: inflightKind });
+      const length = res.getHeader('content-length');
+      metrics.observeRequest(labels ?? nonResourceLabels(method), code, Number(process.hrtime.bigint() - start) / 1e9, length === undefined ? undefined : Number(length));
     }
   };
 
   /** Streams of connect subresources that need one (pods/exec): HTTP upgrades spliced to where the registry locates them; anything else is refused. */
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) => {
+    const start = process.hrtime.bigint();
     let code = 101;
-    let resource = '';
+    let labels: RequestLabels | undefined;
     socket.on('error', () => socket.destroy());
     try {
       const authenticated = secure ? authenticate(req, tokens!) : INSECURE_USER;
@@ -218,7 +232,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       const user = req.headers['impersonate-user'] !== undefined ? await impersonatedUser(authenticated, req.headers, authorizer) : authenticated;
       const target = parseRequestTarget(req.url ?? '/');
       const p = parseResourcePath(target.rawPath);
-      if (p?.subresource) resource = `${p.resource.resource}/${p.subresource}`;
+      if (p?.subresource) labels = resourceLabels('connect', req.method ?? 'GET', p, target.query, undefined);
       await authorize(secure, p ? requestResourceAttributes(user, req.method ?? 'GET', p, target.query) : pathAttributes(user, req.method ?? 'GET', target.path));
       await handleUpgrade(req, socket, head, p, target.rawPath, target.query, { registry, log, kubelets });
     } catch (err) {
@@ -226,7 +240,7 @@ export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = 
       code = se.code;
       writeUpgradeError(socket, code, se.toStatus());
     } finally {
-      metrics.requests.inc({ verb: 'connect', resource, code: String(code) });
+      metrics.observeRequest(labels ?? { ...nonResourceLabels(req.method ?? 'GET'), verb: 'CONNECT' }, code, Number(process.hrtime.bigint() - start) / 1e9, undefined);
     }
   };
 
