@@ -61,7 +61,7 @@ function responsibleForPod(pod: Pod, schedulerName: string): boolean {
 const assigned = (pod: Pod) => Boolean(pod.spec?.nodeName);
 const terminal = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
-function schedulerMetrics(registry: Registry, profile: string): SchedulerMetrics {
+export function schedulerMetrics(registry: Registry, profile: string): SchedulerMetrics {
   const attempts = new Counter({
     name: 'scheduler_schedule_attempts_total',
     help: 'Number of attempts to schedule pods, by the result.',
