@@ -36,7 +36,8 @@
  * Run: node_modules/.bin/tsx bench/controllers/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_REPLICAS (default 1000), BENCH_RUNS (default 3, the median printed),
  *      BENCH_SAMPLES (default 50, for the latencies), BENCH_FAILOVER_RUNS (default 3),
- *      BENCH_ROLLOUT_REPLICAS (default 100), BENCH_CASES (default rate,latency,rollout,failover).
+ *      BENCH_ROLLOUT_REPLICAS (default 100), BENCH_CASES (default rate,latency,rollout,failover),
+ *      BENCH_TRACE=1 (the rollout's timeline of ReplicaSet, Deployment and pod events on stderr).
  *
  * Beside the rate it prints the controller-manager's CPU time per pod (from
  * /proc, list and sync included): what the machine's load cannot inflate.
@@ -298,6 +299,34 @@ function postReadiness(ctx: Ctx, ns: string): { close(): Promise<void> } {
   };
 }
 
+/** BENCH_TRACE: each ReplicaSet and Deployment write and pod event during the rollout, ms from the set image. */
+async function traceRollout(ctx: Ctx, ns: string) {
+  const ac = new AbortController();
+  let t0 = 0;
+  const lines: string[] = [];
+  const at = () => fmt(performance.now() - t0, 1).padStart(7);
+  const rv = (await ctx.client.list<Pod>('pods', { namespace: ns, limit: 1 })).metadata.resourceVersion;
+  const watch = async <T extends { metadata: { name?: string } }>(resource: string, line: (type: string, o: T) => string | undefined) => {
+    for await (const ev of ctx.client.watch<T>(resource, { namespace: ns, resourceVersion: rv, signal: ac.signal })) {
+      const l = t0 ? line(ev.type, ev.object) : undefined;
+      if (l) lines.push(`${at()} ${l}`);
+    }
+  };
+  const rsLine = (type: string, rs: { metadata: { name?: string }; spec?: { replicas?: number }; status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number } }) =>
+    `rs ${type} ${rs.metadata.name} spec=${rs.spec?.replicas} status=${rs.status?.replicas ?? 0}/${rs.status?.readyReplicas ?? 0}/${rs.status?.availableReplicas ?? 0}`;
+  const dLine = (type: string, d: Deployment) => `deploy ${type} gen=${d.metadata.generation} obs=${d.status?.observedGeneration} upd=${d.status?.updatedReplicas} rep=${d.status?.replicas} avail=${d.status?.availableReplicas}`;
+  const podLine = (type: string, p: Pod) => `pod ${type} ${p.metadata.name} ${p.metadata.deletionTimestamp ? 'deleting' : (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : 'new')}`;
+  const done = Promise.all([watch('replicasets', rsLine), watch('deployments', dLine), watch('pods', podLine)]).catch(() => undefined);
+  return {
+    start: (t: number) => void (t0 = t),
+    close: async () => {
+      ac.abort();
+      await done;
+      process.stderr.write(lines.join('\n') + '\n');
+    },
+  };
+}
+
 /** kubectl rollout status's `successfully rolled out`. */
 const rolledOut = (d: Deployment, n: number, image: string): boolean =>
   d.spec?.template?.spec?.containers?.[0]?.image === image &&
@@ -320,10 +349,13 @@ async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
   const a = template.spec.containers[0]!.image;
   await waitFor(async () => rolledOut(await get(), n, a) || undefined, { timeoutMs: 300_000, intervalMs: 50, what: `the Deployment of ${n} to be available` });
   const b = 'registry.k8s.io/pause:3.9';
+  const trace = process.env.BENCH_TRACE ? await traceRollout(ctx, ns) : undefined;
   const t0 = performance.now();
+  trace?.start(t0);
   await ctx.client.patch('deployments', 'web', { spec: { template: { spec: { containers: [{ name: 'pause', image: b }] } } } }, 'strategic', { namespace: ns });
   await waitFor(async () => rolledOut(await get(), n, b) || undefined, { timeoutMs: 600_000, intervalMs: 20, what: `the Deployment of ${n} to roll out` });
   const ms = performance.now() - t0;
+  await trace?.close();
   await kubelet.close();
 
   // Anchor: as many creates and deletes from a plain client, seen on a pod watch.

@@ -37,7 +37,7 @@ import {
 } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import type { Controller, ControllerFactory } from '../controller.js';
-import { adoptPatch, claimDecision, releasePatch } from '../controller-ref.js';
+import { adoptPatch, claimDecision, releasePatch, resolveControllerRef } from '../controller-ref.js';
 import { Expectations } from '../expectations.js';
 import { RealPodControl, type PodControl } from '../pod-control.js';
 import { calculateStatus, controllerRef, planReplicas, slowStartBatches, statusEqual, type ReplicaOwner } from '../replication/replica-plan.js';
@@ -122,9 +122,8 @@ export class ReplicaSetController<T extends ReplicaOwner> implements Controller 
 
   private addPod(pod: Pod): void {
     if (pod.metadata.deletionTimestamp) return this.deletePod(pod);
-    const ref = controllerRefOf(pod);
-    if (ref) {
-      const rc = this.resolveControllerRef(pod.metadata.namespace, ref);
+    if (controllerRefOf(pod)) {
+      const rc = this.owner(pod);
       if (!rc) return;
       const key = keyOf(rc);
       this.expectations.creationObserved(key);
@@ -146,11 +145,11 @@ export class ReplicaSetController<T extends ReplicaOwner> implements Controller 
     const oldRef = controllerRefOf(old);
     const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
     if (refChanged && oldRef) {
-      const rc = this.resolveControllerRef(old.metadata.namespace, oldRef);
+      const rc = this.owner(old);
       if (rc) this.queue.add(keyOf(rc));
     }
     if (curRef) {
-      const rc = this.resolveControllerRef(cur.metadata.namespace, curRef);
+      const rc = this.owner(cur);
       if (!rc) return;
       this.queue.add(keyOf(rc));
       // Becoming available takes minReadySeconds: look again then.
@@ -162,20 +161,16 @@ export class ReplicaSetController<T extends ReplicaOwner> implements Controller 
   }
 
   private deletePod(pod: Pod): void {
-    const ref = controllerRefOf(pod);
-    if (!ref) return;
-    const rc = this.resolveControllerRef(pod.metadata.namespace, ref);
+    const rc = this.owner(pod);
     if (!rc) return;
     const key = keyOf(rc);
     this.expectations.deletionObserved(key, keyOf(pod));
     this.queue.add(key);
   }
 
-  /** The owner a controller reference names, if it is one and still the same object. */
-  private resolveControllerRef(namespace: string | undefined, ref: OwnerReference): T | undefined {
-    if (ref.kind !== this.type.kind) return undefined;
-    const rc = this.d.owners.indexer.getByName(namespace, ref.name);
-    return rc && rc.metadata.uid === ref.uid ? rc : undefined;
+  /** The owner the pod's controller reference names, if it is one of ours and still the same object. */
+  private owner(pod: Pod): T | undefined {
+    return resolveControllerRef(this.d.owners.indexer, this.type.kind, pod);
   }
 
   /** Owners whose selector matches an orphan (GetPodControllers). */
