@@ -1,4 +1,4 @@
-import { Informer, POD_TEMPLATE_HASH_LABEL, type ApiClient, type Deployment, type Pod, type ReplicaSet } from '@pilot/api';
+import { Informer, POD_TEMPLATE_HASH_LABEL, type ApiClient, type Deployment, type Endpoints, type Pod, type ReplicaSet, type Service } from '@pilot/api';
 import { createLogger, waitFor } from '@pilot/common';
 import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
@@ -77,7 +77,7 @@ beforeAll(async () => {
   await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
   await spawnComponent(c, cp, 'controller-manager', [
     // The fake kubelets renew no Lease: node lifecycle would turn their nodes Unknown.
-    '--controllers', 'deployment,replicaset,garbagecollector',
+    '--controllers', 'deployment,replicaset,garbagecollector,endpoint',
     '--leader-elect', 'false',
   ]);
 });
@@ -252,6 +252,89 @@ spec:
     const history = await k.ok(['rollout', 'history', 'deployment/applied']);
     expect(history).toMatch(new RegExp(`^1\\s+image ${A.replace('.', '\\.')}$`, 'm'));
     expect(history).toMatch(new RegExp(`^2\\s+image ${B.replace('.', '\\.')}$`, 'm'));
+  });
+
+  t('rollout restart, pause/resume, history --revision, undo --to-revision and expose deployment, with upstream output', async () => {
+    const revisions = async () => new Map((await replicaSetsOf('roll')).map((rs) => [rs.metadata.annotations?.['deployment.kubernetes.io/revision'], rs]));
+    const rolledOut = () => k.ok(['rollout', 'status', 'deployment/roll', '--timeout=60s']);
+    await k.ok(['create', 'deployment', 'roll', `--image=${A}`, '--replicas=2']);
+    await k.ok(['annotate', 'deployment', 'roll', `kubernetes.io/change-cause=create ${A}`]);
+    await waitForPods('roll', 2, A);
+    await rolledOut();
+
+    // restart: a restartedAt annotation on the template is a new template, so a new ReplicaSet (revision 2).
+    expect((await k.ok(['rollout', 'restart', 'deployment/roll'])).trim()).toBe('deployment.apps/roll restarted');
+    await waitFor(async () => ((await revisions()).has('2') ? true : undefined), { timeoutMs: 30_000, what: 'roll revision 2 after restart' });
+    await rolledOut();
+    const restarted = (await revisions()).get('2')!;
+    expect(restarted.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(appPods(pods.indexer.list(), 'roll').filter(isLive).every((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL] === restarted.metadata.labels?.[POD_TEMPLATE_HASH_LABEL])).toBe(true);
+
+    // pause: set image makes no ReplicaSet; status (upstream has no paused case) reports 0 updated.
+    expect((await k.ok(['rollout', 'pause', 'deployment/roll'])).trim()).toBe('deployment.apps/roll paused');
+    await k.ok(['set', 'image', 'deployment/roll', `busybox=${B}`]);
+    await k.ok(['annotate', 'deployment', 'roll', '--overwrite', `kubernetes.io/change-cause=set image ${B}`]);
+    const paused = await waitFor(async () => {
+      const d = await deployment('roll');
+      return d.status?.observedGeneration === d.metadata.generation && d.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'DeploymentPaused' ? d : undefined;
+    }, { timeoutMs: 30_000, what: 'roll to be observed paused' });
+    expect(paused.status?.conditions?.find((x) => x.type === 'Progressing')).toMatchObject({ status: 'Unknown', message: 'Deployment is paused' });
+    expect([...(await revisions()).keys()].sort()).toEqual(['1', '2']);
+    const status = await k.run(['rollout', 'status', 'deployment/roll', '--watch=false']);
+    expect(status.stdout).toBe('Waiting for deployment "roll" rollout to finish: 0 out of 2 new replicas have been updated...\n');
+    const undoPaused = await k.run(['rollout', 'undo', 'deployment/roll']);
+    expect(undoPaused.exitCode).toBe(1);
+    expect(undoPaused.stderr).toContain("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again");
+
+    // resume: it rolls to B (revision 3).
+    expect((await k.ok(['rollout', 'resume', 'deployment/roll'])).trim()).toBe('deployment.apps/roll resumed');
+    await waitForPods('roll', 2, B);
+    await rolledOut();
+    expect([...(await revisions()).keys()].sort()).toEqual(['1', '2', '3']);
+
+    // history: every revision with its change-cause; --revision=N prints that revision's template.
+    const history = await k.ok(['rollout', 'history', 'deployment/roll']);
+    expect(history.split('\n')[0]).toBe('deployment.apps/roll ');
+    expect(history).toMatch(/^REVISION\s+CHANGE-CAUSE$/m);
+    expect(history).toMatch(new RegExp(`^1\\s+create ${A.replace('.', '\\.')}$`, 'm'));
+    expect(history).toMatch(new RegExp(`^3\\s+set image ${B.replace('.', '\\.')}$`, 'm'));
+    const rev1 = await k.ok(['rollout', 'history', 'deployment/roll', '--revision=1']);
+    expect(rev1.split('\n')[0]).toBe('deployment.apps/roll with revision #1');
+    expect(rev1).toMatch(/^Pod Template:$/m);
+    expect(rev1).toMatch(/^\s+Labels:\s+app=roll$/m);
+    expect(rev1).toMatch(new RegExp(`^\\s+Annotations:\\s+kubernetes\\.io/change-cause: create ${A.replace('.', '\\.')}$`, 'm'));
+    expect(rev1).toMatch(new RegExp(`^\\s+Image:\\s+${A.replace('.', '\\.')}$`, 'm'));
+    expect(rev1).not.toContain('restartedAt');
+    const rev2 = await k.ok(['rollout', 'history', 'deployment/roll', '--revision=2']);
+    expect(rev2).toMatch(/kubectl\.kubernetes\.io\/restartedAt: \d{4}-/);
+    const missing = await k.run(['rollout', 'history', 'deployment/roll', '--revision=9']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain('unable to find the specified revision');
+
+    // undo --to-revision=1: A again, revision 1's ReplicaSet becomes revision 4.
+    expect((await k.ok(['rollout', 'undo', 'deployment/roll', '--to-revision=1'])).trim()).toBe('deployment.apps/roll rolled back');
+    await waitForPods('roll', 2, A);
+    await rolledOut();
+    const d = await deployment('roll');
+    expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('4');
+    expect(d.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
+    expect([...(await revisions()).keys()].sort()).toEqual(['2', '3', '4']);
+    expect((await k.ok(['rollout', 'undo', 'deployment/roll', '--to-revision=4'])).trim()).toBe('deployment.apps/roll skipped rollback (current template already matches revision 4)');
+
+    // expose: a Service with the Deployment's selector, its Endpoints the pods.
+    expect((await k.ok(['expose', 'deployment', 'roll', '--port=80', '--target-port=8080'])).trim()).toBe('service/roll exposed');
+    const svc = await api.get<Service>('services', 'roll', { namespace: NS });
+    expect(svc.spec?.selector).toEqual({ app: 'roll' });
+    expect(svc.spec?.ports).toMatchObject([{ port: 80, targetPort: 8080, protocol: 'TCP' }]);
+    const podIPs = appPods(pods.indexer.list(), 'roll').filter(isLive).map((p) => p.status?.podIP).sort();
+    const ep = await waitFor(async () => {
+      const e = await api.get<Endpoints>('endpoints', 'roll', { namespace: NS }).catch(() => undefined);
+      const ips = (e?.subsets ?? []).flatMap((x) => (x.addresses ?? []).map((a) => a.ip)).sort();
+      return ips.length === 2 ? e : undefined;
+    }, { timeoutMs: 30_000, what: 'the Endpoints of roll to list its 2 pods' });
+    expect(ep.subsets?.flatMap((x) => (x.addresses ?? []).map((a) => a.ip)).sort()).toEqual(podIPs);
+    expect(ep.subsets?.[0]?.ports).toMatchObject([{ port: 8080, protocol: 'TCP' }]);
+    await k.ok(['delete', 'service,deployment', 'roll']);
   });
 
   t('get all lists deployments, replica sets and pods; delete deployment removes its pods', async () => {
