@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ApiClient } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { freeLocalPort, PILOT_BIN, type Cluster } from '@pilot/netns';
+import { parsePssKiB, parseStat } from './procfs.js';
 
 /**
  * The processes benches start, in one place: `pilot apiserver` on loopback
@@ -48,15 +49,12 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   await done;
 }
 
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, USER_HZ 100). */
+/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15). */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuMs;
 }
 
 /** Proportional set size of a process in KiB (/proc/<pid>/smaps_rollup): its private pages plus its share of shared ones. */
 export function pssKiB(pid: number): number {
-  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  if (!m) throw new Error(`no Pss line in /proc/${pid}/smaps_rollup`);
-  return Number(m[1]);
+  return parsePssKiB(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
 }
