@@ -8,8 +8,9 @@
  *    (`kubectl get po -A`), Kubernetes SVC, DNS SVC (`get svc kube-dns -n
  *    kube-system`), App Running (a Deployment + Service, then `kubectl exec
  *    deployment/netcat -- nc localhost 8080`), DNS Answering (`kubectl exec
- *    … nslookup netcat.default`). The app is busybox's nc (the harness has no
- *    dnsutils:1.3 and downloads nothing). Each run starts from nothing: the
+ *    … nslookup netcat.default.svc.cluster.local`: busybox's nslookup does
+ *    not walk the search list as dnsutils' does). The app is busybox's nc (the
+ *    harness has no dnsutils:1.3 and downloads nothing). Each run starts from nothing: the
  *    previous one ends with `pilot down --purge`.
  *  - memory as PSS (/proc/<pid>/smaps_rollup: a Node binary mapped by 8
  *    processes counts once) of pilot's own processes (those running this
@@ -179,7 +180,7 @@ class Bench {
         return r.exitCode === 0 && this.kubectlOk(['exec', 'deployment/netcat', '--', 'nc', '-w', '2', 'localhost', '8080'], /ok/);
       }),
     );
-    phasesMs.push(await this.phase('DNS answering', () => this.kubectlOk(['exec', 'deployment/netcat', '--', 'nslookup', 'netcat.default'], /Address:?\s+10\./)));
+    phasesMs.push(await this.phase('DNS answering', () => this.kubectlOk(['exec', 'deployment/netcat', '--', 'nslookup', 'netcat.default.svc.cluster.local'], /^Name:\s+netcat\.default\.svc/m)));
     return { phasesMs, steps };
   }
 
