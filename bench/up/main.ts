@@ -27,7 +27,7 @@
  * Run alone: flock -x /work/team/quiet.lock node_modules/.bin/tsx bench/up/main.ts  (root)
  * Env: BENCH_RUNS (time-to-k8s runs, default 3), BENCH_PODS (default 30), BENCH_IDLE_S (default 60).
  */
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { run, waitFor } from '@pilot/common';
 import { cgroupParentOf, cgroupPids, Cluster, ensureImages, PILOT_BIN, unreachableNameservers, type Host } from '@pilot/netns';
@@ -209,10 +209,10 @@ const s = (ms: number) => `${fmt(ms / 1000, 2)} s`;
 
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 1 });
+  const h = c.hosts[0]!;
+  const b = new Bench(c, h, (await ensureImages(c.master)).dir);
   try {
-    const h = c.hosts[0]!;
     await unreachableNameservers(h);
-    const b = new Bench(c, h, (await ensureImages(c.master)).dir);
     await b.markBefore();
     const runs: UpRun[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -269,8 +269,9 @@ async function main(): Promise<void> {
       ],
     );
     process.stdout.write(`\nlargest, 0 pods (MB): ${m0.top}\nlargest, ${PODS} pods (MB): ${m30.top}\npilot own processes at idle: ${ownIdle.length}\n`);
-    await b.pilot(['down', '--state-dir', b.stateDir, '--purge']);
   } finally {
+    // A failed phase leaves the cluster up: down first, the harness removes the rest.
+    if (existsSync(`${b.stateDir}/config.json`)) await b.pilot(['down', '--state-dir', b.stateDir, '--purge']).catch(() => undefined);
     await c.teardown();
   }
 }
