@@ -33,7 +33,7 @@ import { run, waitFor } from '@pilot/common';
 import { cgroupParentOf, cgroupPids, Cluster, ensureImages, PILOT_BIN, unreachableNameservers, type Host } from '@pilot/netns';
 import { Kubectl } from '../../test/netns/kubectl/helpers.js';
 import { descendantsOf, exeOf, processTable, pssKiBOf, totalCpuMs, totalPssKiB } from '../lib/procfs.js';
-import { fmt, median, table } from '../lib/report.js';
+import { fmt, median, recordRow, table } from '../lib/report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PODS = Number(process.env.BENCH_PODS ?? 30);
@@ -230,6 +230,11 @@ async function main(): Promise<void> {
         ['total', s(median(totals)), ...totals.map(s), `goal ≤ 15 s; k3d 19.9 s, kind 33.0 s, minikube 50.8 s (${SRC})`],
       ],
     );
+    const tt = (figure: string, value: number, published: number, source: string, bound: number) =>
+      recordRow({ bench: 'up', figure, unit: 's', value, better: 'lower', anchor: source, published: { value: published, source: SRC }, goal: { on: 'value', bound }, runs: RUNS, note: 'median; images present' });
+    tt('time-to-k8s total', median(totals) / 1000, 19.9, 'k3d v5.8.3', 15);
+    tt('time-to-k8s Command Exec', median(runs.map((r) => r.phasesMs[0]!)) / 1000, 12.6, 'k3d v5.8.3', 5);
+    tt('time-to-k8s DNS Answering', median(runs.map((r) => r.phasesMs[5]!)) / 1000, 23.2, 'minikube v1.36.0', 1);
     // Where Command Exec goes: pilot up's own steps, each as the time since the step before.
     const stepNames = runs[0]!.steps.map((x) => x.step);
     const delta = (r: UpRun, i: number) => r.steps[i]!.elapsedMs - (i > 0 ? r.steps[i - 1]!.elapsedMs : 0);
@@ -268,6 +273,14 @@ async function main(): Promise<void> {
         [`idle CPU everything, ${IDLE_S} s, 0 pods`, `${fmt(idlePct, 2)} %`, '≤ 2 %', 'microk8s kubelite 20–30 % (microk8s#2186, control-plane.md)'],
       ],
     );
+    const K3S = 'docs.k3s.io resource profiling, control-plane.md §4.2';
+    const mem = (figure: string, value: number, anchor: string, published: number, bound?: number) =>
+      recordRow({ bench: 'up', figure, unit: 'MB', value, better: 'lower', anchor, published: { value: published, source: K3S }, ...(bound ? { goal: { on: 'value' as const, bound } } : {}), runs: 1, note: 'PSS' });
+    mem('PSS pilot own, 0 pods', m0.ownMB, 'k3s server + agent', 1428, 250);
+    mem('PSS everything up started, 0 pods', m0.allMB, 'k3s server + agent', 1428, 400);
+    mem(`PSS pilot own, ${PODS} pods`, m30.ownMB, 'k3s server with workload', 1596);
+    mem(`PSS everything up started, ${PODS} pods`, m30.allMB, 'k3s server with workload', 1596);
+    recordRow({ bench: 'up', figure: `idle CPU over ${IDLE_S} s, 0 pods`, unit: '% of a core', value: idlePct, better: 'lower', anchor: 'microk8s kubelite idle (low end)', published: { value: 20, source: 'microk8s#2186, control-plane.md' }, goal: { on: 'value', bound: 2 }, runs: 1 });
     process.stdout.write(`\nlargest, 0 pods (MB): ${m0.top}\nlargest, ${PODS} pods (MB): ${m30.top}\npilot own processes at idle: ${ownIdle.length}\n`);
   } finally {
     // A failed phase leaves the cluster up: down first, the harness removes the rest.
