@@ -3,6 +3,7 @@ import type { ApiClient, Endpoints, Lease, Node, Pod } from '@pilot/api';
 import { detectBackend, waitFor } from '@pilot/common';
 import { Cluster, EtcdCluster, SEED_DNS_IP, startSeedCluster, withLogsOnFailure, type Daemon, type Host, type SeedCluster } from '@pilot/netns';
 import { parseDig } from '../dnsd/dig.js';
+import { isRunningReady, rcPods, SEED_NS } from './rc-pods.js';
 import { Kubectl } from '../kubectl/helpers.js';
 
 /**
@@ -24,7 +25,7 @@ import { Kubectl } from '../kubectl/helpers.js';
 const RC_FILE = fileURLToPath(new URL('../../../deploy/examples/mynode.yaml', import.meta.url));
 const SVC_FILE = fileURLToPath(new URL('../../../deploy/examples/mynode-svc.yaml', import.meta.url));
 const LOOP = fileURLToPath(new URL('../tools/name-loop.mjs', import.meta.url));
-const NS = 'default';
+const NS = SEED_NS;
 const NAME = 'frontend.default.svc.cluster.local';
 const GRACE_S = 6;
 const TOLERATION_S = 4;
@@ -91,19 +92,12 @@ async function recovered(e: StoryEvent, n = 20): Promise<void> {
   expect(late.map((s) => `${new Date(s.t).toISOString()} ${s.err}`)).toEqual([]);
 }
 
-async function rcPods(): Promise<Pod[]> {
-  const list = await api.list<Pod>('pods', { namespace: NS, labelSelector: 'app=sample' });
-  return list.items.filter((p) => !p.metadata?.deletionTimestamp);
-}
-
-const isReady = (p: Pod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-
 /** `n` live RC pods, Running and Ready, on nodes `where` accepts, and the frontend Endpoints exactly their IPs. */
 async function serving(n: number, where: (node: string) => boolean, what: string, timeoutMs = 90_000): Promise<Pod[]> {
   return waitFor(
     async () => {
-      const pods = await rcPods();
-      if (pods.length !== n || !pods.every((p) => isReady(p) && p.status?.podIP && where(p.spec!.nodeName!))) return undefined;
+      const pods = await rcPods(api);
+      if (pods.length !== n || !pods.every((p) => isRunningReady(p) && p.status?.podIP && where(p.spec!.nodeName!))) return undefined;
       const ep = await api.get<Endpoints>('endpoints', 'frontend', { namespace: NS });
       const ready = (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
       return ready.join() === pods.map((p) => p.status!.podIP!).sort().join() ? pods : undefined;
@@ -290,7 +284,7 @@ describe('the failure story', () => {
 
   t('h2 is cut off: Unknown, its pod replaced elsewhere; back on the switch, its kubelet kills the replaced pod and the node is Ready', async () => {
     const h2 = worker('h2');
-    const old = (await rcPods()).find((p) => p.spec!.nodeName === 'h2')!;
+    const old = (await rcPods(api)).find((p) => p.spec!.nodeName === 'h2')!;
     const e = happened('h2 cut off', HOST_DETECTION_MS);
     await h2.disconnect();
     await waitFor(async () => (await nodeReady('h2')) === 'Unknown', { timeoutMs: 30_000, intervalMs: 250, what: 'node h2 to turn Unknown' });

@@ -14,7 +14,12 @@ import type { Logger } from '@pilot/common';
  *   terminating  SyncTerminatingPod: stop the containers within the grace
  *                period (a later kill may shorten it, never lengthen it);
  *   terminated   SyncTerminatedPod once: final status, and the API object
- *                is deleted when it was being deleted;
+ *                is deleted when it was being deleted (a pod that finished
+ *                on its own and is deleted later — `kubectl run --rm` deletes
+ *                right after the container exits — goes through it once more,
+ *                so its API object does not wait forever with a
+ *                deletionTimestamp; upstream's status manager does the same
+ *                through canBeDeleted);
  *   finished     nothing runs; the worker is forgotten once the pod has left
  *                the desired set (SyncKnownPods) and its containers are removed.
  *
@@ -60,6 +65,8 @@ interface PodSyncStatus {
   gracePeriodSeconds: number | undefined;
   /** The pod left the API / config (no more updates will come). */
   deleted: boolean;
+  /** SyncTerminatedPod ran with the pod's deletionTimestamp set (its API object is being deleted). */
+  terminatedDeleting: boolean;
   /** Resolves when the worker goes idle. */
   idle: Promise<void>;
 }
@@ -94,7 +101,7 @@ export class PodWorkers {
     const uid = options.pod.metadata.uid!;
     let st = this.pods.get(uid);
     if (!st) {
-      st = { state: 'syncing', pod: options.pod, pending: undefined, working: false, gracePeriodSeconds: undefined, deleted: false, idle: Promise.resolve() };
+      st = { state: 'syncing', pod: options.pod, pending: undefined, working: false, gracePeriodSeconds: undefined, deleted: false, terminatedDeleting: false, idle: Promise.resolve() };
       this.pods.set(uid, st);
     }
     st.pod = options.pod;
@@ -103,7 +110,10 @@ export class PodWorkers {
       st.gracePeriodSeconds = minDefined(st.gracePeriodSeconds, requested);
       if (st.state === 'syncing') st.state = 'terminating';
     }
-    if (st.state === 'finished') return;
+    if (st.state === 'finished') {
+      if (!options.pod.metadata.deletionTimestamp || st.terminatedDeleting) return;
+      st.state = 'terminated';
+    }
     st.pending = options;
     if (!st.working) this.startWorker(uid, st);
   }
@@ -144,6 +154,7 @@ export class PodWorkers {
             st.pending ??= { type: 'sync', pod: st.pod };
             break;
           case 'terminated':
+            if (st.pod.metadata.deletionTimestamp) st.terminatedDeleting = true;
             await this.o.syncer.syncTerminatedPod(st.pod);
             st.state = 'finished';
             requeueMs = undefined;

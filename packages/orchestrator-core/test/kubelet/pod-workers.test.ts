@@ -100,6 +100,23 @@ describe('pod workers', () => {
     expect(syncer.calls).toEqual(['sync:create:a', 'terminating:a:5', 'terminated:a']);
   });
 
+  it('a pod that finished on its own and is deleted afterwards (kubectl run --rm) goes through SyncTerminatedPod once more, then never again', async () => {
+    const { syncer, w } = setup();
+    syncer.outcome = { terminal: true };
+    w.updatePod({ type: 'create', pod: pod('a') });
+    await w.drain();
+    expect(w.stateOf('a')).toBe('finished');
+    const deleting = pod('a', { deletionTimestamp: '2026-12-02T12:00:30Z', deletionGracePeriodSeconds: 30 });
+    w.updatePod({ type: 'update', pod: deleting });
+    await w.drain();
+    expect(syncer.calls).toEqual(['sync:create:a', 'terminating:a:undefined', 'terminated:a', 'terminated:a']);
+    w.updatePod({ type: 'update', pod: deleting });
+    w.updatePod({ type: 'kill', pod: deleting });
+    await w.drain();
+    expect(syncer.calls.length).toBe(4);
+    expect(w.stateOf('a')).toBe('finished');
+  });
+
   it('goes from a terminal SyncPod (Succeeded/Failed) to terminating and terminated by itself', async () => {
     const { syncer, w } = setup();
     syncer.outcome = { terminal: true };

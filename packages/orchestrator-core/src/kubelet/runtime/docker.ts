@@ -343,7 +343,19 @@ export class DockerRuntime implements ContainerRuntime {
     const info = await this.inspectOurs(containerId, CONTAINER_TYPE.container);
     const tty = info.Config.Tty;
     const container = this.docker.getContainer(containerId);
+    const notRunning = (state: string) => new Error(`container ${containerId.slice(0, 12)} is not running (${state}); its output is in its logs`);
+    if (!info.State.Running) throw notRunning(info.State.Status);
     const sock = (await container.attach({ stream: true, hijack: true, stdin: !!streams.stdin, stdout: !!streams.stdout, stderr: !!streams.stderr })) as Duplex;
+    // dockerd attaches to a stopped container's streams without complaint and
+    // never closes them (the docker CLI inspects first for that reason): a
+    // process that exited between the inspect above and the attach would
+    // leave the session hanging forever. Once attached, an exit closes the
+    // streams, so one more look closes the race.
+    const now = await this.inspectOurs(containerId, CONTAINER_TYPE.container);
+    if (!now.State.Running) {
+      sock.destroy();
+      throw notRunning(now.State.Status);
+    }
     const done = this.connect(sock, streams, tty).then(() => undefined);
     return { resize: async (size) => void (await container.resize({ h: size.height, w: size.width })), done };
   }
