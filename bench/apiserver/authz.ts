@@ -1,6 +1,6 @@
 import { ApiClient } from '@pilot/api';
 import { createPki, freeLocalPort, type Cluster } from '@pilot/netns';
-import { fmt, median, quantile } from '../lib/report.js';
+import { fmt, median, quantile, recordRow } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
 import { startApiserver } from '../lib/process.js';
 
@@ -72,6 +72,14 @@ export async function measureAuthorization(c: Cluster, opts: { gets: number; cre
     }
   }
   return out;
+}
+
+/** The `make bench` rows: Node,RBAC beside AlwaysAllow, goal within 1.1× (creates/s: at least 1/1.1 of it). */
+export function recordAuthz(f: AuthzFigures[]): void {
+  const [allow, rbac] = [f.find((x) => x.mode === 'AlwaysAllow')!, f.find((x) => x.mode === 'Node,RBAC')!];
+  const anchor = 'AlwaysAllow, same requests';
+  recordRow({ bench: 'apiserver', figure: 'Node,RBAC GET pod, p99', unit: 'ms', value: rbac.getP99Ms, better: 'lower', anchor, anchorValue: allow.getP99Ms, goal: { on: 'ratio', bound: 1.1 }, runs: 1 });
+  recordRow({ bench: 'apiserver', figure: 'Node,RBAC pod creates', unit: '/s', value: rbac.createsPerSec, better: 'higher', anchor, anchorValue: allow.createsPerSec, goal: { on: 'ratio', bound: 0.91 }, runs: 1 });
 }
 
 /** The table rows: each figure of Node,RBAC beside AlwaysAllow's. */

@@ -26,11 +26,11 @@ import { Etcd3 } from 'etcd3';
 import type { WatchEvent } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster } from '@pilot/netns';
-import { fmt, median, quantile, table } from '../lib/report.js';
+import { fmt, median, quantile, recordRow, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
 import { summariseHeapSnapshot } from '../lib/heap-snapshot.js';
 import { pssKiB, startApiserver } from '../lib/process.js';
-import { authzRows, measureAuthorization } from './authz.js';
+import { authzRows, measureAuthorization, recordAuthz } from './authz.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
@@ -150,6 +150,12 @@ async function main(): Promise<void> {
     await waitFor(async () => (await registeredWatchers()) === 0, { what: `${MEMORY_WATCHES} watches to end server-side`, timeoutMs: 30_000 });
     sampleMemory(`after ${MEMORY_WATCHES} watches came and went`);
 
+    const anchor = 'etcd, same data';
+    recordRow({ bench: 'apiserver', figure: `pod creates, ${CONCURRENCY} writers`, unit: '/s', value: apiCreates, better: 'higher', anchor, anchorValue: etcdCreates, runs: 1 });
+    recordRow({ bench: 'apiserver', figure: `list ${PODS} pods, median`, unit: 'ms', value: median(apiList), better: 'lower', anchor, anchorValue: median(etcdList), runs: 1 });
+    recordRow({ bench: 'apiserver', figure: `watch delivery p99, ${WATCHERS} watchers`, unit: 'ms', value: quantile(apiLat, 0.99), better: 'lower', anchor: `etcd watch, ${WATCHERS} watchers`, anchorValue: quantile(etcdLat, 0.99), runs: 1 });
+    const [, withPods, withPodsEtcd] = memory.find(([when]) => when.includes('pods')) ?? memory[memory.length - 1]!;
+    recordRow({ bench: 'apiserver', figure: `PSS with ${PODS} pods`, unit: 'MiB', value: withPods / 1024, better: 'lower', anchor: 'etcd PSS, same data', anchorValue: withPodsEtcd / 1024, runs: 1 });
     table(`apiserver vs etcd (${PODS} pods, ${CONCURRENCY} concurrent writers)`, ['measure', 'apiserver', 'etcd anchor', 'ratio'], [
       ['pod creates/s', fmt(apiCreates, 0), fmt(etcdCreates, 0), `${fmt(apiCreates / etcdCreates, 2)}x`],
       [`list ${PODS} pods, median ms`, fmt(median(apiList)), fmt(median(etcdList)), `${fmt(median(apiList) / median(etcdList), 1)}x`],
@@ -169,6 +175,7 @@ async function main(): Promise<void> {
 
     // ---- 5. authorization cost (after the rest: its apiservers start once this one's load is done)
     const authz = await measureAuthorization(c, { gets: AUTHZ_GETS, creates: Math.min(PODS, 2000), concurrency: CONCURRENCY });
+    recordAuthz(authz);
     table(`authorization, TLS + token as a user bound to edit (${AUTHZ_GETS} sequential GETs, ${Math.min(PODS, 2000)} creates at ${CONCURRENCY} concurrent)`, ['measure', 'Node,RBAC', 'AlwaysAllow anchor', 'ratio', 'goal'], authzRows(authz));
   } finally {
     client.close();

@@ -46,7 +46,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ApiClient, isNotFound, type Deployment, type Endpoints, type Lease, type Pod, type ReplicationController, type Service } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
-import { fmt, median, quantile, table } from '../lib/report.js';
+import { fmt, median, quantile, recordRow, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
 import { cpuMs, startApiserver, stopChild } from '../lib/process.js';
 
@@ -407,6 +407,12 @@ async function main(): Promise<void> {
     }
     const rate = median(rates.map((x) => x.podsPerSec));
     const anchor = median(rates.map((x) => x.anchorPerSec));
+    if (CASES.has('rate')) {
+      recordRow({
+        bench: 'controllers', figure: `RC 0 → ${REPLICAS} pods`, unit: 'pods/s', value: rate, better: 'higher',
+        anchor: `plain-client creates, ${ANCHOR_CONCURRENCY} in flight`, anchorValue: anchor, goal: { on: 'value', bound: GOAL_PODS_PER_SEC }, runs: RUNS,
+      });
+    }
     if (CASES.has('rate')) table(`pod creation, one RC scaled 0 → ${REPLICAS}, pods/s, median of ${RUNS} run(s) (anchor: plain-client creates of the same pods, ${ANCHOR_CONCURRENCY} in flight, one pod watch open)`, ['measure', 'controller-manager', 'apiserver creates', 'ratio', 'goal', 'stock kcm', 'CPU ms/pod'], [
       [`RC 0 → ${REPLICAS}`, fmt(rate, 0), fmt(anchor, 0), `${fmt(rate / anchor, 2)}x`, `${GOAL_PODS_PER_SEC} (${rate >= GOAL_PODS_PER_SEC ? 'met' : 'missed'})`, `≈ ${STOCK_PODS_PER_SEC}`, fmt(median(rates.map((x) => x.cpuMsPerPod)), 2)],
     ]);
@@ -423,6 +429,10 @@ async function main(): Promise<void> {
       const ms = median(ro.map((x) => x.ms));
       const anchorMs = median(ro.map((x) => x.anchorMs));
       const ratio = ms / anchorMs;
+      recordRow({
+        bench: 'controllers', figure: `rollout of ${ROLLOUT_REPLICAS} replicas`, unit: 's', value: ms / 1000, better: 'lower',
+        anchor: `${ROLLOUT_REPLICAS} creates + deletes, plain client`, anchorValue: anchorMs / 1000, goal: { on: 'ratio', bound: 2 }, runs: RUNS,
+      });
       table(`rollout of a ${ROLLOUT_REPLICAS}-replica Deployment (25%/25%), set image → successfully rolled out, s, median of ${RUNS} run(s) (anchor: ${ROLLOUT_REPLICAS} pod creates + ${ROLLOUT_REPLICAS} deletes from a plain client, ${ANCHOR_CONCURRENCY} in flight)`, ['measure', 'controller-manager', 'plain client', 'ratio', 'goal'], [
         [`Deployment ${ROLLOUT_REPLICAS}: A → B`, fmt(ms / 1000, 2), fmt(anchorMs / 1000, 2), `${fmt(ratio, 2)}x`, `≤ 2x (${ratio <= 2 ? 'met' : 'missed'})`],
       ]);
@@ -451,6 +461,10 @@ async function latencies(ctx: Ctx): Promise<void> {
       `${fmt(quantile(l.ms, 0.99) / quantile(l.anchorMs, 0.99), 2)}x`,
       goal,
     ];
+    recordRow({
+      bench: 'controllers', figure: 'pod Ready → Endpoints, p99', unit: 'ms', value: quantile(rdy.ms, 0.99), better: 'lower',
+      anchor: 'plain Endpoints write → watch, p99', anchorValue: quantile(rdy.anchorMs, 0.99), goal: { on: 'value', bound: 1000 }, runs: 1, note: `${SAMPLES} samples`,
+    });
     table(`latencies, ms, ${SAMPLES} samples (anchor: one plain-client write of the same kind seen on the same watch)`, ['measure', 'p50', 'p99', 'anchor p50', 'anchor p99', 'p99 ratio', 'goal'], [
       row('pod deleted → replacement created', rep, '-'),
       row('pod Ready → Endpoints list it', rdy, `p99 ≤ 1000 (${quantile(rdy.ms, 0.99) <= 1000 ? 'met' : 'missed'})`),
@@ -466,6 +480,10 @@ async function failovers(ctx: Ctx): Promise<void> {
     }
     const leaseS = median(fo.map((x) => x.leaseMs)) / 1000;
     const podS = median(fo.map((x) => x.podMs)) / 1000;
+    recordRow({
+      bench: 'controllers', figure: 'failover: pod of an RC created at the kill', unit: 's', value: podS, better: 'lower',
+      anchor: 'upstream kube-controller-manager', published: { value: 17, source: 'lease 15 s + retry 2 s' }, runs: FAILOVER_RUNS,
+    });
     table(`leader failover after kill -9, default 15s/10s/2s, median of ${FAILOVER_RUNS} run(s) (anchor: upstream ≈ 17 s)`, ['measure', 'pilot', 'upstream', 'ratio'], [
       ['standby holds the Lease, s', fmt(leaseS, 1), '17', `${fmt(leaseS / 17, 2)}x`],
       ['pod of an RC created at the kill exists, s', fmt(podS, 1), '17', `${fmt(podS / 17, 2)}x`],

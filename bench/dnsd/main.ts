@@ -31,7 +31,7 @@ import { createLogger, run, waitFor } from '@pilot/common';
 import { SocketExchanger } from '../../packages/dnsd/src/forward.js';
 import { Type, encodeQuery } from '../../packages/dnsd/src/wire.js';
 import { resolveConfig, startApiserver } from '../../packages/orchestrator-core/src/index.js';
-import { median, quantile } from '../lib/report.js';
+import { median, quantile, recordRow } from '../lib/report.js';
 import { stopChild } from '../lib/process.js';
 import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
@@ -261,6 +261,9 @@ async function throughput(): Promise<void> {
     console.log(`| ${what} | ${fmt(d.qps)} | ${fmt(d.p50, 3)} | ${fmt(d.p99, 3)} | ${fmt(k.qps)} | ${fmt(k.p50, 3)} | ${fmt(k.p99, 3)} | ${fmt(d.qps / k.qps, 2)} |`);
   }
   for (const [what, d, k] of rows) {
+    recordRow({ bench: 'dnsd', figure: `${what} q/s`, unit: 'q/s', value: d.qps, better: 'higher', anchor: 'knotd, 1 UDP worker, same names', anchorValue: k.qps, runs: 1 });
+  }
+  for (const [what, d, k] of rows) {
     if (d.lost || k.lost) console.log(`  (${what}: lost dnsd ${d.lost}, knotd ${k.lost})`);
     console.log(`  ${what}: dnsd rcodes ${d.rcodes}; knotd rcodes ${k.rcodes}`);
   }
@@ -427,6 +430,7 @@ async function programmingLatency(): Promise<void> {
   console.log(`\nService create → name resolving through dnsd (${CREATES} creates, polled with UDP queries back to back), beside the apiserver's write → watch event\n`);
   console.log('| path | median ms | p99 ms |');
   console.log('| --- | --- | --- |');
+  recordRow({ bench: 'dnsd', figure: 'Service create → name resolves, p99', unit: 'ms', value: quantile(toResolve, 0.99), better: 'lower', anchor: 'apiserver write → watch event, p99', anchorValue: quantile(toEvent, 0.99), runs: 1, note: `${CREATES} creates` });
   console.log(`| create → dnsd answers the name | ${fmt(quantile(toResolve, 0.5), 1)} | ${fmt(quantile(toResolve, 0.99), 1)} |`);
   console.log(`| create → watch event (anchor) | ${fmt(quantile(toEvent, 0.5), 1)} | ${fmt(quantile(toEvent, 0.99), 1)} |`);
   console.log(`| ratio | ${fmt(quantile(toResolve, 0.5) / quantile(toEvent, 0.5), 2)} | ${fmt(quantile(toResolve, 0.99) / quantile(toEvent, 0.99), 2)} |`);

@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
 import { parseEnvFile, waitFor } from '@pilot/common';
 import { Cluster, type Daemon, type Host, type NetnsPod } from '@pilot/netns';
-import { fmt, median, quantile, table } from '../lib/report.js';
+import { fmt, median, quantile, recordRow, table } from '../lib/report.js';
 
 const OVERLAYD = new URL('../../packages/overlayd/dist/bin/overlayd.js', import.meta.url).pathname;
 const LEASES = Number(process.env.BENCH_LEASES ?? 40);
@@ -110,6 +110,10 @@ async function leasePropagation(c: Cluster): Promise<void> {
   etcd.close();
   await Promise.all(daemons.map((d) => d.stop()));
 
+  recordRow({
+    bench: 'overlay', figure: `new lease → route on every host, median`, unit: 'ms', value: median(add), better: 'lower',
+    anchor: 'etcd put → watch, median', anchorValue: median(watchPut), runs: 1, note: `${LEASES} leases`,
+  });
   table(
     `Lease propagation, ${LEASES} leases, ${c.hosts.length} hosts running overlayd (ms, measured from just before the etcd put or delete)`,
     ['what', 'median', 'p99', 'anchor: etcd put→watch median', 'anchor p99', 'median ÷ anchor'],
@@ -200,6 +204,9 @@ async function throughput(c: Cluster): Promise<void> {
 
   const under = median(results.get('underlay host → host')!);
   const byHand: Record<string, string> = { 'pod → pod, vxlan, overlayd': 'pod → pod, vxlan, by hand', 'pod → pod, host-gw, overlayd': 'pod → pod, host-gw, by hand' };
+  for (const [label, hand] of Object.entries(byHand)) {
+    recordRow({ bench: 'overlay', figure: `${label.replace(', overlayd', '')} throughput`, unit: 'Gbit/s', value: median(results.get(label)!), better: 'higher', anchor: 'same path by hand (ip)', anchorValue: median(results.get(hand)!), runs: IPERF_RUNS });
+  }
   table(
     `TCP throughput, iperf3 ${IPERF_SECONDS}s × ${IPERF_RUNS} runs per path (Gbit/s, median; underlay measured before and after)`,
     ['path', 'median', 'min', 'max', '÷ underlay', '÷ same path by hand'],

@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { run, waitFor } from '@pilot/common';
-import { quantile } from '../lib/report.js';
+import { quantile, recordRow } from '../lib/report.js';
 import { benchWorkspace } from '../lib/workspace.js';
 import { freeLocalPort } from '@pilot/netns';
 
@@ -155,6 +155,10 @@ async function main(): Promise<void> {
   const direct = results[0]!;
   const haproxy = results[1]!;
   const fmt = (n: number, d = 1) => n.toFixed(d);
+  const us = results[2]!;
+  const anchor = 'haproxy 2.6 mode tcp, 1 thread';
+  recordRow({ bench: 'svcproxy-userspace', figure: 'iperf3 one stream', unit: 'Gbit/s', value: us.gbps, better: 'higher', anchor, anchorValue: haproxy.gbps, runs: rounds });
+  recordRow({ bench: 'svcproxy-userspace', figure: 'short connection p99', unit: 'µs', value: us.p99, better: 'lower', anchor, anchorValue: haproxy.p99, runs: rounds });
   console.log(`\nsvcproxy userspace mode, loopback: iperf3 one stream ${seconds} s, mean of ${rounds} rounds; ${requests} × ${rounds} sequential short connections\n`);
   console.log('| path | Gbit/s | ÷ direct | ÷ haproxy | p50 µs | p99 µs | p50 ÷ haproxy | p99 ÷ haproxy |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -19,6 +19,7 @@
  */
 import { backendFor, createLogger, detectBackend, formatRule, intToIp, ipToInt, renderRestore, restore, type IptablesBackend } from '@pilot/common';
 import { Cluster } from '@pilot/netns';
+import { recordRow } from '../lib/report.js';
 import {
   buildServiceRules,
   endpointsFromEndpoints,
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
       const mono = await timed(() => restore(backend, full, runner));
       await applier.cleanup();
       console.log(`| ${n} | ${lines} | ${fmt(chunked)} | ${restores} | ${fmt(mono)} | ${(mono / chunked).toFixed(1)}× |`);
+      recordRow({ bench: 'svcproxy', figure: `cold sync, ${n} services × 3 endpoints (${backend.mode})`, unit: 'ms', value: chunked * 1000, better: 'lower', anchor: 'one monolithic iptables-restore', anchorValue: mono * 1000, runs: 1 });
     }
 
     // ---------------------------------------------------------- 2. endpoints change
@@ -155,6 +157,7 @@ async function main(): Promise<void> {
     console.log('| path | median | p99 | ÷ anchor (median) |');
     console.log('| --- | ---: | ---: | ---: |');
     console.log(`| raw one-chain iptables-restore (anchor) | ${fmt(pct(rawTimes, 50))} | ${fmt(pct(rawTimes, 99))} | 1 |`);
+    recordRow({ bench: 'svcproxy', figure: `endpoints change → kernel, ${n} services, median`, unit: 'ms', value: pct(syncTimes, 50) * 1000, better: 'lower', anchor: 'raw one-chain iptables-restore', anchorValue: pct(rawTimes, 50) * 1000, runs: iterations });
     console.log(`| svcproxy partial sync (check + restore + conntrack) | ${fmt(pct(syncTimes, 50))} | ${fmt(pct(syncTimes, 99))} | ${(pct(syncTimes, 50) / pct(rawTimes, 50)).toFixed(1)}× |`);
 
     // ---------------------------------------------------------- 3. new service: -I vs rewrite
