@@ -115,7 +115,7 @@ describe('overlayd input checks and lease lifecycle', () => {
     const args = (f: string) => ['--etcd-prefix', prefix, '--subnet-file', `${f}/outage.env`, '--docker-opts-file', ''];
     const a = startOverlayd(c!, h1, args(h1.stateDir), 'overlayd-outage');
     const b = startOverlayd(c!, h2, args(h2.stateDir), 'overlayd-outage');
-    const [, envB] = await Promise.all([waitSubnetEnv(a), waitSubnetEnv(b)]);
+    const [envA, envB] = await Promise.all([waitSubnetEnv(a), waitSubnetEnv(b)]);
     const netB = netOf(envB.FLANNEL_SUBNET!);
     await waitFor(async () => (await overlaydRoutes(h1)).some((r) => r.startsWith(netB)), { what: `h1 route to ${netB}` });
     await c!.etcd!.stop();
@@ -128,8 +128,12 @@ describe('overlayd input checks and lease lifecycle', () => {
       await c!.etcd!.start();
     }
     // A host that joins after the outage (a lease put by hand here) reaches h1's kernel: the watch came back.
-    await c!.etcd!.etcdctl(['put', `${prefix}/subnets/10.4.77.0-24`, JSON.stringify({ PublicIP: c!.underlay.nth(99), BackendType: 'vxlan', BackendData: { VtepMAC: '02:00:00:00:77:01' } })]);
-    await waitFor(async () => (await overlaydRoutes(h1)).some((r) => r.startsWith('10.4.77.0/24 via 10.4.77.0 dev flannel.1')), {
+    // Its subnet is one neither host leased: a fixed one was now and then h1's own, which h1 then
+    // rightly treated as taken over.
+    const held = [netOf(envA.FLANNEL_SUBNET!), netB];
+    const n = [77, 78, 79].find((x) => !held.includes(`10.4.${x}.0/24`))!;
+    await c!.etcd!.etcdctl(['put', `${prefix}/subnets/10.4.${n}.0-24`, JSON.stringify({ PublicIP: c!.underlay.nth(99), BackendType: 'vxlan', BackendData: { VtepMAC: '02:00:00:00:77:01' } })]);
+    await waitFor(async () => (await overlaydRoutes(h1)).some((r) => r.startsWith(`10.4.${n}.0/24 via 10.4.${n}.0 dev flannel.1`)), {
       timeoutMs: 30_000,
       what: 'h1 to program a lease put after etcd came back',
     });
