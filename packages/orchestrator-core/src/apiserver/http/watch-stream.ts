@@ -132,9 +132,12 @@ export async function serveWatch(
       const now = Date.now();
       const at = nextBookmarkAt(now, interval, deadline);
       if (at === undefined || closed) return;
+      // The one before the deadline is the last: a timer may fire a millisecond
+      // early, and scheduling again from there would send it twice.
+      const last = at === deadline - BOOKMARK_BEFORE_DEADLINE_MS;
       timers[slot] = setTimeout(() => {
         emit('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(lastRv) } });
-        schedule();
+        if (!last) schedule();
       }, at - now).unref();
     };
     schedule();
