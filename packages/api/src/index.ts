@@ -15,6 +15,7 @@ export * from './client.js';
 export * from './indexer.js';
 export * from './informer.js';
 export * from './informer-factory.js';
+export * from './mutation-cache.js';
 export * from './workqueue.js';
 export * from './leader-election.js';
 export * from './patch/index.js';

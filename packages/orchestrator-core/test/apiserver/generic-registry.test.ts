@@ -95,6 +95,35 @@ describe('generic registry on the in-memory storage', () => {
     expect((await registry.update(pods, 'ns', 'p', { ...v1, metadata: { ...meta, labels: { a: '2' } } })).metadata.labels).toEqual({ a: '2' });
   });
 
+  it('a write starts from the watch cache\'s copy instead of a storage read, and a copy that is behind changes nothing it should not', async () => {
+    const { registry, storage, caches } = await withNamespace();
+    const c = collector();
+    await registry.subscribe(pods, 'ns', selection(pods), await storage.revision(), c.sink);
+    const v1 = await registry.create(pods, 'ns', pod('p'));
+    await c.until(() => c.events.length === 1, 'the create in the cache');
+    const key = storage.keyFor('pods', 'ns', 'p');
+    const reads = jest.spyOn(storage, 'get');
+    const v2 = await registry.patch(pods, 'ns', 'p', { type: 'merge-patch', patch: { metadata: { labels: { a: '1' } } } });
+    expect(reads.mock.calls.filter(([k]) => k === key)).toHaveLength(0);
+    await c.until(() => c.events.length === 2, 'the patch in the cache');
+
+    // From here on the cache answers with v1 although the store holds v2.
+    const cache = caches.peek(storage.prefixFor('pods'))!;
+    const stale = jest.spyOn(cache, 'current').mockImplementation((k) => (k === key ? { key, obj: structuredClone(v1), rv: Number(v1.metadata.resourceVersion) } : undefined));
+    const v3 = await registry.patch(pods, 'ns', 'p', { type: 'merge-patch', patch: { metadata: { labels: { b: '2' } } } });
+    expect(v3.metadata.labels).toEqual({ a: '1', b: '2' });
+    // The caller's resourceVersion is the store's, newer than the cache's copy: no 409.
+    const v4 = await registry.update(pods, 'ns', 'p', { ...v3, metadata: { ...v3.metadata, labels: { c: '3' } } });
+    expect(v4.metadata.labels).toEqual({ c: '3' });
+    // A version that really is stale still is.
+    expect(await failure(registry.update(pods, 'ns', 'p', { ...v2, metadata: { ...v2.metadata, labels: { d: '4' } } }))).toMatchObject({ code: 409, reason: 'Conflict' });
+    expect((await registry.get(pods, 'ns', 'p')).metadata.labels).toEqual({ c: '3' });
+    // So does a delete's precondition.
+    await registry.delete(pods, 'ns', 'p', { preconditions: { resourceVersion: v4.metadata.resourceVersion! }, gracePeriodSeconds: 0 });
+    expect(await failure(registry.get(pods, 'ns', 'p'))).toMatchObject({ code: 404 });
+    expect(stale).toHaveBeenCalled();
+  });
+
   it('patches every way, keeping status out of the main resource and in the status subresource', async () => {
     const { registry } = await withNamespace();
     await registry.create(pods, 'ns', pod('p'));

@@ -49,13 +49,21 @@ const names = (ps: Pod[]) => ps.map((p) => p.metadata.name);
 
 describe('planReplicas (manageReplicas)', () => {
   it.each([
-    ['too few: creates the difference', 5, 2, { action: 'create', count: 3 }],
+    ['too few: creates the difference, the first batch as large as the pods there', 5, 2, { action: 'create', count: 3, firstBatch: 2 }],
+    ['none there: the first batch is 1', 3, 0, { action: 'create', count: 3, firstBatch: 1 }],
+    ['many there: the first batch is the whole difference', 30, 25, { action: 'create', count: 5, firstBatch: 5 }],
     ['exactly enough: nothing', 3, 3, { action: 'none' }],
     ['zero wanted, zero there: nothing', 0, 0, { action: 'none' }],
-    [`more than ${BURST_REPLICAS} missing: at most ${BURST_REPLICAS} per sync`, 1000, 0, { action: 'create', count: BURST_REPLICAS }],
+    [`more than ${BURST_REPLICAS} missing: at most ${BURST_REPLICAS} per sync`, 1000, 0, { action: 'create', count: BURST_REPLICAS, firstBatch: 1 }],
   ])('%s', (_what, replicas, have, want) => {
     const pods = Array.from({ length: have }, (_, i) => pod(`p${i}`, { node: 'n1' }));
     expect(planReplicas({ replicas, pods, nowMs: NOW })).toEqual(want);
+  });
+
+  it('an owner whose creates fail starts its slow start from 1 again', () => {
+    const pods = Array.from({ length: 25 }, (_, i) => pod(`p${i}`, { node: 'n1' }));
+    expect(planReplicas({ replicas: 100, pods, nowMs: NOW, failing: true })).toEqual({ action: 'create', count: 75, firstBatch: 1 });
+    expect(planReplicas({ replicas: 100, pods, nowMs: NOW })).toEqual({ action: 'create', count: 75, firstBatch: 25 });
   });
 
   it('too many: deletes the surplus, at most burst', () => {
@@ -84,6 +92,11 @@ describe('slowStartBatches', () => {
   ])('%d creates go out as %j', (n, want) => {
     expect(slowStartBatches(n)).toEqual(want);
     expect(slowStartBatches(n).reduce((a, b) => a + b, 0)).toBe(n);
+  });
+
+  it('carries on from the first batch it is given: 75 more after 25 go out as 25, 50', () => {
+    expect(slowStartBatches(75, 25)).toEqual([25, 50]);
+    expect(slowStartBatches(50, 50)).toEqual([50]);
   });
 
   it('counts 1+floor(log2(N)) batches, as upstream says', () => {

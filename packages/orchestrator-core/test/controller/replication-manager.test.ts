@@ -71,8 +71,10 @@ class FakePodControl implements PodControl {
   created: Pod[] = [];
   deleted: string[] = [];
   patched: { name: string; patch: unknown }[] = [];
+  attempts = 0;
   constructor(private failAfter = Infinity) {}
   async createPod(namespace: string, template: PodTemplateSpec, o: KubeObject, r: OwnerReference): Promise<Pod> {
+    this.attempts++;
     if (this.created.length >= this.failAfter) throw new Error('pods "web-" is forbidden: exceeded quota');
     const p: Pod = { metadata: { name: `${o.metadata.name}-${this.created.length}`, namespace, labels: template.metadata?.labels ?? {}, ownerReferences: [r] }, spec: template.spec! };
     this.created.push(p);
@@ -94,7 +96,7 @@ const noClient: ListWatchClient = {
   },
 } as unknown as ListWatchClient;
 
-function setup(replicas: number, pods: Pod[] = [], failAfter?: number) {
+function setup(replicas: number, pods: Pod[] = [], failAfter?: number, status: ReplicationController['status'] = { replicas: 0 }) {
   const rcs = new Informer<ReplicationController>(noClient, 'replicationcontrollers');
   const podInf = new Informer<Pod>(noClient, 'pods');
   const rc: ReplicationController = {
@@ -102,7 +104,7 @@ function setup(replicas: number, pods: Pod[] = [], failAfter?: number) {
     kind: 'ReplicationController',
     metadata: { name: 'web', namespace: 'ns', uid: 'rc-1', generation: 1, resourceVersion: '5' },
     spec: { replicas, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c' }] } } },
-    status: { replicas: 0 },
+    status,
   };
   rcs.indexer.set(rc);
   for (const p of pods) podInf.indexer.set(p);
@@ -143,6 +145,18 @@ describe('ReplicationManager.syncReplicationController', () => {
     expect(control.created).toHaveLength(3);
     expect(m.expectations.pending('ns/web')).toEqual({ add: 3, del: 0 });
     expect(statuses.at(-1)).toEqual(expect.objectContaining({ conditions: [expect.objectContaining({ type: 'ReplicaFailure', reason: 'FailedCreate' })] }));
+  });
+
+  it('carries the slow start on from the pods it already has, and starts from 1 again while its creates fail', async () => {
+    const four = ['a', 'b', 'c', 'd'].map((n) => mine(n));
+    // Four pods prove the template: the first batch is 4 (all fail here), not 1.
+    const grown = setup(10, four, 0);
+    await expect(grown.m.syncReplicationController('ns/web')).rejects.toThrow('exceeded quota');
+    expect(grown.control.attempts).toBe(4);
+    const failure = { type: 'ReplicaFailure', status: 'True' as const, reason: 'FailedCreate', message: 'exceeded quota' };
+    const failing = setup(10, four, 0, { replicas: 4, conditions: [failure] });
+    await expect(failing.m.syncReplicationController('ns/web')).rejects.toThrow('exceeded quota');
+    expect(failing.control.attempts).toBe(1);
   });
 
   it('adopts a matching orphan, releases a pod whose labels stopped matching, and counts only what it controls', async () => {

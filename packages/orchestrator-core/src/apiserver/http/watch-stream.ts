@@ -75,24 +75,36 @@ export async function serveWatch(
   let sub: { cancel(): void } | undefined;
   let lastRv = startRv;
   const timers: NodeJS.Timeout[] = [];
+  // The events of one etcd watch response (and the initial list) arrive in
+  // one tick: held back until its end, they leave in one chunk and one
+  // writev instead of a syscall each.
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    res.uncork();
+  };
   const close = () => {
     if (closed) return;
     closed = true;
     sub?.cancel();
     for (const t of timers) clearTimeout(t);
     deps.onOpen(-1);
+    uncork();
     res.end();
   };
-  const send = (ev: WatchEvent | { type: 'ERROR'; object: unknown }) => {
+  const write = (line: string) => {
     if (closed) return;
-    res.write(`${JSON.stringify(ev)}\n`);
-    if (res.writableLength > MAX_BACKLOG_BYTES) close();
-  };
-  const sendEncoded = (line: string) => {
-    if (closed) return;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
     res.write(line);
     if (res.writableLength > MAX_BACKLOG_BYTES) close();
   };
+  const send = (ev: WatchEvent | { type: 'ERROR'; object: unknown }) => write(`${JSON.stringify(ev)}\n`);
+  const sendEncoded = write;
   res.on('close', close);
 
   const tables = w.table ? new TableWatchConverter(r, w.table) : undefined;

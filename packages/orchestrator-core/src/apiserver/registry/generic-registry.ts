@@ -20,8 +20,8 @@ import type { Logger } from '@pilot/common';
 import type { IpAllocator, PortAllocator } from '../allocator.js';
 import { decode, encode } from '../storage/codec.js';
 import { CompactedError, type StorageError } from '../storage/errors.js';
-import type { Storage, StorageEvent, TxnCompare, TxnOp, TxnResult } from '../storage/interface.js';
-import { filterEvent, type Subscription, type WatchCaches } from '../storage/watch-cache.js';
+import type { Storage, StorageEvent, Stored, TxnCompare, TxnOp, TxnResult } from '../storage/interface.js';
+import { filterEvent, type Subscription, type WatchCache, type WatchCaches } from '../storage/watch-cache.js';
 import { alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, pathSegmentError, StatusError, tooLargeResourceVersion, type FieldProblem } from '../status.js';
 import type { ListOptions, ObjectAccess, PatchRequest, UpdateKind, UpdateOptions, WriteOptions } from './access.js';
 import { deletionFinalizers } from './finalizers.js';
@@ -505,20 +505,36 @@ export class GenericRegistry implements ObjectAccess {
     kind: UpdateKind = 'main',
   ): Promise<KubeObject> {
     const key = this.storageKey(r, namespace, name);
+    const state = this.currentState(r, key);
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.deps.storage.get(key);
+      const cur = await state.read();
       if (!cur) throw notFound(kindLabel(r), name);
-      if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
-      const old = withType(r, cur.obj);
-      const next = this.nextObject(r, old, change(structuredClone(old)), kind);
-      if (kind !== 'internal')
-        await this.admit({ operation: 'UPDATE', resource: r, subresource: kind === 'status' ? 'status' : '', namespace: namespace ?? '', name, object: next, oldObject: old });
+      let old: KubeObject;
+      let next: KubeObject;
+      try {
+        if (wantRv !== undefined && (!Number.isFinite(wantRv) || wantRv !== cur.rv)) throw conflict(kindLabel(r), name);
+        old = withType(r, cur.obj);
+        next = this.nextObject(r, old, change(structuredClone(old)), kind);
+        if (kind !== 'internal')
+          await this.admit({ operation: 'UPDATE', resource: r, subresource: kind === 'status' ? 'status' : '', namespace: namespace ?? '', name, object: next, oldObject: old });
+      } catch (err) {
+        // Judged on the cache's copy, which may be behind: judge again on the stored object.
+        if (state.guessed) {
+          attempt--;
+          continue;
+        }
+        throw err;
+      }
       if (this.finishesDeletion(r, old, next)) {
         // The last finalizer of an object being deleted went: the update is its removal.
         const gone = await this.removeObject(r, key, old, cur.rv);
         if (gone) {
           next.metadata.resourceVersion = gone.metadata.resourceVersion;
           return next;
+        }
+        if (state.guessed) {
+          attempt--;
+          continue;
         }
         if (wantRv !== undefined || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
         continue;
@@ -530,14 +546,24 @@ export class GenericRegistry implements ObjectAccess {
         return next;
       }
       const now = res.current.get(key);
+      state.readBack(now);
       if (!now) throw notFound(kindLabel(r), name);
       if (now.rv !== cur.rv) {
+        if (state.guessed) {
+          attempt--;
+          continue;
+        }
         if (wantRv !== undefined) throw conflict(kindLabel(r), name);
         if (attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
         continue;
       }
       this.extrasFailed(r, next, extras, res.current, attempt);
     }
+  }
+
+  /** Where a write's loop reads the object it changes: the watch cache's copy first, then read-backs and storage. */
+  private currentState(r: ResourceInfo, key: string): CurrentState {
+    return new CurrentState(this.deps.storage, key, this.deps.caches.peek(this.deps.storage.prefixFor(r.resource)));
   }
 
   /** The object to store for an update: server-owned metadata kept, status or spec kept by kind. */
@@ -607,14 +633,22 @@ export class GenericRegistry implements ObjectAccess {
 
   private async deleteObject(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject> {
     const key = this.storageKey(r, namespace, name);
+    const state = this.currentState(r, key);
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.deps.storage.get(key);
+      const cur = await state.read();
       if (!cur) throw notFound(kindLabel(r), name);
       const pre = opts.preconditions;
-      if (pre?.uid && pre.uid !== cur.obj.metadata.uid)
-        throw conflict(kindLabel(r), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`);
-      if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv)
-        throw conflict(kindLabel(r), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`);
+      const failed =
+        pre?.uid && pre.uid !== cur.obj.metadata.uid
+          ? `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`
+          : pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv
+            ? `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`
+            : undefined;
+      if (failed && state.guessed) {
+        attempt--;
+        continue;
+      }
+      if (failed) throw conflict(kindLabel(r), name, failed);
       const old = withType(r, cur.obj);
       const s = this.strategy(r);
       const plan = (await s.planDelete?.(old, opts, this.ctx)) ?? { kind: 'now' as const };
@@ -631,15 +665,23 @@ export class GenericRegistry implements ObjectAccess {
         if (plan.kind === 'now') marked.metadata.deletionGracePeriodSeconds = 0;
         delete marked.metadata.resourceVersion;
         const unchanged = stableStringify({ ...marked, metadata: { ...marked.metadata, resourceVersion: undefined } }) === stableStringify({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
-        if (unchanged) {
+        if (unchanged && !state.guessed) {
           marked.metadata.resourceVersion = String(cur.rv);
           return marked;
+        }
+        if (unchanged) {
+          attempt--;
+          continue;
         }
         const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }], { put: key, value: encode(marked) }, []);
         if (res.ok) {
           marked.metadata.resourceVersion = String(res.revision);
           return marked;
         }
+      }
+      if (state.guessed) {
+        attempt--;
+        continue;
       }
       if (pre?.resourceVersion || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
     }
@@ -705,4 +747,49 @@ export function withType(r: ResourceInfo, obj: KubeObject): KubeObject {
   obj.apiVersion = apiVersionOf(r);
   obj.kind = r.kind;
   return obj;
+}
+
+/**
+ * The object a write's loop reads and changes (kube-apiserver's
+ * GuaranteedUpdate with cachedExistingObject): first the watch cache's
+ * newest copy, which saves a storage read but may be behind; then what a
+ * failed transaction read back; otherwise a storage read. The transaction
+ * compares the revision it was read at, so a stale guess costs one failed
+ * transaction, never a wrong write; whatever was refused on a guess is
+ * judged again on a read (`guessed`), and only the first read guesses.
+ */
+class CurrentState {
+  private mayGuess = true;
+  private back: { value: Stored | undefined } | undefined;
+  /** The last read came from the watch cache. */
+  guessed = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly key: string,
+    private readonly cache: WatchCache | undefined,
+  ) {}
+
+  async read(): Promise<Stored | undefined> {
+    this.guessed = false;
+    if (this.back) {
+      const { value } = this.back;
+      this.back = undefined;
+      return value;
+    }
+    if (this.mayGuess) {
+      this.mayGuess = false;
+      const guess = this.cache?.current(this.key);
+      if (guess) {
+        this.guessed = true;
+        return guess;
+      }
+    }
+    return this.storage.get(this.key);
+  }
+
+  /** A failed transaction's read-back of the key: the next read. */
+  readBack(value: Stored | undefined): void {
+    this.back = { value };
+  }
 }

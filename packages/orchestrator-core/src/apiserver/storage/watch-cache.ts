@@ -1,7 +1,7 @@
 import type { KubeObject, WatchEvent } from '@pilot/api';
 import type { Logger } from '@pilot/common';
 import type { StorageError } from './errors.js';
-import type { Storage, StorageEvent, StorageWatch } from './interface.js';
+import type { Storage, StorageEvent, StorageWatch, Stored } from './interface.js';
 
 /**
  * Watch fan-out (kube-apiserver's cacher, small). One storage watch per
@@ -48,6 +48,8 @@ export interface WatchCacheOptions {
 /** One resource prefix: a storage watch, a ring buffer and its subscribers. */
 export class WatchCache {
   private readonly buffer: StorageEvent[] = [];
+  /** Each key's newest event while it is in the buffer. */
+  private readonly latest = new Map<string, StorageEvent>();
   private readonly capacity: number;
   private readonly subscribers = new Set<Subscriber>();
   private watcher: StorageWatch | undefined;
@@ -83,6 +85,7 @@ export class WatchCache {
     const rev = await this.storage.revision();
     // Reset before the watch exists: its first events may arrive before it resolves.
     this.buffer.length = 0;
+    this.latest.clear();
     this.completeFrom = rev;
     this.revision = Math.max(this.revision, rev);
     const handle: { w?: StorageWatch } = {};
@@ -100,8 +103,10 @@ export class WatchCache {
   private onEvents(events: readonly StorageEvent[], revision: number): void {
     for (const ev of events) {
       this.buffer.push(ev);
+      this.latest.set(ev.key, ev);
       if (this.buffer.length > this.capacity) {
         const dropped = this.buffer.shift()!;
+        if (this.latest.get(dropped.key) === dropped) this.latest.delete(dropped.key);
         this.completeFrom = Math.max(this.completeFrom, dropped.rv);
       }
       for (const s of this.subscribers) s.onEvent(ev);
@@ -124,6 +129,20 @@ export class WatchCache {
     this.starting = undefined;
     this.completeFrom = Number.MAX_SAFE_INTEGER;
     if (!this.closed) await this.start().catch((e: unknown) => this.opts.log.error({ prefix: this.prefix, err: String(e) }, 'watch cache restart failed'));
+  }
+
+  /**
+   * The newest copy of `key` this cache has seen, as a write's first guess
+   * (kube-apiserver's cachedExistingObject): it may be behind the store, so
+   * a write that uses it compares its revision in the transaction. Undefined
+   * when the key's last event left the buffer, was a delete, or the cache is
+   * not watching. A copy: the event's object is shared with the watchers.
+   */
+  current(key: string): Stored | undefined {
+    if (!this.watcher) return undefined;
+    const ev = this.latest.get(key);
+    if (!ev || ev.type === 'DELETED') return undefined;
+    return { key, obj: structuredClone(ev.obj), rv: ev.rv };
   }
 
   /** The oldest revision a watch can start from and be served here (kube-apiserver's `too old resource version` names it). */
@@ -169,6 +188,11 @@ export class WatchCaches {
     }
     await c.start();
     return c;
+  }
+
+  /** The cache of a prefix if one is open already (a write never opens one). */
+  peek(prefix: string): WatchCache | undefined {
+    return this.caches.get(prefix);
   }
 
   get watchers(): number {

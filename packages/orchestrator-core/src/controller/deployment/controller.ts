@@ -27,6 +27,7 @@ import {
   keyOf,
   labelSelectorFromObject,
   LabelSelector,
+  MutationCache,
   NAMESPACE_INDEX,
   namespaceIndexFunc,
   runWorkers,
@@ -95,6 +96,13 @@ export class DeploymentController implements Controller {
   readonly name = 'deployment';
   readonly queue = new WorkQueue<string>({ name: 'deployment' });
   private readonly d: DeploymentControllerDeps;
+  /**
+   * The Deployments as this controller last wrote them: a rollout's syncs
+   * follow each other closely (every ReplicaSet status change is one), and
+   * a sync that starts from a copy older than its own last status write
+   * would end in a 409 and a requeue.
+   */
+  private readonly written = new MutationCache<Deployment>();
 
   constructor(deps: DeploymentControllerDeps) {
     this.d = deps;
@@ -163,7 +171,7 @@ export class DeploymentController implements Controller {
   // ---------------------------------------------------------------- sync
 
   async syncDeployment(key: string): Promise<void> {
-    const cached = this.d.deployments.indexer.get(key);
+    const cached = this.written.newest(key, this.d.deployments.indexer.get(key));
     if (!cached) return;
     const d: Deployment = { ...structuredClone(cached), ...DEPLOYMENT_TYPE };
     const sel = d.spec?.selector;
@@ -307,6 +315,7 @@ export class DeploymentController implements Controller {
       namespace: d.metadata.namespace!,
     });
     d.metadata = { ...d.metadata, annotations: patched.metadata.annotations ?? {}, resourceVersion: patched.metadata.resourceVersion! };
+    this.written.mutated(keyOf(patched), patched);
   }
 
   // ---------------------------------------------------------------- strategies
@@ -448,6 +457,7 @@ export class DeploymentController implements Controller {
     const updated = await this.d.client.updateStatus<Deployment>('deployments', { ...d, status: status ?? {} }, { namespace: d.metadata.namespace! });
     d.metadata = { ...d.metadata, resourceVersion: updated.metadata.resourceVersion! };
     d.status = updated.status ?? {};
+    this.written.mutated(keyOf(updated), updated);
   }
 }
 

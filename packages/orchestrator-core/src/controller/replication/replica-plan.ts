@@ -8,7 +8,8 @@
  *   active pods the owner controls ─┐
  *   desired replicas ───────────────┴─→ planReplicas → create N | delete these pods (ranked) | nothing
  *                                        (at most BURST_REPLICAS per sync)
- *   create N → slowStartBatches(N): 1, 2, 4, … (the rest skipped after a failure)
+ *   create N → slowStartBatches(N, firstBatch): 1, 2, 4, … (the rest skipped after a failure),
+ *              the first batch as large as the pods the owner already has
  *   pods + last error → calculateStatus → status (written only when it differs)
  */
 import {
@@ -44,7 +45,7 @@ export interface ReplicaOwner extends KubeObject {
 
 export type ReplicaPlan =
   | { action: 'none' }
-  | { action: 'create'; count: number }
+  | { action: 'create'; count: number; firstBatch: number }
   | { action: 'delete'; pods: Pod[] };
 
 export interface ReplicaPlanInput {
@@ -60,15 +61,35 @@ export interface ReplicaPlanInput {
   /** Milliseconds since the epoch, for the logarithmic age comparison. */
   nowMs: number;
   burst?: number;
+  /** The owner's status says its creates fail (ReplicaFailure True): slow start begins at 1 again. */
+  failing?: boolean;
 }
 
 /** How many pods to create, or which to delete, to reach the replica count. */
 export function planReplicas(input: ReplicaPlanInput): ReplicaPlan {
   const burst = input.burst ?? BURST_REPLICAS;
   const diff = input.pods.length - input.replicas;
-  if (diff < 0) return { action: 'create', count: Math.min(-diff, burst) };
+  if (diff < 0) {
+    const count = Math.min(-diff, burst);
+    return { action: 'create', count, firstBatch: firstCreateBatch(input.pods.length, count, input.failing ?? false) };
+  }
   if (diff > 0) return { action: 'delete', pods: podsToDelete(input.pods, input.relatedPods ?? input.pods, Math.min(diff, burst), input.nowMs) };
   return { action: 'none' };
+}
+
+/**
+ * The first slow-start batch of a sync. Upstream starts every sync at 1, so
+ * an owner growing in steps (a rolling update scales its new ReplicaSet by
+ * maxSurge at a time) pays log2(step) round trips per step. Here the slow
+ * start carries on across syncs: the `have` pods the owner already has were
+ * created from its template and admitted, which is what the batches before
+ * them would have proven, so the first batch may be that large. A broken
+ * template still costs one failed create (it has no pods yet), and an owner
+ * whose creates fail starts from 1 again.
+ */
+export function firstCreateBatch(have: number, count: number, failing: boolean): number {
+  if (failing) return Math.min(count, SLOW_START_INITIAL_BATCH_SIZE);
+  return Math.min(count, Math.max(SLOW_START_INITIAL_BATCH_SIZE, have));
 }
 
 /**
