@@ -10,9 +10,14 @@ import type { StateLayout } from './state.js';
  * The single-machine cluster as data: every component `pilot up` starts, in
  * the order an operator installs them (etcd → control plane → overlayd →
  * dockerd from what overlayd wrote → kubelet, svcproxy, dnsd), each with its
- * command line, the files it reads, and how to tell it is healthy. No I/O
- * here: the supervisor starts what this lists, `status` probes it, `down`
- * stops it in reverse.
+ * command line, the files it reads, how to tell it is healthy and what must
+ * be healthy before it starts. No I/O here: the supervisor starts each once
+ * what it comes after is healthy (independent ones side by side), `status`
+ * probes them, `down` stops them in reverse order.
+ *
+ *   etcd ─┬─ apiserver ─┬─ scheduler, controller-manager, svcproxy, dnsd
+ *         │             └──────────────┐
+ *         └─ overlayd ── dockerd ──────┴─ kubelet        (registry: on its own, before dockerd pulls)
  */
 
 /** `pilot` itself (dist/bin/pilot.js): every component but etcd, dockerd and the registry is `pilot <component>`. */
@@ -41,8 +46,10 @@ export interface Component {
   argv(): string[];
   /** Written before each start. */
   files: readonly { path: string; content: string }[];
-  /** Healthy when every probe passes; the next component starts only then. */
+  /** Healthy when every probe passes. */
   health: readonly Probe[];
+  /** The components that must be healthy before this one starts (each listed earlier in the plan). */
+  after: readonly string[];
   afterReady?: AfterReady;
 }
 
@@ -96,6 +103,7 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
         }),
       files: [],
       health: [{ kind: 'http', url: `${etcdEndpoint(c)}/health`, body: '"health":"true"' }],
+      after: [],
       afterReady: 'put-network-config',
     },
     {
@@ -112,6 +120,7 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
           '--kubelet-certificate-authority', `${pki}/ca.crt`),
       files: [],
       health: [{ kind: 'http', url: `http://127.0.0.1:${c.insecurePort}/healthz`, body: 'ok' }],
+      after: ['etcd'],
     },
     {
       // One node, one scheduler: no leader election (a restarted one would wait out the Lease).
@@ -119,12 +128,14 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
       argv: () => pilot('scheduler', '--kubeconfig', kubeconfig('scheduler'), '--leader-elect', 'false'),
       files: [],
       health: [{ kind: 'http', url: 'http://127.0.0.1:10251/healthz' }],
+      after: ['apiserver'],
     },
     {
       name: 'controller-manager',
       argv: () => pilot('controller-manager', '--kubeconfig', kubeconfig('controller-manager'), '--leader-elect', 'false'),
       files: [],
       health: [{ kind: 'http', url: 'http://127.0.0.1:10252/healthz' }],
+      after: ['apiserver'],
     },
     {
       name: 'overlayd',
@@ -139,6 +150,8 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
           '--healthz-ip', '127.0.0.1'),
       files: [],
       health: [{ kind: 'file', path: l.dockerOpts }, { kind: 'http', url: 'http://127.0.0.1:9199/healthz' }],
+      // The network config is put into etcd once etcd is healthy, before anything after it starts.
+      after: ['etcd'],
     },
   ];
   if (c.imageStore) {
@@ -147,6 +160,7 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
       argv: () => registryArgv(l.registryConfig),
       files: [{ path: l.registryConfig, content: registryConfig({ rootDirectory: `${c.imageStore}/registry`, address: registryAddress(c), readOnly: true }) }],
       health: [{ kind: 'http', url: `http://${registryAddress(c)}/v2/` }],
+      after: [],
     });
   }
   out.push(
@@ -155,6 +169,8 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
       argv: () => dockerdArgv(l.docker, { cgroupParent: c.cgroupParent, net: dockerOptsFromFile(l.dockerOpts) }),
       files: [{ path: l.docker.configFile, content: daemonJson(c.imageStore ? { mirror: registryAddress(c) } : {}) }],
       health: [{ kind: 'docker', socket: l.docker.socket }],
+      // Its bridge comes from overlayd's subnet; its Docker Hub mirror is the registry.
+      after: c.imageStore ? ['overlayd', 'registry'] : ['overlayd'],
       ...(c.imageStore ? { afterReady: 'load-pause-image' as const } : {}),
     },
     {
@@ -177,12 +193,14 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
       },
       files: [],
       health: [{ kind: 'http', url: 'http://127.0.0.1:10248/healthz' }],
+      after: ['apiserver', 'dockerd'],
     },
     {
       name: 'svcproxy',
       argv: () => pilot('svcproxy', '--kubeconfig', kubeconfig('svcproxy'), '--cluster-cidr', c.clusterCidr, '--hostname-override', c.nodeName, '--healthz-bind-address', '127.0.0.1'),
       files: [],
       health: [{ kind: 'http', url: 'http://127.0.0.1:10256/healthz' }],
+      after: ['apiserver'],
     },
     {
       // On the node's address (a resolver such as systemd-resolved may hold 127.0.0.53:53), registered as kube-system/kube-dns at the cluster DNS IP.
@@ -199,6 +217,7 @@ export function componentPlan(c: ClusterConfig, l: StateLayout): Component[] {
           '--domain', c.clusterDomain),
       files: [],
       health: [{ kind: 'http', url: 'http://127.0.0.1:9153/ready' }],
+      after: ['apiserver'],
     },
   );
   return out;

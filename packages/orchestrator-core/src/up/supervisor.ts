@@ -10,8 +10,10 @@ import { CONTAINERD, probeAll, stopAll, SUPERVISOR } from './lifecycle.js';
 import { logFile, removePid, writePid, type StateLayout } from './state.js';
 
 /**
- * The process that owns a `pilot up` cluster: starts each component in
- * order, the next only once the one before is healthy; then keeps them
+ * The process that owns a `pilot up` cluster: starts each component once
+ * the components it comes after are healthy (so independent ones start side
+ * by side: the scheduler, the controller-manager, svcproxy and dnsd together
+ * once the apiserver answers, overlayd beside the apiserver); then keeps them
  * running, restarting one that exits (backoff 1 s doubling to 30 s, reset
  * once it has run a minute). On SIGTERM (`pilot down`, a service manager) it
  * stops them all in reverse order and exits. Components share nothing with
@@ -107,10 +109,12 @@ export async function supervise(c: ClusterConfig, l: StateLayout, log: Logger, s
     }
   };
 
+  const healthy = new Map<string, Promise<void>>();
   for (const comp of plan) {
-    await bringUp(comp);
-    if (signal.aborted) break;
+    const before = comp.after.map((name) => healthy.get(name) ?? Promise.resolve());
+    healthy.set(comp.name, Promise.all(before).then(() => (signal.aborted ? undefined : bringUp(comp))));
   }
+  await Promise.all(healthy.values());
   if (!signal.aborted) log.info({ components: plan.length }, 'cluster up');
   await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
   log.info('stopping');

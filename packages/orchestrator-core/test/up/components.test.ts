@@ -23,6 +23,27 @@ describe('the single-machine cluster as data', () => {
     expect(componentPlan({ ...c, imageStore: '/srv/images' }, stateLayout(dir)).map((x) => x.name)).toContain('registry');
   });
 
+  it('starts each component after what it needs, everything else side by side', () => {
+    for (const imageStore of [undefined, '/srv/images']) {
+      const plan = componentPlan({ ...c, ...(imageStore ? { imageStore } : {}) }, stateLayout(dir));
+      const names = plan.map((x) => x.name);
+      // Each names only components listed before it, so the plan is also an order to start them in.
+      for (const [i, comp] of plan.entries()) for (const dep of comp.after) expect([comp.name, dep, names.indexOf(dep) >= 0 && names.indexOf(dep) < i]).toEqual([comp.name, dep, true]);
+      const after = Object.fromEntries(plan.map((x) => [x.name, [...x.after].sort()]));
+      expect(after).toMatchObject({
+        etcd: [],
+        apiserver: ['etcd'],
+        overlayd: ['etcd'],
+        scheduler: ['apiserver'],
+        'controller-manager': ['apiserver'],
+        svcproxy: ['apiserver'],
+        dnsd: ['apiserver'],
+        dockerd: imageStore ? ['overlayd', 'registry'] : ['overlayd'],
+        kubelet: ['apiserver', 'dockerd'],
+      });
+    }
+  });
+
   it('keeps every file under the state dir', () => {
     const l = stateLayout(dir);
     for (const comp of componentPlan({ ...c, imageStore: '/srv/images' }, l)) {
