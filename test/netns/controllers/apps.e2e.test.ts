@@ -1,8 +1,9 @@
-import { Informer, POD_TEMPLATE_HASH_LABEL, type ApiClient, type Deployment, type Endpoints, type Pod, type ReplicaSet, type Service } from '@pilot/api';
-import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
+import { POD_TEMPLATE_HASH_LABEL, type Informer, type ApiClient, type Deployment, type Endpoints, type Pod, type ReplicaSet, type Service } from '@pilot/api';
+import { waitFor } from '@pilot/common';
+import { withLogsOnFailure, type Cluster, type ControlPlane } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
-import { FakeKubelets } from './kubelets.js';
+import { startControllerCluster, type ControllerCluster } from './controller-cluster.js';
+import type { FakeKubelets } from './kubelets.js';
 
 /**
  * Deployments and ReplicaSets, for real: etcd, `pilot apiserver` (TLS),
@@ -16,6 +17,7 @@ import { FakeKubelets } from './kubelets.js';
  * replicas − maxUnavailable Ready) are checked at every observed moment.
  */
 
+let cluster: ControllerCluster | undefined;
 let c: Cluster | undefined;
 let cp: ControlPlane;
 let api: ApiClient;
@@ -25,8 +27,6 @@ const NS = 'apps';
 const NODES = ['n1', 'n2', 'n3'];
 const A = 'busybox:1.35';
 const B = 'busybox:1.36';
-const stopWatch = new AbortController();
-let watch: Promise<void> | undefined;
 let pods: Informer<Pod>;
 const observers = new Set<(pod: Pod, all: Pod[]) => void>();
 
@@ -59,35 +59,22 @@ async function waitForPods(app: string, n: number, image: string, timeoutMs = 60
 }
 
 beforeAll(async () => {
-  c = await Cluster.create({ hosts: 0, etcd: true });
-  cp = await startControlPlane(c);
-  api = cp.client;
-  k = Kubectl.forRun(c, cp, NS);
-  await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  kubelets = new FakeKubelets(api, NS, NODES);
-  await kubelets.start();
-  pods = new Informer<Pod>(api, 'pods', { namespace: NS, logger: createLogger('apps-e2e-pods', { level: 'warn' }) });
-  const notify = (p: Pod) => {
-    const all = pods.indexer.list();
-    for (const o of observers) o(p, all);
-  };
-  pods.addHandler({ onAdd: notify, onUpdate: (_o, p) => notify(p), onDelete: notify });
-  watch = pods.start(stopWatch.signal);
-  await pods.waitForSync();
-  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
-  await spawnComponent(c, cp, 'controller-manager', [
-    // The fake kubelets renew no Lease: node lifecycle would turn their nodes Unknown.
-    '--controllers', 'deployment,replicaset,garbagecollector,endpoint',
-    '--leader-elect', 'false',
-  ]);
+  cluster = await startControllerCluster({
+    namespace: NS,
+    nodes: NODES,
+    controllers: ['deployment', 'replicaset', 'garbagecollector', 'endpoint'],
+    onPodEvent: (_type, p, all) => {
+      for (const o of observers) o(p, all);
+    },
+  });
+  ({ c, cp, api, k, kubelets, pods } = cluster);
 });
 
+
 afterAll(async () => {
-  stopWatch.abort();
-  await watch;
-  await kubelets?.close();
-  await c?.teardown();
+  await cluster?.close();
 });
+
 
 describe('apps/v1 Deployment', () => {
   t('kubectl create deployment (a protobuf body) makes a ReplicaSet <name>-<hash> and 3 Ready pods', async () => {

@@ -1,8 +1,9 @@
-import { Informer, type ApiClient, type Job, type Node, type Pod, type PodDisruptionBudget, type ReplicationController } from '@pilot/api';
-import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane } from '@pilot/netns';
+import { type ApiClient, type Informer, type Job, type Node, type Pod, type PodDisruptionBudget, type ReplicationController } from '@pilot/api';
+import { waitFor } from '@pilot/common';
+import { withLogsOnFailure, type Cluster, type ControlPlane } from '@pilot/netns';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
-import { FakeKubelets } from './kubelets.js';
+import { startControllerCluster, type ControllerCluster } from './controller-cluster.js';
+import type { FakeKubelets } from './kubelets.js';
 
 /**
  * Jobs, disruption budgets and draining a node, for real: etcd, `pilot
@@ -16,6 +17,7 @@ import { FakeKubelets } from './kubelets.js';
  * at every observed moment, not sampled.
  */
 
+let cluster: ControllerCluster | undefined;
 let c: Cluster | undefined;
 let cp: ControlPlane;
 let api: ApiClient;
@@ -23,8 +25,6 @@ let k: Kubectl;
 let kubelets: FakeKubelets;
 const NS = 'batch';
 const NODES = ['n1', 'n2', 'n3'];
-const stopWatch = new AbortController();
-let watch: Promise<void> | undefined;
 let pods: Informer<Pod>;
 /** Called on every pod event the informer observes, with the pod and the whole cache at that moment. */
 const observers = new Set<(pod: Pod, all: Pod[]) => void>();
@@ -67,35 +67,22 @@ function finishPodsOf(jobName: string, exitCode: number): () => void {
 }
 
 beforeAll(async () => {
-  c = await Cluster.create({ hosts: 0, etcd: true });
-  cp = await startControlPlane(c);
-  api = cp.client;
-  k = Kubectl.forRun(c, cp, NS);
-  await api.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  kubelets = new FakeKubelets(api, NS, NODES);
-  await kubelets.start();
-  pods = new Informer<Pod>(api, 'pods', { namespace: NS, logger: createLogger('batch-e2e-pods', { level: 'warn' }) });
-  const notify = (p: Pod) => {
-    const all = pods.indexer.list();
-    for (const o of observers) o(p, all);
-  };
-  pods.addHandler({ onAdd: notify, onUpdate: (_o, p) => notify(p), onDelete: notify });
-  watch = pods.start(stopWatch.signal);
-  await pods.waitForSync();
-  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
-  await spawnComponent(c, cp, 'controller-manager', [
-    // The fake kubelets renew no Lease: node lifecycle would turn their nodes Unknown.
-    '--controllers', 'replicationcontroller,job,disruption',
-    '--leader-elect', 'false',
-  ]);
+  cluster = await startControllerCluster({
+    namespace: NS,
+    nodes: NODES,
+    controllers: ['replicationcontroller', 'job', 'disruption'],
+    onPodEvent: (_type, p, all) => {
+      for (const o of observers) o(p, all);
+    },
+  });
+  ({ c, cp, api, k, kubelets, pods } = cluster);
 });
 
+
 afterAll(async () => {
-  stopWatch.abort();
-  await watch;
-  await kubelets?.close();
-  await c?.teardown();
+  await cluster?.close();
 });
+
 
 describe('batch/v1 Job', () => {
   t('a Job of 3 completions with parallelism 2 completes, never with more than 2 pods active', async () => {

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { Informer, type ApiClient, type Pod, type Service } from '@pilot/api';
-import { createLogger, waitFor } from '@pilot/common';
-import { Cluster, spawnComponent, startControlPlane, withLogsOnFailure, type ControlPlane, type Daemon } from '@pilot/netns';
+import { type ApiClient, type Informer, type Pod, type Service } from '@pilot/api';
+import { waitFor } from '@pilot/common';
+import { withLogsOnFailure, type Cluster, type ControlPlane, type Daemon } from '@pilot/netns';
 import { parseDig } from '../dnsd/dig.js';
 import { Kubectl, tableRows } from '../kubectl/helpers.js';
-import { FakeKubelets } from './kubelets.js';
+import { startControllerCluster, type ControllerCluster } from './controller-cluster.js';
+import type { FakeKubelets } from './kubelets.js';
 
 /**
  * DaemonSets and StatefulSets for real: etcd, `pilot apiserver` (TLS),
@@ -21,14 +22,13 @@ const DNSD = fileURLToPath(new URL('../../../packages/dnsd/dist/bin/dnsd.js', im
 const NS = 'default';
 const Z = 'cluster.local';
 
+let cluster: ControllerCluster | undefined;
 let c: Cluster | undefined;
 let cp: ControlPlane;
 let api: ApiClient;
 let k: Kubectl;
 let kubelets: FakeKubelets;
 let pods: Informer<Pod>;
-const stopWatch = new AbortController();
-let watch: Promise<void> | undefined;
 /** Every pod event observed: `<type> <name> <node|-> <phase> ready=<bool> deleting=<bool>`, with a snapshot of the cache. */
 const observers = new Set<(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod, all: Pod[]) => void>();
 
@@ -37,34 +37,22 @@ const isReady = (p: Pod) => !p.metadata.deletionTimestamp && p.status?.phase ===
 const ownedBy = (kind: string, name: string) => (p: Pod) => p.metadata.ownerReferences?.some((r) => r.kind === kind && r.name === name && r.controller) === true;
 
 beforeAll(async () => {
-  c = await Cluster.create({ hosts: 0, etcd: true });
-  cp = await startControlPlane(c);
-  api = cp.client;
-  k = Kubectl.forRun(c, cp, NS);
-  kubelets = new FakeKubelets(api, NS, ['n1', 'n2', 'n3']);
-  await kubelets.start();
-  pods = new Informer<Pod>(api, 'pods', { namespace: NS, logger: createLogger('workloads-e2e-pods', { level: 'warn' }) });
-  const notify = (type: 'ADDED' | 'MODIFIED' | 'DELETED') => (p: Pod) => {
-    const all = pods.indexer.list();
-    for (const o of observers) o(type, p, all);
-  };
-  pods.addHandler({ onAdd: notify('ADDED'), onUpdate: (_o, p) => notify('MODIFIED')(p), onDelete: notify('DELETED') });
-  watch = pods.start(stopWatch.signal);
-  await pods.waitForSync();
-  await spawnComponent(c, cp, 'scheduler', ['--leader-elect', 'false']);
-  await spawnComponent(c, cp, 'controller-manager', [
-    // The fake kubelets renew no Lease: node lifecycle would turn their nodes Unknown.
-    '--controllers', 'daemonset,statefulset,endpoint,garbagecollector',
-    '--leader-elect', 'false',
-  ]);
+  cluster = await startControllerCluster({
+    namespace: NS,
+    nodes: ['n1', 'n2', 'n3'],
+    controllers: ['daemonset', 'statefulset', 'endpoint', 'garbagecollector'],
+    onPodEvent: (type, p, all) => {
+      for (const o of observers) o(type, p, all);
+    },
+  });
+  ({ c, cp, api, k, kubelets, pods } = cluster);
 });
 
+
 afterAll(async () => {
-  stopWatch.abort();
-  await watch;
-  await kubelets?.close();
-  await c?.teardown();
+  await cluster?.close();
 });
+
 
 describe('apps/v1 DaemonSet', () => {
   const agentPods = () => pods.indexer.list().filter(ownedBy('DaemonSet', 'agent')).filter((p) => !p.metadata.deletionTimestamp);
