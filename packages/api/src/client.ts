@@ -387,7 +387,7 @@ export class ApiClient {
     }
     const what = `${method} ${url.pathname}${url.search}`;
     const mod = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
+    const attempt = (retried: boolean): Promise<IncomingMessage | undefined> => new Promise((resolve, reject) => {
       if (opts.signal?.aborted) return resolve(undefined);
       const req = mod.request(url, { method, headers, agent: this.agent });
       let settled = false;
@@ -411,11 +411,24 @@ export class ApiClient {
         opts.signal?.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
+        // A kept-alive socket the server closed as idle just as this request went out
+        // (Node's documented reusedSocket race): once more on a fresh one, for methods
+        // a repeat cannot change (Go's transport retries the same ones).
+        if (!retried && req.reusedSocket && RETRY_ON_RESET.has(method) && isConnectionReset(err)) return void attempt(true).then(resolve, reject);
         reject(new ClientError(`${what} to ${this.server.origin}: ${err.message}`, { cause: err }));
       });
       req.end(payload);
     });
+    return attempt(false);
   }
+}
+
+/** Idempotent methods: sending one twice leaves the server as sending it once. */
+const RETRY_ON_RESET = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+function isConnectionReset(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function checkEvent<T extends KubeObject>(ev: WatchEvent<T>): WatchEvent<T> {

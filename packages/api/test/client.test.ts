@@ -221,3 +221,37 @@ describe('ApiClient over TLS with a bearer token', () => {
     expect(() => ApiClient.fromFlags({ tokenFile: '/nonexistent/token' })).toThrow(/cannot read token file \/nonexistent\/token: ENOENT/);
   });
 });
+
+describe('ApiClient on a kept-alive socket the server closes', () => {
+  it('sends an idempotent request once more on a fresh socket, never a POST', async () => {
+    const { createServer } = await import('node:http');
+    const served = new WeakMap<object, number>();
+    let reset = false;
+    const seen: string[] = [];
+    const srv = createServer((req, res) => {
+      const n = served.get(req.socket) ?? 0;
+      served.set(req.socket, n + 1);
+      seen.push(`${req.method} ${n === 0 ? 'fresh' : 'reused'}`);
+      // What a server closing an idle connection looks like to a request already sent on it.
+      if (reset && n > 0) return void req.socket.destroy();
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(pod('a')));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const client = new ApiClient({ server: `http://127.0.0.1:${port}` });
+    try {
+      await client.get('pods', 'a', { namespace: 'default' });
+      reset = true;
+      expect((await client.get<Pod>('pods', 'a', { namespace: 'default' })).metadata.name).toBe('a');
+      expect(seen).toEqual(['GET fresh', 'GET reused', 'GET fresh']);
+      seen.length = 0;
+      await expect(client.create('pods', pod('b'))).rejects.toThrow(ClientError);
+      expect(seen).toEqual(['POST reused']);
+    } finally {
+      client.close();
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+});

@@ -309,10 +309,18 @@ function requestResourceAttributes(user: UserInfo, method: string, p: ResourcePa
  * anything is closed too. requestTimeout (the whole request body) stays
  * Node's; watches are long responses, not long requests.
  */
-function serverTimeouts(cfg: ApiserverConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+function serverTimeouts(cfg: ApiserverConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number; keepAliveTimeout: number } {
   const headersTimeout = cfg.requestHeaderTimeoutMs;
-  return { headersTimeout, requestTimeout: Math.max(300_000, headersTimeout), connectionsCheckingInterval: Math.min(1_000, headersTimeout) };
+  return { headersTimeout, requestTimeout: Math.max(300_000, headersTimeout), connectionsCheckingInterval: Math.min(1_000, headersTimeout), keepAliveTimeout: IDLE_TIMEOUT_MS };
 }
+
+/**
+ * How long an idle kept-alive connection stays open: kube-apiserver's
+ * IdleTimeout (90 s, "matches http.DefaultTransport keep-alive timeout").
+ * Node's default, 5 s, closes a client's idle pool between two bursts, and a
+ * request sent on a socket just as the server closes it fails with ECONNRESET.
+ */
+const IDLE_TIMEOUT_MS = 90_000;
 
 /**
  * Node's headersTimeout only starts with a request's first byte: a socket
