@@ -22,12 +22,20 @@ export interface HealthServerOptions {
 }
 
 /**
+ * How often the event-loop delay histogram (nodejs_eventloop_lag_*) samples.
+ * prom-client's default, 10 ms, wakes an idle daemon a hundred times a
+ * second: about 0.3 % of a core per process, most of what nine idle pilot
+ * processes cost (bench/up). Once a second still shows a loop that stalls.
+ */
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
+/**
  * Every daemon's metrics registry, with Node's process metrics and the
  * `<component>_build_info` gauge in it.
  */
 export function createRegistry(component: string): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   registerBuildInfo(registry, component);
   return registry;
 }
