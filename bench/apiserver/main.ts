@@ -29,7 +29,8 @@ import { Cluster } from '@pilot/netns';
 import { fmt, median, quantile, recordRow, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
 import { summariseHeapSnapshot } from '../lib/heap-snapshot.js';
-import { pssKiB, startApiserver } from '../lib/process.js';
+import { pssKiB } from '../lib/procfs.js';
+import { startApiserver } from '../lib/process.js';
 import { authzRows, measureAuthorization, recordAuthz } from './authz.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);

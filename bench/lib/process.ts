@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { ApiClient } from '@pilot/api';
 import { waitFor } from '@pilot/common';
 import { freeLocalPort, PILOT_BIN, type Cluster } from '@pilot/netns';
-import { parsePssKiB, parseStat } from './procfs.js';
 
 /**
  * The processes benches start, in one place: `pilot apiserver` on loopback
  * as its own process (so the bench's client load does not share its event
- * loop), stopping a child and waiting for it, and a process's CPU time.
+ * loop), and stopping a child and waiting for it. What benches read of a
+ * process from /proc is procfs.ts's.
  */
 
 export interface BenchApiserver {
@@ -47,14 +46,4 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   const done = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill(signal);
   await done;
-}
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15). */
-export function cpuMs(pid: number): number {
-  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuMs;
-}
-
-/** Proportional set size of a process in KiB (/proc/<pid>/smaps_rollup): its private pages plus its share of shared ones. */
-export function pssKiB(pid: number): number {
-  return parsePssKiB(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
 }

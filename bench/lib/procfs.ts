@@ -56,8 +56,15 @@ function maybe<T>(read: () => T): T | undefined {
   }
 }
 
-export const pssKiBOf = (pid: number): number | undefined => maybe(() => parsePssKiB(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')));
-export const statOf = (pid: number): ProcStat | undefined => maybe(() => parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+/** Proportional set size of a process in KiB (/proc/<pid>/smaps_rollup); throws when it is gone. */
+export const pssKiB = (pid: number): number => parsePssKiB(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+const stat = (pid: number): ProcStat => parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+/** utime + stime of a process in ms (/proc/<pid>/stat); throws when it is gone. */
+export const cpuMs = (pid: number): number => stat(pid).cpuMs;
+
+/** The same two, undefined for a process that is gone. */
+export const pssKiBOf = (pid: number): number | undefined => maybe(() => pssKiB(pid));
+const statOf = (pid: number): ProcStat | undefined => maybe(() => stat(pid));
 /** The resolved executable of a process (its binary's identity, not its name). */
 export const exeOf = (pid: number): string | undefined => maybe(() => readlinkSync(`/proc/${pid}/exe`));
 

@@ -27,7 +27,8 @@ import { waitFor } from '@pilot/common';
 import { Cluster, freeLocalPort, PILOT_BIN as PILOT } from '@pilot/netns';
 import { fmt, median, recordRow, table } from '../lib/report.js';
 import { pool } from '../lib/pool.js';
-import { cpuMs, startApiserver, stopChild } from '../lib/process.js';
+import { cpuMs } from '../lib/procfs.js';
+import { startApiserver, stopChild } from '../lib/process.js';
 
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
 /** nodes x pods x runs */

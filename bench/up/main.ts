@@ -47,22 +47,25 @@ const PHASE_ANCHOR: Partial<Record<(typeof PHASES)[number], string>> = {
   'DNS Answering': 'goal ≤ 1 s; minikube 23.2 s',
 };
 
-const NETCAT = (replicas: number) => `
+/** A Deployment of busybox pods labelled app=<name>, its container's fields given as YAML flow text. */
+const deployment = (name: string, replicas: number, podSpec: string) => `
 apiVersion: apps/v1
 kind: Deployment
-metadata: { name: netcat }
+metadata: { name: ${name} }
 spec:
   replicas: ${replicas}
-  selector: { matchLabels: { app: netcat } }
+  selector: { matchLabels: { app: ${name} } }
   template:
-    metadata: { labels: { app: netcat } }
+    metadata: { labels: { app: ${name} } }
     spec:
-      containers:
+${podSpec}
+`;
+
+const NETCAT = (replicas: number) => `${deployment('netcat', replicas, `      containers:
       - name: netcat
         image: busybox
         command: ['sh', '-c', 'while true; do echo ok | nc -l -p 8080; done']
-        ports: [{ containerPort: 8080 }]
----
+        ports: [{ containerPort: 8080 }]`)}---
 apiVersion: v1
 kind: Service
 metadata: { name: netcat }
@@ -71,19 +74,8 @@ spec:
   ports: [{ port: 8080, targetPort: 8080 }]
 `;
 
-const IDLE = (replicas: number) => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: idle }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: idle } }
-  template:
-    metadata: { labels: { app: idle } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{ name: sleep, image: busybox, command: ['sleep', '86400'] }]
-`;
+const IDLE = (replicas: number) => deployment('idle', replicas, `      terminationGracePeriodSeconds: 1
+      containers: [{ name: sleep, image: busybox, command: ['sleep', '86400'] }]`);
 
 interface UpRun {
   phasesMs: number[];
@@ -192,16 +184,23 @@ class Bench {
     }, { timeoutMs: 300_000, intervalMs: 1000, what: `${n} pods Running (and no other)` });
   }
 
-  /** PSS of pilot's own and of everything, in MB, and the five largest processes. */
+  /** PSS of pilot's own and of everything, in MB, and the eight largest processes. */
   async memory(): Promise<{ ownMB: number; allMB: number; count: number; top: string }> {
     const all = await this.everything();
     const own = this.own(all);
-    const labels = this.labels();
-    const per = [...all].map((p) => ({ p, kib: pssKiBOf(p) ?? 0, name: labels.get(p) ?? basename(exeOf(p) ?? '?') }));
-    const byName = new Map<string, number>();
-    for (const x of per) byName.set(x.name, (byName.get(x.name) ?? 0) + x.kib);
-    const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, kib]) => `${n} ${fmt(kib / 1024, 0)}`).join(', ');
+    const top = this.largest(new Map([...all].map((p) => [p, pssKiBOf(p) ?? 0])), (kib) => fmt(kib / 1024, 0));
     return { ownMB: totalPssKiB(own) / 1024, allMB: totalPssKiB(all) / 1024, count: all.size, top };
+  }
+
+  /** The eight largest figures of `byPid` summed by process name (labels(), else the executable), as "name figure, …". */
+  largest(byPid: ReadonlyMap<number, number>, show: (x: number) => string): string {
+    const labels = this.labels();
+    const byName = new Map<string, number>();
+    for (const [p, x] of byPid) {
+      const name = labels.get(p) ?? basename(exeOf(p) ?? '?');
+      byName.set(name, (byName.get(name) ?? 0) + x);
+    }
+    return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, x]) => `${n} ${show(x)}`).join(', ');
   }
 }
 
@@ -250,20 +249,15 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5_000));
     const m0 = await b.memory();
     const idleSet = await b.everything();
-    const cpu0 = totalCpuMs(idleSet);
-    const perPid0 = new Map([...idleSet].map((p) => [p, totalCpuMs([p])]));
+    const cpu0 = new Map([...idleSet].map((p) => [p, totalCpuMs([p])]));
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const idleMs = performance.now() - t0;
-    const idlePct = ((totalCpuMs(idleSet) - cpu0) / idleMs) * 100;
-    // Where the idle CPU goes, by process (the name the memory lines use).
-    const labels = b.labels();
-    const idleBy = new Map<string, number>();
-    for (const [p, ms0] of perPid0) {
-      const name = labels.get(p) ?? basename(exeOf(p) ?? '?');
-      idleBy.set(name, (idleBy.get(name) ?? 0) + totalCpuMs([p]) - ms0);
-    }
-    const idleTop = [...idleBy].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([n, ms]) => `${n} ${fmt((ms / idleMs) * 100, 2)}`).join(', ');
+    // CPU each process used meanwhile (one that exited counts what it had, negatively, as the sum always did).
+    const used = new Map([...cpu0].map(([p, ms]) => [p, totalCpuMs([p]) - ms]));
+    const idlePct = ([...used.values()].reduce((a, x) => a + x, 0) / idleMs) * 100;
+    // Where the idle CPU goes, by process (the names the memory lines use).
+    const idleTop = b.largest(used, (ms) => fmt((ms / idleMs) * 100, 2));
     const ownIdle = b.own(idleSet);
 
     await b.k.run(['apply', '-f', '-'], { input: IDLE(PODS) });

@@ -103,14 +103,12 @@ export async function serveWatch(
     res.write(line);
     if (res.writableLength > MAX_BACKLOG_BYTES) close();
   };
-  const send = (ev: WatchEvent | { type: 'ERROR'; object: unknown }) => write(`${JSON.stringify(ev)}\n`);
-  const sendEncoded = write;
   res.on('close', close);
 
   const tables = w.table ? new TableWatchConverter(r, w.table) : undefined;
   // A Table stream is per watcher (headers only on its first event); plain events share one encoding.
   const emit = (type: WatchEvent['type'], object: KubeObject) =>
-    tables ? sendEncoded(`${JSON.stringify(tables.convert({ type, object }))}\n`) : sendEncoded(encodeEvent(type, object));
+    write(tables ? `${JSON.stringify(tables.convert({ type, object }))}\n` : encodeEvent(type, object));
   for (const obj of initial) emit('ADDED', obj);
 
   sub = await deps.registry.subscribe(r, w.namespace, w.sel, startRv, {
@@ -120,7 +118,7 @@ export async function serveWatch(
       emit(ev.type, ev.object);
     },
     onError: (err: StatusError) => {
-      send({ type: 'ERROR', object: err.toStatus() });
+      write(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
       close();
     },
     onProgress: (rev: number) => {
