@@ -506,8 +506,9 @@ export class GenericRegistry implements ObjectAccess {
   ): Promise<KubeObject> {
     const key = this.storageKey(r, namespace, name);
     const state = this.currentState(r, key);
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const cur = await state.read();
+      const attempt = state.attempt;
       if (!cur) throw notFound(kindLabel(r), name);
       let old: KubeObject;
       let next: KubeObject;
@@ -519,10 +520,7 @@ export class GenericRegistry implements ObjectAccess {
           await this.admit({ operation: 'UPDATE', resource: r, subresource: kind === 'status' ? 'status' : '', namespace: namespace ?? '', name, object: next, oldObject: old });
       } catch (err) {
         // Judged on the cache's copy, which may be behind: judge again on the stored object.
-        if (state.guessed) {
-          attempt--;
-          continue;
-        }
+        if (state.guessed) continue;
         throw err;
       }
       if (this.finishesDeletion(r, old, next)) {
@@ -532,10 +530,7 @@ export class GenericRegistry implements ObjectAccess {
           next.metadata.resourceVersion = gone.metadata.resourceVersion;
           return next;
         }
-        if (state.guessed) {
-          attempt--;
-          continue;
-        }
+        if (state.guessed) continue;
         if (wantRv !== undefined || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
         continue;
       }
@@ -549,10 +544,7 @@ export class GenericRegistry implements ObjectAccess {
       state.readBack(now);
       if (!now) throw notFound(kindLabel(r), name);
       if (now.rv !== cur.rv) {
-        if (state.guessed) {
-          attempt--;
-          continue;
-        }
+        if (state.guessed) continue;
         if (wantRv !== undefined) throw conflict(kindLabel(r), name);
         if (attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
         continue;
@@ -634,20 +626,13 @@ export class GenericRegistry implements ObjectAccess {
   private async deleteObject(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject> {
     const key = this.storageKey(r, namespace, name);
     const state = this.currentState(r, key);
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const cur = await state.read();
+      const attempt = state.attempt;
       if (!cur) throw notFound(kindLabel(r), name);
       const pre = opts.preconditions;
-      const failed =
-        pre?.uid && pre.uid !== cur.obj.metadata.uid
-          ? `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`
-          : pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv
-            ? `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`
-            : undefined;
-      if (failed && state.guessed) {
-        attempt--;
-        continue;
-      }
+      const failed = preconditionFailure(pre, cur);
+      if (failed && state.guessed) continue;
       if (failed) throw conflict(kindLabel(r), name, failed);
       const old = withType(r, cur.obj);
       const s = this.strategy(r);
@@ -665,13 +650,10 @@ export class GenericRegistry implements ObjectAccess {
         if (plan.kind === 'now') marked.metadata.deletionGracePeriodSeconds = 0;
         delete marked.metadata.resourceVersion;
         const unchanged = stableStringify({ ...marked, metadata: { ...marked.metadata, resourceVersion: undefined } }) === stableStringify({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
-        if (unchanged && !state.guessed) {
+        if (unchanged) {
+          if (state.guessed) continue;
           marked.metadata.resourceVersion = String(cur.rv);
           return marked;
-        }
-        if (unchanged) {
-          attempt--;
-          continue;
         }
         const res = await this.putTxn(r, [{ key, target: 'Mod', value: cur.rv }], { put: key, value: encode(marked) }, []);
         if (res.ok) {
@@ -679,10 +661,7 @@ export class GenericRegistry implements ObjectAccess {
           return marked;
         }
       }
-      if (state.guessed) {
-        attempt--;
-        continue;
-      }
+      if (state.guessed) continue;
       if (pre?.resourceVersion || attempt + 1 >= MAX_ATTEMPTS) throw conflict(kindLabel(r), name);
     }
   }
@@ -749,6 +728,14 @@ export function withType(r: ResourceInfo, obj: KubeObject): KubeObject {
   return obj;
 }
 
+/** Why a delete's preconditions do not hold for the stored object, or undefined when they do. */
+function preconditionFailure(pre: DeleteOptions['preconditions'], cur: Stored): string | undefined {
+  if (pre?.uid && pre.uid !== cur.obj.metadata.uid) return `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`;
+  if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv)
+    return `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`;
+  return undefined;
+}
+
 /**
  * The object a write's loop reads and changes (kube-apiserver's
  * GuaranteedUpdate with cachedExistingObject): first the watch cache's
@@ -763,6 +750,7 @@ class CurrentState {
   private back: { value: Stored | undefined } | undefined;
   /** The last read came from the watch cache. */
   guessed = false;
+  private reads = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -770,11 +758,20 @@ class CurrentState {
     private readonly cache: WatchCache | undefined,
   ) {}
 
+  /**
+   * Which attempt the last read starts (0, 1, …), counting reads of the
+   * store only: what was refused on a guess is tried again as the same attempt.
+   */
+  get attempt(): number {
+    return Math.max(0, this.reads - 1);
+  }
+
   async read(): Promise<Stored | undefined> {
     this.guessed = false;
     if (this.back) {
       const { value } = this.back;
       this.back = undefined;
+      this.reads++;
       return value;
     }
     if (this.mayGuess) {
@@ -785,6 +782,7 @@ class CurrentState {
         return guess;
       }
     }
+    this.reads++;
     return this.storage.get(this.key);
   }
 
