@@ -37,9 +37,11 @@
  * Run: node_modules/.bin/tsx bench/controllers/main.ts   (root; builds its own netns cluster with etcd)
  * Env: BENCH_REPLICAS (default 1000), BENCH_RUNS (default 3, the median printed),
  *      BENCH_SAMPLES (default 50, for the latencies), BENCH_FAILOVER_RUNS (default 3),
- *      BENCH_ROLLOUT_REPLICAS (default 100), BENCH_ROLLOUT_WARMUP (default 1: rollouts and anchors run first
- *      and not counted), BENCH_CASES (default rate,latency,rollout,failover),
- *      BENCH_TRACE=1 (the rollout's timeline of ReplicaSet, Deployment and pod events on stderr).
+ *      BENCH_ROLLOUT_REPLICAS (default 100), BENCH_ROLLOUT_RUNS (default 7, the median printed),
+ *      BENCH_ROLLOUT_WARMUP (default 2: rollouts and anchors run first and not counted), BENCH_CASES (default rate,latency,rollout,failover),
+ *      BENCH_TRACE=1 (the rollout's timeline of ReplicaSet, Deployment and pod events on stderr, then
+ *      the CPU the apiserver, etcd and the controller-manager used and the apiserver's requests by verb,
+ *      resource and code during the rollout, and the CPU during the anchor).
  *
  * Beside the rate it prints the controller-manager's CPU time per pod (from
  * /proc, list and sync included): what the machine's load cannot inflate.
@@ -58,7 +60,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 3);
 const ROLLOUT_REPLICAS = Number(process.env.BENCH_ROLLOUT_REPLICAS ?? 100);
-const ROLLOUT_WARMUP = Number(process.env.BENCH_ROLLOUT_WARMUP ?? 1);
+// One rollout's ratio moves between 1.7x and 2.8x from run to run on a quiet machine: a median of 3 does not settle.
+const ROLLOUT_RUNS = Number(process.env.BENCH_ROLLOUT_RUNS ?? 7);
+const ROLLOUT_WARMUP = Number(process.env.BENCH_ROLLOUT_WARMUP ?? 2);
 const CASES = new Set((process.env.BENCH_CASES ?? 'rate,latency,rollout,failover').split(','));
 const ANCHOR_CONCURRENCY = 128;
 const GOAL_PODS_PER_SEC = 200;
@@ -74,7 +78,14 @@ interface Ctx {
   c: Cluster;
   client: ApiClient;
   server: string;
+  /** The processes whose CPU time BENCH_TRACE reports, by name. */
+  pids: Map<string, number>;
 }
+
+/** CPU ms of each of ctx.pids so far. */
+const cpuNow = (ctx: Ctx) => new Map([...ctx.pids].map(([name, pid]) => [name, cpuMs(pid)]));
+/** The CPU each of ctx.pids used since `since`, as "name N ms". */
+const cpuSince = (ctx: Ctx, since: Map<string, number>) => [...cpuNow(ctx)].map(([name, ms]) => `${name} ${ms - (since.get(name) ?? 0)} ms`).join(', ');
 
 function startControllerManager(ctx: Ctx, extra: string[] = ['--leader-elect=false']): ChildProcess {
   const child = spawn(process.execPath, [PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', ...extra], {
@@ -303,6 +314,18 @@ function postReadiness(ctx: Ctx, ns: string): { close(): Promise<void> } {
   };
 }
 
+/** The apiserver's apiserver_request_total by verb, resource, subresource and component (its /metrics on the insecure port). */
+async function requestCounts(ctx: Ctx): Promise<Map<string, number>> {
+  const text = await (await fetch(`${ctx.server}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)) {
+    const l = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const key = `${l.verb} ${l.resource}${l.subresource ? '/' + l.subresource : ''} ${l.component || '-'} ${l.code}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+  }
+  return counts;
+}
+
 /** BENCH_TRACE: each ReplicaSet and Deployment write and pod event during the rollout, ms from the set image. */
 async function traceRollout(ctx: Ctx, ns: string) {
   const ac = new AbortController();
@@ -321,12 +344,24 @@ async function traceRollout(ctx: Ctx, ns: string) {
   const dLine = (type: string, d: Deployment) => `deploy ${type} gen=${d.metadata.generation} obs=${d.status?.observedGeneration} upd=${d.status?.updatedReplicas} rep=${d.status?.replicas} avail=${d.status?.availableReplicas}`;
   const podLine = (type: string, p: Pod) => `pod ${type} ${p.metadata.name} ${p.metadata.deletionTimestamp ? 'deleting' : (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : 'new')}`;
   const done = Promise.all([watch('replicasets', rsLine), watch('deployments', dLine), watch('pods', podLine)]).catch(() => undefined);
+  let before = new Map<string, number>();
+  let cpu0 = new Map<string, number>();
   return {
+    /** The request counts read before the clock starts, so the read is not timed. */
+    count: async () => {
+      before = await requestCounts(ctx);
+      cpu0 = cpuNow(ctx);
+    },
     start: (t: number) => void (t0 = t),
     close: async () => {
+      const cpu = cpuSince(ctx, cpu0);
+      const after = await requestCounts(ctx);
       ac.abort();
       await done;
-      process.stderr.write(lines.join('\n') + '\n');
+      let total = 0;
+      const counts = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]);
+      for (const [, v] of counts) total += v;
+      process.stderr.write(lines.join('\n') + `\nCPU during the rollout: ${cpu}\nrequests during the rollout (${total}, the trace's own watches included):\n` + counts.map(([k, v]) => `  ${String(v).padStart(5)} ${k}`).join('\n') + '\n');
     },
   };
 }
@@ -389,6 +424,7 @@ async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
   // kubectl rollout status watches the Deployment; so does the bench (a poll would add its period and its GETs).
   const watched = watchUntil<Deployment>(ctx, 'deployments', ns, (d) => d.metadata.name === 'web' && rolledOut(d, n, b));
   await watched.ready;
+  await trace?.count();
   const t0 = performance.now();
   trace?.start(t0);
   await ctx.client.patch('deployments', 'web', { spec: { template: { spec: { containers: [{ name: 'pause', image: b }] } } } }, 'strategic', { namespace: ns });
@@ -409,6 +445,7 @@ async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
       else if (ev.type === 'DELETED') deletes++;
     }
   })().catch(() => undefined);
+  const anchorCpu = cpuNow(ctx);
   const a0 = performance.now();
   const names: string[] = [];
   await pool(n, ANCHOR_CONCURRENCY, async () => {
@@ -421,6 +458,7 @@ async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
   });
   await waitFor(() => (adds >= n && deletes >= n) || undefined, { timeoutMs: 120_000, intervalMs: 20, what: 'the anchor watch to see every create and delete' });
   const anchorMs = performance.now() - a0;
+  if (trace) process.stderr.write(`CPU during the anchor: ${cpuSince(ctx, anchorCpu)}\n`);
   ac.abort();
   await watching;
   await deleteNamespace(ctx, anchorNs);
@@ -432,11 +470,14 @@ async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
   const api = await startApiserver(c);
   const { server } = api;
-  const ctx: Ctx = { c, client: api.client, server };
+  const ctx: Ctx = { c, client: api.client, server, pids: new Map() };
+  if (api.child.pid) ctx.pids.set('apiserver', api.child.pid);
+  if (c.etcd?.pid) ctx.pids.set('etcd', c.etcd.pid);
   let cm: ChildProcess | undefined;
   try {
     await api.ready();
     cm = startControllerManager(ctx);
+    if (cm.pid) ctx.pids.set('controller-manager', cm.pid);
     const rates: Rate[] = [];
     for (let r = 0; CASES.has('rate') && r < RUNS; r++) {
       const res = await creationRate(ctx, cm, r);
@@ -460,13 +501,13 @@ async function main(): Promise<void> {
     if (CASES.has('rollout')) {
       // Both sides once first, not counted: a fresh process's first rollout is mostly the JIT's.
       for (let w = 0; w < ROLLOUT_WARMUP; w++) {
-        const res = await rollout(ctx, RUNS + w);
-        process.stderr.write(`  rollout warm-up ${w + 1} (not counted): ${fmt(res.ms / 1000, 2)} s, plain-client creates+deletes ${fmt(res.anchorMs / 1000, 2)} s\n`);
+        const res = await rollout(ctx, ROLLOUT_RUNS + w);
+        process.stderr.write(`  rollout warm-up ${w + 1} (not counted): ${fmt(res.ms, 0)} ms, plain-client creates+deletes ${fmt(res.anchorMs, 0)} ms\n`);
       }
       const ro: Rollout[] = [];
-      for (let r = 0; r < RUNS; r++) {
+      for (let r = 0; r < ROLLOUT_RUNS; r++) {
         const res = await rollout(ctx, r);
-        process.stderr.write(`  rollout run ${r + 1}: ${ROLLOUT_REPLICAS} replicas ${fmt(res.ms / 1000, 2)} s, plain-client creates+deletes ${fmt(res.anchorMs / 1000, 2)} s\n`);
+        process.stderr.write(`  rollout run ${r + 1}: ${ROLLOUT_REPLICAS} replicas ${fmt(res.ms, 0)} ms, plain-client creates+deletes ${fmt(res.anchorMs, 0)} ms (${fmt(res.ms / res.anchorMs, 2)}x)\n`);
         ro.push(res);
       }
       const ms = median(ro.map((x) => x.ms));
@@ -474,9 +515,9 @@ async function main(): Promise<void> {
       const ratio = ms / anchorMs;
       recordRow({
         bench: 'controllers', figure: `rollout of ${ROLLOUT_REPLICAS} replicas`, unit: 's', value: ms / 1000, better: 'lower',
-        anchor: `${ROLLOUT_REPLICAS} creates + deletes, plain client`, anchorValue: anchorMs / 1000, goal: { on: 'ratio', bound: 2 }, runs: RUNS, note: `after ${ROLLOUT_WARMUP} warm-up run(s) not counted`,
+        anchor: `${ROLLOUT_REPLICAS} creates + deletes, plain client`, anchorValue: anchorMs / 1000, goal: { on: 'ratio', bound: 2 }, runs: ROLLOUT_RUNS, note: `after ${ROLLOUT_WARMUP} warm-up run(s) not counted`,
       });
-      table(`rollout of a ${ROLLOUT_REPLICAS}-replica Deployment (25%/25%), set image → successfully rolled out, s, median of ${RUNS} run(s) (anchor: ${ROLLOUT_REPLICAS} pod creates + ${ROLLOUT_REPLICAS} deletes from a plain client, ${ANCHOR_CONCURRENCY} in flight)`, ['measure', 'controller-manager', 'plain client', 'ratio', 'goal'], [
+      table(`rollout of a ${ROLLOUT_REPLICAS}-replica Deployment (25%/25%), set image → successfully rolled out, s, median of ${ROLLOUT_RUNS} run(s) (anchor: ${ROLLOUT_REPLICAS} pod creates + ${ROLLOUT_REPLICAS} deletes from a plain client, ${ANCHOR_CONCURRENCY} in flight)`, ['measure', 'controller-manager', 'plain client', 'ratio', 'goal'], [
         [`Deployment ${ROLLOUT_REPLICAS}: A → B`, fmt(ms / 1000, 2), fmt(anchorMs / 1000, 2), `${fmt(ratio, 2)}x`, `≤ 2x (${ratio <= 2 ? 'met' : 'missed'})`],
       ]);
     }
@@ -487,7 +528,7 @@ async function main(): Promise<void> {
   } finally {
     if (cm) await stopChild(cm);
     ctx.client.close();
-    api.child.kill('SIGTERM');
+    await stopChild(api.child);
     await c.teardown();
   }
 }

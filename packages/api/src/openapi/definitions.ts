@@ -704,17 +704,28 @@ export const DEFINITIONS: Readonly<Record<string, StructSchema>> = {
   ...BATCH_POLICY_DEFINITIONS,
 };
 
+/**
+ * Definition names by kind, in the table's order, with their apiVersion:
+ * the apiserver asks several times per request (field validation, patches),
+ * and a walk over the whole table each time showed in its profile.
+ */
+const BY_KIND: ReadonlyMap<string, readonly { name: string; apiVersion: string }[]> = (() => {
+  const out = new Map<string, { name: string; apiVersion: string }[]>();
+  for (const [name, def] of Object.entries(DEFINITIONS)) {
+    if (!def.gvk) continue;
+    const apiVersion = def.gvk.group === '' ? def.gvk.version : `${def.gvk.group}/${def.gvk.version}`;
+    const list = out.get(def.gvk.kind) ?? [];
+    list.push({ name, apiVersion });
+    out.set(def.gvk.kind, list);
+  }
+  return out;
+})();
+
 /** The definition name of a kind (`Pod` → `io.k8s.api.core.v1.Pod`), optionally for one apiVersion. */
 export function definitionForKind(kind: string, apiVersion?: string): string | undefined {
-  for (const [name, def] of Object.entries(DEFINITIONS)) {
-    if (!def.gvk || def.gvk.kind !== kind) continue;
-    if (apiVersion !== undefined) {
-      const gv = def.gvk.group === '' ? def.gvk.version : `${def.gvk.group}/${def.gvk.version}`;
-      if (gv !== apiVersion) continue;
-    }
-    return name;
-  }
-  return undefined;
+  const defs = BY_KIND.get(kind);
+  if (!defs) return undefined;
+  return apiVersion === undefined ? defs[0]?.name : defs.find((d) => d.apiVersion === apiVersion)?.name;
 }
 
 /** Looks a definition up, failing loudly on a dangling reference (a bug in this table). */

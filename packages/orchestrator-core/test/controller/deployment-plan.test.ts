@@ -1,4 +1,4 @@
-import { POD_TEMPLATE_HASH_LABEL, type Deployment, type ReplicaSet } from '@pilot/api';
+import { applyJsonPatch, POD_TEMPLATE_HASH_LABEL, type Deployment, type ReplicaSet } from '@pilot/api';
 import {
   calculateStatus,
   cleanupVictims,
@@ -15,6 +15,7 @@ import {
   resolveFenceposts,
   rolloutConditions,
   safeEncodeString,
+  scalePatch,
   setNewReplicaSetAnnotations,
 } from '../../src/controller/deployment/deployment-plan.js';
 
@@ -201,5 +202,43 @@ describe('status and conditions (calculateStatus, syncRolloutStatus)', () => {
     rolloutConditions(d, fin, done, NOW);
     expect(fin.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet "web-h" has successfully progressed.' });
     expect(progressCheckDelay(d, fin, NOW)).toBeUndefined();
+  });
+});
+
+describe('scalePatch (the RS scale write: a JSON patch that tests what the decision read)', () => {
+  const read = () => {
+    const r = rs('web-old', 4, 4, { annotations: { 'deployment.kubernetes.io/revision': '1' } });
+    r.metadata.uid = 'rs-uid';
+    return r;
+  };
+
+  it('scales and sets the replica annotations on the object it was decided from', () => {
+    const out = applyJsonPatch(read(), scalePatch(read(), 3, 4, 5));
+    expect(out.spec?.replicas).toBe(3);
+    expect(out.metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1', 'deployment.kubernetes.io/desired-replicas': '4', 'deployment.kubernetes.io/max-replicas': '5' });
+  });
+
+  it('still applies after a status write in between (upstream\'s resourceVersion would have been a 409)', () => {
+    const stored = read();
+    stored.metadata.resourceVersion = '99';
+    stored.status = { replicas: 4, readyReplicas: 2, availableReplicas: 2 };
+    expect(applyJsonPatch(stored, scalePatch(read(), 3, 4, 5)).spec?.replicas).toBe(3);
+  });
+
+  it('fails when the replica count moved since the read, or the name is another object now', () => {
+    const scaled = read();
+    scaled.spec!.replicas = 2;
+    expect(() => applyJsonPatch(scaled, scalePatch(read(), 3, 4, 5))).toThrow(/\/spec\/replicas.*test failed/);
+    const recreated = read();
+    recreated.metadata.uid = 'another-uid';
+    expect(() => applyJsonPatch(recreated, scalePatch(read(), 3, 4, 5))).toThrow(/\/metadata\/uid.*test failed/);
+  });
+
+  it('adds the annotations map when the RS has none', () => {
+    const bare = read();
+    delete bare.metadata.annotations;
+    const out = applyJsonPatch(bare, scalePatch(bare, 0, 4, 5));
+    expect(out.metadata.annotations).toEqual({ 'deployment.kubernetes.io/desired-replicas': '4', 'deployment.kubernetes.io/max-replicas': '5' });
+    expect(out.spec?.replicas).toBe(0);
   });
 });

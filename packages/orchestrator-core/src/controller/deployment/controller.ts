@@ -68,9 +68,9 @@ import {
   REASON,
   replicasAnnotationsNeedUpdate,
   rolloutConditions,
+  scalePatch,
   setCondition,
   setNewReplicaSetAnnotations,
-  setReplicasAnnotations,
   specReplicas,
   statusEqual,
   deploymentComplete,
@@ -103,6 +103,8 @@ export class DeploymentController implements Controller {
    * would end in a 409 and a requeue.
    */
   private readonly written = new MutationCache<Deployment>();
+  /** The ReplicaSets as this controller last scaled them, until the informer catches up: the next sync decides from them, not from the copy before. */
+  private readonly scaled = new MutationCache<ReplicaSet>();
 
   constructor(deps: DeploymentControllerDeps) {
     this.d = deps;
@@ -195,7 +197,8 @@ export class DeploymentController implements Controller {
     const ref = ownerRef(d);
     const out: ReplicaSet[] = [];
     let recheck: Promise<void> | undefined;
-    for (const rs of this.d.replicaSets.indexer.byIndex(NAMESPACE_INDEX, d.metadata.namespace ?? '')) {
+    for (const cached of this.d.replicaSets.indexer.byIndex(NAMESPACE_INDEX, d.metadata.namespace ?? '')) {
+      const rs = this.scaled.newest(keyOf(cached), cached)!;
       const decision = claimDecision(d, rs, selector.matches(rs.metadata.labels));
       if (decision === 'own') out.push(rs);
       else if (decision === 'release') {
@@ -419,10 +422,8 @@ export class DeploymentController implements Controller {
     const max = desired + maxSurge(d);
     const resize = specReplicas(rs) !== replicas;
     if (!resize && !replicasAnnotationsNeedUpdate(rs, desired, max)) return rs;
-    const copy = structuredClone(rs);
-    copy.spec = { ...copy.spec, replicas };
-    setReplicasAnnotations(copy, desired, max);
-    const updated = await this.d.client.update<ReplicaSet>('replicasets', copy, { namespace: rs.metadata.namespace! });
+    const updated = await this.d.client.patch<ReplicaSet>('replicasets', rs.metadata.name!, scalePatch(rs, replicas, desired, max), 'json', { namespace: rs.metadata.namespace! });
+    this.scaled.mutated(keyOf(updated), updated);
     if (resize) {
       const op = replicas > specReplicas(rs) ? 'up' : 'down';
       this.d.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${op} replica set ${rs.metadata.name} from ${specReplicas(rs)} to ${replicas}`);

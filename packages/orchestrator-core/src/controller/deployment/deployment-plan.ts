@@ -18,11 +18,13 @@ import {
   DEPLOYMENT_MAX_REPLICAS_ANNOTATION,
   DEPLOYMENT_REVISION_ANNOTATION,
   DEPLOYMENT_REVISION_HISTORY_ANNOTATION,
+  escapeJsonPointerToken,
   formatTime,
   POD_TEMPLATE_HASH_LABEL,
   type Deployment,
   type DeploymentStatus,
   type IntOrString,
+  type JsonPatchOp,
   type LabelSelectorSpec,
   type PodTemplateSpec,
   type ReplicaSet,
@@ -249,6 +251,28 @@ export function setReplicasAnnotations(rs: ReplicaSet, desired: number, max: num
 export function replicasAnnotationsNeedUpdate(rs: ReplicaSet, desired: number, max: number): boolean {
   const a = rs.metadata.annotations ?? {};
   return a[DEPLOYMENT_DESIRED_REPLICAS_ANNOTATION] !== String(desired) || a[DEPLOYMENT_MAX_REPLICAS_ANNOTATION] !== String(max);
+}
+
+/**
+ * The write that scales `rs` to `replicas` with the replica annotations of
+ * the Deployment (desired, max): a JSON patch that first tests what the
+ * decision was made on — the RS's uid and the spec.replicas it was read
+ * with — and then replaces spec.replicas and sets the two annotations.
+ * Upstream sends an Update at the cached resourceVersion, which any status
+ * write of the ReplicaSet controller in between turns into a 409 and a
+ * later sync; the tests fail only when the object or its replica count
+ * moved, which is what would make the decision wrong.
+ */
+export function scalePatch(rs: ReplicaSet, replicas: number, desired: number, max: number): JsonPatchOp[] {
+  const ops: JsonPatchOp[] = [
+    { op: 'test', path: '/metadata/uid', value: rs.metadata.uid },
+    { op: 'test', path: '/spec/replicas', value: specReplicas(rs) },
+    { op: 'replace', path: '/spec/replicas', value: replicas },
+  ];
+  const annotations = { [DEPLOYMENT_DESIRED_REPLICAS_ANNOTATION]: String(desired), [DEPLOYMENT_MAX_REPLICAS_ANNOTATION]: String(max) };
+  if (!rs.metadata.annotations) ops.push({ op: 'add', path: '/metadata/annotations', value: annotations });
+  else for (const [k, v] of Object.entries(annotations)) ops.push({ op: 'add', path: `/metadata/annotations/${escapeJsonPointerToken(k)}`, value: v });
+  return ops;
 }
 
 /**
