@@ -41,7 +41,8 @@
  *      BENCH_ROLLOUT_WARMUP (default 2: rollouts and anchors run first and not counted), BENCH_CASES (default rate,latency,rollout,failover),
  *      BENCH_TRACE=1 (the rollout's timeline of ReplicaSet, Deployment and pod events on stderr, then
  *      the CPU the apiserver, etcd and the controller-manager used and the apiserver's requests by verb,
- *      resource and code during the rollout, and the CPU during the anchor).
+ *      resource and code during the rollout, and the CPU during the anchor),
+ *      BENCH_PROFILE_DIR (the apiserver and controller-manager write --cpu-prof profiles there).
  *
  * Beside the rate it prints the controller-manager's CPU time per pod (from
  * /proc, list and sync included): what the machine's load cannot inflate.
@@ -87,8 +88,11 @@ const cpuNow = (ctx: Ctx) => new Map([...ctx.pids].map(([name, pid]) => [name, c
 /** The CPU each of ctx.pids used since `since`, as "name N ms". */
 const cpuSince = (ctx: Ctx, since: Map<string, number>) => [...cpuNow(ctx)].map(([name, ms]) => `${name} ${ms - (since.get(name) ?? 0)} ms`).join(', ');
 
+/** BENCH_PROFILE_DIR: the apiserver and the controller-manager write V8 CPU profiles there when they exit. */
+const PROFILE_ARGS = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+
 function startControllerManager(ctx: Ctx, extra: string[] = ['--leader-elect=false']): ChildProcess {
-  const child = spawn(process.execPath, [PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', ...extra], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, PILOT, 'controller-manager', '--master', ctx.server, '--healthz-port', '0', ...extra], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, PILOT_LOG_LEVEL: 'warn' },
   });
@@ -468,7 +472,7 @@ async function rollout(ctx: Ctx, run: number): Promise<Rollout> {
 
 async function main(): Promise<void> {
   const c = await Cluster.create({ hosts: 0, etcd: true });
-  const api = await startApiserver(c);
+  const api = await startApiserver(c, [], PROFILE_ARGS);
   const { server } = api;
   const ctx: Ctx = { c, client: api.client, server, pids: new Map() };
   if (api.child.pid) ctx.pids.set('apiserver', api.child.pid);

@@ -460,6 +460,12 @@ function validatePod(pod: Pod, old?: Pod): FieldError[] {
     if (old.spec.nodeName && pod.spec.nodeName !== old.spec.nodeName)
       errs.push(E.invalid('spec.nodeName', pod.spec.nodeName ?? '', 'field is immutable once set'));
   }
+  errs.push(...validatePodStatus(pod));
+  return errs;
+}
+
+function validatePodStatus(pod: Pod): FieldError[] {
+  const errs: FieldError[] = [];
   if (pod.status?.podIP) errs.push(...validateIP(pod.status.podIP, 'status.podIP'));
   if (pod.status?.hostIP) errs.push(...validateIP(pod.status.hostIP, 'status.hostIP'));
   for (const [i, p] of (pod.status?.podIPs ?? []).entries()) errs.push(...validateIP(p.ip, `status.podIPs[${i}].ip`));
@@ -561,6 +567,12 @@ function validateService(svc: Service, old?: Service): FieldError[] {
     if (!toOrFromExternalName && oldIP !== '' && (spec.clusterIP ?? '') !== oldIP)
       errs.push(E.invalid('spec.clusterIP', spec.clusterIP ?? '', 'field is immutable'));
   }
+  errs.push(...validateServiceStatus(svc));
+  return errs;
+}
+
+function validateServiceStatus(svc: Service): FieldError[] {
+  const errs: FieldError[] = [];
   for (const [i, ing] of (svc.status?.loadBalancer?.ingress ?? []).entries())
     if (ing.ip !== undefined) errs.push(...validateIP(ing.ip, `status.loadBalancer.ingress[${i}].ip`));
   return errs;
@@ -586,9 +598,18 @@ function validateRC(rc: ReplicationController): FieldError[] {
     const rp = spec.template.spec?.restartPolicy;
     if (rp !== undefined && rp !== 'Always') errs.push(E.notSupported('spec.template.spec.restartPolicy', rp, ['Always']));
   }
-  if (rc.status) errs.push(...nonNegativeInt(rc.status.replicas, 'status.replicas'));
+  errs.push(...validateReplicaCounts(rc.status, ['replicas']));
   return errs;
 }
+
+/** A workload status's counts (ValidateReplicaSetStatus, ValidateDeploymentStatus, ...): non-negative integers. */
+function validateReplicaCounts(status: unknown, fields: readonly string[]): FieldError[] {
+  if (!isObj(status)) return [];
+  const st = status as Record<string, unknown>;
+  return fields.flatMap((f) => nonNegativeInt(st[f], `status.${f}`));
+}
+
+const REPLICA_COUNTS = ['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'];
 
 /**
  * batch/v1 Job (upstream ValidateJob, the parts pilot acts on): counts are
@@ -897,6 +918,12 @@ function validateNode(node: Node): FieldError[] {
     if (!t.effect) errs.push(E.required(`${tp}.effect`));
     else errs.push(...oneOf(t.effect, `${tp}.effect`, ['NoSchedule', 'PreferNoSchedule', 'NoExecute']));
   }
+  errs.push(...validateNodeStatus(node));
+  return errs;
+}
+
+function validateNodeStatus(node: Node): FieldError[] {
+  const errs: FieldError[] = [];
   for (const [i, a] of (node.status?.addresses ?? []).entries()) {
     if (!a.type) errs.push(E.required(`status.addresses[${i}].type`));
     if (!a.address) errs.push(E.required(`status.addresses[${i}].address`));
@@ -1088,6 +1115,36 @@ const KIND_VALIDATORS: Readonly<Record<string, (obj: KubeObject, old?: KubeObjec
   statefulsets: (o, old) => validateStatefulSet(o as StatefulSet, old as StatefulSet | undefined),
   controllerrevisions: (o, old) => validateControllerRevision(o as ControllerRevision, old as ControllerRevision | undefined),
 };
+
+/**
+ * The rules of a status update (the /status subresource), kube-apiserver's
+ * Validate<Kind>StatusUpdate: the status only, beside the metadata update
+ * rules. Everything but the status is the stored object's (the status
+ * strategy kept it), accepted when it was written: judging its spec again
+ * would refuse a status write for a rule added since, and walk a whole pod
+ * spec per kubelet status report.
+ */
+const STATUS_VALIDATORS: Readonly<Record<string, (obj: KubeObject) => FieldError[]>> = {
+  pods: (o) => validatePodStatus(o as Pod),
+  services: (o) => validateServiceStatus(o as Service),
+  nodes: (o) => validateNodeStatus(o as Node),
+  replicationcontrollers: (o) => validateReplicaCounts(o.status, REPLICA_COUNTS),
+  replicasets: (o) => validateReplicaCounts(o.status, REPLICA_COUNTS),
+  deployments: (o) => validateReplicaCounts(o.status, ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'observedGeneration', 'collisionCount']),
+  statefulsets: (o) => validateReplicaCounts(o.status, ['replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'observedGeneration', 'collisionCount']),
+  daemonsets: (o) => validateReplicaCounts(o.status, ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'observedGeneration', 'collisionCount']),
+  jobs: (o) => validateReplicaCounts(o.status, ['active', 'succeeded', 'failed']),
+};
+
+/** A status update of `resource` (see STATUS_VALIDATORS): the metadata update rules and the status's. */
+export function validateStatusUpdate(resource: string, obj: KubeObject, old: KubeObject): FieldError[] {
+  if (!isObj(obj)) return [E.invalid('', obj, 'must be a JSON object')];
+  const res = plural(resource);
+  const errs = validateMeta(res, obj.metadata, resourceByName(res)?.namespaced ?? true, old);
+  const statusRules = STATUS_VALIDATORS[res];
+  if (statusRules) errs.push(...statusRules(obj));
+  return errs;
+}
 
 /**
  * Validates an object of `resource` (plural, e.g. `pods`; `bindings` and

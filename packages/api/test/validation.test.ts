@@ -1,4 +1,4 @@
-import { defaultObject, validateObject, type FieldError } from '../src/validation.js';
+import { defaultObject, validateObject, validateStatusUpdate, type FieldError } from '../src/validation.js';
 import { invalid } from '../src/errors.js';
 import type { Endpoints, KubeObject, Pod, ReplicationController, Service } from '../src/types.js';
 
@@ -443,5 +443,32 @@ describe('validateObject: pod tolerations', () => {
     expect(withTolerations([{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 }])).toEqual(['spec.tolerations[0].effect']);
     expect(withTolerations([{ key: 'a', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1.5 }])).toEqual(['spec.tolerations[0].tolerationSeconds']);
     expect(withTolerations([{ key: 3, operator: 'Exists' }])).toEqual(['spec.tolerations[0].key']);
+  });
+});
+
+describe('validateStatusUpdate (the /status subresource: metadata update and status rules only)', () => {
+  it('accepts a status write of a pod whose stored spec today\'s rules refuse, as kube-apiserver does', () => {
+    const old = goodPod();
+    old.spec!.containers[0]!.name = 'Not_A_DNS_Label';
+    expect(fieldsOf(validateObject('pods', old))).toContain('spec.containers[0].name FieldValueInvalid');
+    const next: Pod = { ...structuredClone(old), status: { phase: 'Running', podIP: '10.1.0.2' } };
+    expect(validateStatusUpdate('pods', next, old)).toEqual([]);
+  });
+
+  it('still refuses a bad status, and a metadata change the update rules forbid', () => {
+    const old = goodPod();
+    old.metadata.uid = 'u1';
+    const badIP: Pod = { ...structuredClone(old), status: { podIP: '10.1.0.300' } };
+    expect(fieldsOf(validateStatusUpdate('pods', badIP, old))).toEqual(['status.podIP FieldValueInvalid']);
+    const otherUid: Pod = structuredClone(old);
+    otherUid.metadata.uid = 'u2';
+    expect(fieldsOf(validateStatusUpdate('pods', otherUid, old))).toEqual(['metadata.uid FieldValueInvalid']);
+  });
+
+  it('holds workload counts non-negative (ValidateReplicaSetStatus)', () => {
+    const old: KubeObject = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web', namespace: 'default' }, spec: {} };
+    const next = { ...structuredClone(old), status: { replicas: 3, readyReplicas: -1 } } as KubeObject;
+    expect(fieldsOf(validateStatusUpdate('replicasets', next, old))).toEqual(['status.readyReplicas FieldValueInvalid']);
+    expect(validateStatusUpdate('replicasets', { ...next, status: { replicas: 3, readyReplicas: 2 } } as KubeObject, old)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { defaultObject, fieldErrorMessage, resolveOpenApiV3, validateObject, type KubeObject, type ResourceInfo } from '@pilot/api';
+import { defaultObject, fieldErrorMessage, resolveOpenApiV3, validateObject, validateStatusUpdate, type KubeObject, type ResourceInfo } from '@pilot/api';
 import { createLogger, FatalError, retry, type Logger } from '@pilot/common';
 import type { ApiserverConfig } from './flags.js';
 import { EtcdStorage } from './storage/etcd.js';
@@ -57,8 +57,8 @@ export interface StartOptions {
   watchBookmarkIntervalMs?: number;
 }
 
-export function validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldProblem[] {
-  return validateObject(r.resource, obj, old).map((e) => ({ type: e.type, field: e.field, message: fieldErrorMessage(e) }));
+export function validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject, status = false): FieldProblem[] {
+  return (status && old ? validateStatusUpdate(r.resource, obj, old) : validateObject(r.resource, obj, old)).map((e) => ({ type: e.type, field: e.field, message: fieldErrorMessage(e) }));
 }
 
 export async function startApiserver(cfg: ApiserverConfig, opts: StartOptions = {}): Promise<ApiServer> {

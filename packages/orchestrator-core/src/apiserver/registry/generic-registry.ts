@@ -44,7 +44,8 @@ import type { ResourceTable } from './table.js';
  * happens around a write) and its subresources. It knows no HTTP.
  */
 
-export type Validator = (resource: ResourceInfo, obj: KubeObject, old?: KubeObject) => FieldProblem[];
+/** `status`: a write of the status subresource, judged by the status update rules only. */
+export type Validator = (resource: ResourceInfo, obj: KubeObject, old?: KubeObject, status?: boolean) => FieldProblem[];
 export type Defaulter = (resource: ResourceInfo, obj: KubeObject) => KubeObject;
 
 export interface GenericRegistryDeps {
@@ -403,8 +404,8 @@ export class GenericRegistry implements ObjectAccess {
     if (user) await this.deps.admit!({ ...a, user });
   }
 
-  private check(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
-    const problems = [...this.deps.validate(r, obj, old), ...(this.strategy(r).validate?.(obj, old) ?? [])];
+  private check(r: ResourceInfo, obj: KubeObject, old?: KubeObject, status = false): void {
+    const problems = [...this.deps.validate(r, obj, old, status), ...(this.strategy(r).validate?.(obj, old) ?? [])];
     if (problems.length) throw invalid(r.kind, obj.metadata.name ?? '', problems);
   }
 
@@ -586,7 +587,7 @@ export class GenericRegistry implements ObjectAccess {
     }
     delete next.metadata.resourceVersion;
     next.metadata.generation = (old.metadata.generation ?? 1) + (kind === 'main' && specChanged(old, next) ? 1 : 0);
-    this.check(r, next, old);
+    this.check(r, next, old, kind === 'status');
     return next;
   }
 
